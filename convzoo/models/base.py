@@ -1,0 +1,41 @@
+"""The interface every zoo model shares (DESIGN.md, convention 4).
+
+``forward_features`` returns the last feature map, ``forward_head`` turns it
+into logits (or the pre-logits embedding), ``reset_classifier`` swaps the final
+layer. Analysis, training and export rely on exactly these names.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ..layers import ClassifierHead
+
+
+class ZooModel(nn.Module):
+    """Base class: subclasses define ``forward_features``, ``self.head`` and ``self.num_features``."""
+
+    head: ClassifierHead
+    num_features: int  # channels of the forward_features output
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        return self.head(x, pre_logits=pre_logits)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.forward_features(x)
+        return self.forward_head(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.head.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new, freshly initialized final layer for ``num_classes`` classes (0: no classifier)."""
+        self.head.reset(num_classes)
+
+    @property
+    def num_classes(self) -> int:
+        fc = self.head.fc
+        return fc.out_features if isinstance(fc, nn.Linear) else 0

@@ -1,0 +1,135 @@
+"""The model registry: one name → one builder plus the facts a user asks about it.
+
+Family modules register their variants with :func:`register_model` from the
+table at the end of their file; :func:`create_model` builds them with the
+arguments every model understands. This module imports nothing from the
+families, so ``models/`` can depend on it without a cycle.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Paper:
+    """Where an architecture was published."""
+
+    title: str
+    arxiv: str
+    year: int
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered variant: how to build it and what is known about it."""
+
+    name: str
+    builder: Callable[..., nn.Module]
+    family: str
+    paper: Paper
+    default_input_size: tuple[int, int, int] = (3, 224, 224)
+    reference: dict[str, str] = field(default_factory=dict)
+    # arguments the reference builders need to build the same architecture, per library
+    reference_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    min_input_size: int = 32  # smallest H and W the default (ImageNet) layout accepts
+    small_min_input_size: int | None = 28  # with small_input=True; None: no small-input variant
+    uses_drop_path: bool = False  # whether drop_path_rate (stochastic depth) applies
+    extra_info: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register_model(name: str, builder: Callable[..., nn.Module], **facts: Any) -> ModelEntry:
+    """Register ``builder`` under ``name``; ``facts`` are the :class:`ModelEntry` fields."""
+    if name in _REGISTRY:
+        raise ValueError(f"model {name!r} is registered twice")
+    entry = ModelEntry(name=name, builder=builder, **facts)
+    _REGISTRY[name] = entry
+    return entry
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The registry entry for ``name``; unknown names raise ``ValueError`` with the closest matches."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(
+            f"unknown model {name!r}{hint} (`convzoo models` lists all {len(_REGISTRY)})"
+        ) from None
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Registered model names matching a shell-style ``pattern`` (``"resnet*"``), sorted."""
+    return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
+
+
+def create_model(
+    name: str,
+    *,
+    num_classes: int = 1000,
+    in_chans: int = 3,
+    drop_rate: float | None = None,
+    drop_path_rate: float | None = None,
+    small_input: bool = False,
+    **kwargs: Any,
+) -> nn.Module:
+    """Build a registered model.
+
+    ``drop_rate`` is the classifier's dropout and ``drop_path_rate`` the
+    stochastic-depth rate; ``None`` keeps the family's published default.
+    ``small_input=True`` selects the variant for 28–64 px images (see each
+    family's docstring for what changes). Family-specific options pass through
+    ``kwargs`` (e.g. ``aux_logits`` for GoogLeNet, ``width_mult`` for MobileNet).
+    """
+    entry = get_entry(name)
+    if num_classes < 0 or in_chans < 1:
+        raise ValueError(f"num_classes must be >= 0 and in_chans >= 1, got {num_classes}, {in_chans}")
+    if small_input:
+        if entry.small_min_input_size is None:
+            raise ValueError(f"{name} has no small-input variant")
+        kwargs["small_input"] = True
+    if drop_rate is not None:
+        kwargs["drop_rate"] = drop_rate
+    if drop_path_rate is not None:
+        if not entry.uses_drop_path:
+            raise ValueError(f"{name} does not use stochastic depth; drop_path_rate does not apply")
+        kwargs["drop_path_rate"] = drop_path_rate
+    return entry.builder(num_classes=num_classes, in_chans=in_chans, **kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def count_params(name: str, **kwargs: Any) -> int:
+    """Parameters of ``create_model(name, **kwargs)``, counted without allocating memory."""
+    with torch.device("meta"):
+        model = create_model(name, **kwargs)
+    return sum(p.numel() for p in model.parameters())
+
+
+def model_info(name: str) -> dict[str, Any]:
+    """Facts about a model: family, paper, default input size, parameter count, reference names."""
+    entry = get_entry(name)
+    return {
+        "name": entry.name,
+        "family": entry.family,
+        "paper": entry.paper.title,
+        "arxiv": entry.paper.arxiv,
+        "year": entry.paper.year,
+        "default_input_size": entry.default_input_size,
+        "min_input_size": entry.min_input_size,
+        "small_min_input_size": entry.small_min_input_size,
+        "param_count": count_params(name),
+        "reference": dict(entry.reference),
+        "uses_drop_path": entry.uses_drop_path,
+        **entry.extra_info,
+    }

@@ -1,6 +1,18 @@
 """The model families; importing this package registers every variant."""
 
-from . import alexnet, cifar_resnet, googlenet, resnet, vgg  # noqa: F401
+from . import (  # noqa: F401
+    alexnet,
+    cifar_resnet,
+    convnext,
+    efficientnet,
+    efficientnet_v2,
+    googlenet,
+    mobilenet,
+    mobilenet_v3,
+    resnet,
+    vgg,
+    xception,
+)
 from .base import ZooModel
 
 __all__ = ["ZooModel"]

@@ -1,0 +1,184 @@
+"""EfficientNetV2 (Tan & Le 2021), "EfficientNetV2: Smaller Models and Faster Training", arXiv:2104.00298.
+
+Depthwise convolutions are cheap in multiply-adds but slow on accelerators in
+the early, high-resolution stages. Fused-MBConv replaces MBConv's 1×1 expansion
+and depthwise 3×3 with one regular 3×3 convolution there; the later stages keep
+MBConv with squeeze-excitation. Found by training-aware search, scaled with
+progressive learning. The S/M/L tables are torchvision's (batch norm eps 1e-3,
+a 1280-channel head), so its weights load.
+
+Stochastic depth: block i of n drops with ``drop_path_rate · i / n`` (default 0.2).
+
+``small_input=True`` (for 28–64 px images): the stem convolution has stride 1.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from torch import Tensor, nn
+
+from ..layers import (
+    ClassifierHead,
+    ConvNormAct,
+    DropPath,
+    InvertedResidual,
+    SqueezeExcite,
+    drop_path_rates,
+    init_weights,
+    make_divisible,
+)
+from ..layers.conv_norm_act import ModuleFactory
+from ..registry import Paper, register_model
+from .base import ZooModel
+
+PAPER = Paper("EfficientNetV2: Smaller Models and Faster Training", "2104.00298", 2021)
+
+FUSED, MBCONV = "fused", "mbconv"
+
+
+class FusedMBConv(nn.Module):
+    """Regular k×k convolution expanding by t, then a 1×1 linear projection (or one k×k conv when t = 1)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        expansion: int,
+        kernel_size: int,
+        stride: int,
+        *,
+        norm_layer: ModuleFactory,
+        drop_path_rate: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.use_shortcut = stride == 1 and in_channels == out_channels
+        expanded = make_divisible(in_channels * expansion)
+        if expanded != in_channels:
+            self.conv = ConvNormAct(in_channels, expanded, kernel_size, stride, norm_layer=norm_layer, act_layer=nn.SiLU)
+            self.project: nn.Module = ConvNormAct(expanded, out_channels, 1, norm_layer=norm_layer, act_layer=None)
+        else:
+            self.conv = ConvNormAct(in_channels, out_channels, kernel_size, stride, norm_layer=norm_layer, act_layer=nn.SiLU)
+            self.project = nn.Identity()
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        shortcut = x
+        x = self.conv(x)  # (N, t·C, H/s, W/s)
+        x = self.project(x)  # (N, C', H/s, W/s)
+        if self.use_shortcut:
+            x = self.drop_path(x)
+            x += shortcut
+        return x
+
+
+# (block, expansion, kernel, first stride, input channels, output channels, repeats)
+S_STAGES = [
+    (FUSED, 1, 3, 1, 24, 24, 2),
+    (FUSED, 4, 3, 2, 24, 48, 4),
+    (FUSED, 4, 3, 2, 48, 64, 4),
+    (MBCONV, 4, 3, 2, 64, 128, 6),
+    (MBCONV, 6, 3, 1, 128, 160, 9),
+    (MBCONV, 6, 3, 2, 160, 256, 15),
+]
+M_STAGES = [
+    (FUSED, 1, 3, 1, 24, 24, 3),
+    (FUSED, 4, 3, 2, 24, 48, 5),
+    (FUSED, 4, 3, 2, 48, 80, 5),
+    (MBCONV, 4, 3, 2, 80, 160, 7),
+    (MBCONV, 6, 3, 1, 160, 176, 14),
+    (MBCONV, 6, 3, 2, 176, 304, 18),
+    (MBCONV, 6, 3, 1, 304, 512, 5),
+]
+L_STAGES = [
+    (FUSED, 1, 3, 1, 32, 32, 4),
+    (FUSED, 4, 3, 2, 32, 64, 7),
+    (FUSED, 4, 3, 2, 64, 96, 7),
+    (MBCONV, 4, 3, 2, 96, 192, 10),
+    (MBCONV, 6, 3, 1, 192, 224, 19),
+    (MBCONV, 6, 3, 2, 224, 384, 25),
+    (MBCONV, 6, 3, 1, 384, 640, 7),
+]
+
+
+class EfficientNetV2(ZooModel):
+    """3×3 stem, Fused-MBConv then MBConv stages, 1×1 conv to 1280, global pool, dropout, linear."""
+
+    def __init__(
+        self,
+        stages: list[tuple],
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        *,
+        drop_rate: float = 0.2,
+        drop_path_rate: float = 0.2,
+        small_input: bool = False,
+    ) -> None:
+        super().__init__()
+        norm_layer = partial(nn.BatchNorm2d, eps=1e-3)
+        channels = stages[0][4]
+        self.stem = ConvNormAct(in_chans, channels, 3, 1 if small_input else 2, norm_layer=norm_layer, act_layer=nn.SiLU)
+        rates = iter(drop_path_rates(drop_path_rate, sum(stage[-1] for stage in stages)))
+        stage_modules = []
+        for kind, expansion, kernel, first_stride, _, out_channels, repeats in stages:
+            blocks: list[nn.Module] = []
+            for index in range(repeats):
+                stride = first_stride if index == 0 else 1
+                if kind == FUSED:
+                    block: nn.Module = FusedMBConv(
+                        channels, out_channels, expansion, kernel, stride, norm_layer=norm_layer, drop_path_rate=next(rates)
+                    )
+                else:
+                    squeeze = max(1, channels // 4)
+                    block = InvertedResidual(
+                        channels,
+                        out_channels,
+                        make_divisible(channels * expansion),
+                        kernel,
+                        stride,
+                        act_layer=nn.SiLU,
+                        norm_layer=norm_layer,
+                        se_layer=partial(SqueezeExcite, squeeze_channels=squeeze, act_layer=nn.SiLU),
+                        drop_path_rate=next(rates),
+                    )
+                blocks.append(block)
+                channels = out_channels
+            stage_modules.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stage_modules)
+        self.num_features = 1280
+        self.conv_head = ConvNormAct(channels, 1280, 1, norm_layer=norm_layer, act_layer=nn.SiLU)
+        self.head = ClassifierHead(1280, num_classes, drop_rate=drop_rate)
+        init_weights(self)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        x = self.stem(x)  # (N, 24, H/2, W/2)
+        x = self.stages(x)  # (N, 256 | 512 | 640, H/32, W/32)
+        return self.conv_head(x)  # (N, 1280, H/32, W/32)
+
+
+# name: (stages, dropout, evaluation resolution)
+VARIANTS = {
+    "efficientnet_v2_s": (S_STAGES, 0.2, 384),
+    "efficientnet_v2_m": (M_STAGES, 0.3, 480),
+    "efficientnet_v2_l": (L_STAGES, 0.4, 480),
+}
+
+
+def _builder(stages: list[tuple], drop_rate: float):
+    def build(**kwargs) -> EfficientNetV2:
+        kwargs.setdefault("drop_rate", drop_rate)
+        return EfficientNetV2(stages, **kwargs)
+
+    return build
+
+
+for _name, (_stages, _drop_rate, _resolution) in VARIANTS.items():
+    register_model(
+        _name,
+        _builder(_stages, _drop_rate),
+        family="efficientnet_v2",
+        paper=PAPER,
+        default_input_size=(3, _resolution, _resolution),
+        reference={"torchvision": _name},
+        uses_drop_path=True,
+    )

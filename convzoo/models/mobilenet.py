@@ -1,0 +1,116 @@
+"""MobileNet v1 and v2: depthwise-separable convolutions and inverted residuals.
+
+- MobileNet v1 (Howard et al. 2017, "MobileNets: Efficient Convolutional Neural
+  Networks for Mobile Vision Applications", arXiv:1704.04861): a 3×3 stem and
+  13 depthwise-separable convolutions, roughly 8–9× cheaper than full 3×3
+  convolutions. The width multiplier α (``width_mult``) thins every layer,
+  cutting cost by about α². As timm's ``mobilenetv1_100`` (so its weights
+  load): ReLU6 instead of the paper's ReLU, channels rounded to multiples of 8.
+- MobileNet v2 (Sandler et al. 2018, "MobileNetV2: Inverted Residuals and Linear
+  Bottlenecks", arXiv:1801.04381): stacks of the inverted residual block
+  (expand ×6 with 1×1, depthwise 3×3, linear 1×1 projection), Table 2 of the
+  paper; as torchvision's ``mobilenet_v2``.
+
+``small_input=True`` (for 28–64 px images): the stem convolution has stride 1
+instead of 2, so the network downsamples 16× instead of 32×.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ..layers import ClassifierHead, ConvNormAct, DepthwiseSeparableConv, InvertedResidual, init_weights, make_divisible
+from ..registry import Paper, register_model
+from .base import ZooModel
+
+V1_PAPER = Paper(
+    "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications", "1704.04861", 2017
+)
+V2_PAPER = Paper("MobileNetV2: Inverted Residuals and Linear Bottlenecks", "1801.04381", 2018)
+
+# Table 1 of the v1 paper, after the stem: (output channels, stride) of each depthwise-separable layer.
+V1_LAYERS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+
+# Table 2 of the v2 paper: (expansion t, output channels c, repeats n, first stride s).
+V2_SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+
+class MobileNetV1(ZooModel):
+    """3×3 stem (stride 2) and 13 depthwise-separable convolutions, global pool, linear."""
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        *,
+        width_mult: float = 1.0,
+        drop_rate: float = 0.0,
+        small_input: bool = False,
+    ) -> None:
+        super().__init__()
+        channels = make_divisible(32 * width_mult)
+        self.stem = ConvNormAct(in_chans, channels, 3, 1 if small_input else 2, act_layer=nn.ReLU6)
+        blocks = []
+        for out_channels, stride in V1_LAYERS:
+            out_channels = make_divisible(out_channels * width_mult)
+            blocks.append(DepthwiseSeparableConv(channels, out_channels, 3, stride, act_layer=nn.ReLU6))
+            channels = out_channels
+        self.blocks = nn.Sequential(*blocks)
+        self.num_features = channels
+        self.head = ClassifierHead(channels, num_classes, drop_rate=drop_rate)
+        init_weights(self)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        x = self.stem(x)  # (N, 32α, H/2, W/2)
+        return self.blocks(x)  # (N, 1024α, H/32, W/32)
+
+
+class MobileNetV2(ZooModel):
+    """3×3 stem, 17 inverted residual blocks, 1×1 convolution to 1280, global pool, linear."""
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        *,
+        width_mult: float = 1.0,
+        drop_rate: float = 0.2,
+        small_input: bool = False,
+    ) -> None:
+        super().__init__()
+        channels = make_divisible(32 * width_mult)
+        self.stem = ConvNormAct(in_chans, channels, 3, 1 if small_input else 2, act_layer=nn.ReLU6)
+        blocks = []
+        for expansion, out_channels, repeats, first_stride in V2_SETTINGS:
+            out_channels = make_divisible(out_channels * width_mult)
+            for index in range(repeats):
+                stride = first_stride if index == 0 else 1
+                expanded = int(round(channels * expansion))
+                blocks.append(InvertedResidual(channels, out_channels, expanded, 3, stride, act_layer=nn.ReLU6))
+                channels = out_channels
+        self.blocks = nn.Sequential(*blocks)
+        self.num_features = make_divisible(1280 * max(1.0, width_mult))
+        self.conv_head = ConvNormAct(channels, self.num_features, 1, act_layer=nn.ReLU6)
+        self.head = ClassifierHead(self.num_features, num_classes, drop_rate=drop_rate)
+        init_weights(self)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        x = self.stem(x)  # (N, 32, H/2, W/2)
+        x = self.blocks(x)  # (N, 320, H/32, W/32)
+        return self.conv_head(x)  # (N, 1280, H/32, W/32)
+
+
+register_model(
+    "mobilenet_v1",
+    MobileNetV1,
+    family="mobilenet",
+    paper=V1_PAPER,
+    reference={"timm": "mobilenetv1_100"},
+)
+register_model(
+    "mobilenet_v2",
+    MobileNetV2,
+    family="mobilenet",
+    paper=V2_PAPER,
+    reference={"torchvision": "mobilenet_v2", "timm": "mobilenetv2_100"},
+)

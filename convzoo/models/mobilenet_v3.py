@@ -1,0 +1,141 @@
+"""MobileNetV3 (Howard et al. 2019, "Searching for MobileNetV3", arXiv:1905.02244).
+
+Inverted residual blocks found by architecture search, with squeeze-excitation
+in some blocks and the cheap "hard" activations: h-swish(x) = x·ReLU6(x+3)/6
+and a hard-sigmoid gate. The last stage moves the 1×1 expansion after the
+global pool ("efficient last stage"), so the 1280/1024-wide layer runs on a
+1×1 map. Tables 1 and 2 of the paper; as torchvision's ``mobilenet_v3_large``
+and ``mobilenet_v3_small`` (batch norm eps 1e-3, momentum 0.01).
+
+timm's ``mobilenetv3_large_100`` is the same network with batch norm eps 1e-5;
+its weights load here (``convert_state_dict(..., source="timm")``) and agree to
+about 1e-3 relative unless that eps is matched.
+
+``small_input=True`` (for 28–64 px images): the stem convolution has stride 1.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from torch import Tensor, nn
+
+from ..layers import ClassifierHead, ConvNormAct, InvertedResidual, SqueezeExcite, init_weights, make_divisible
+from ..registry import Paper, register_model
+from .base import ZooModel
+
+PAPER = Paper("Searching for MobileNetV3", "1905.02244", 2019)
+
+RE, HS = nn.ReLU, nn.Hardswish
+
+# (kernel, expanded channels, output channels, squeeze-excite, activation, stride)
+LARGE = [
+    (3, 16, 16, False, RE, 1),
+    (3, 64, 24, False, RE, 2),
+    (3, 72, 24, False, RE, 1),
+    (5, 72, 40, True, RE, 2),
+    (5, 120, 40, True, RE, 1),
+    (5, 120, 40, True, RE, 1),
+    (3, 240, 80, False, HS, 2),
+    (3, 200, 80, False, HS, 1),
+    (3, 184, 80, False, HS, 1),
+    (3, 184, 80, False, HS, 1),
+    (3, 480, 112, True, HS, 1),
+    (3, 672, 112, True, HS, 1),
+    (5, 672, 160, True, HS, 2),
+    (5, 960, 160, True, HS, 1),
+    (5, 960, 160, True, HS, 1),
+]
+SMALL = [
+    (3, 16, 16, True, RE, 2),
+    (3, 72, 24, False, RE, 2),
+    (3, 88, 24, False, RE, 1),
+    (5, 96, 40, True, HS, 2),
+    (5, 240, 40, True, HS, 1),
+    (5, 240, 40, True, HS, 1),
+    (5, 120, 48, True, HS, 1),
+    (5, 144, 48, True, HS, 1),
+    (5, 288, 96, True, HS, 2),
+    (5, 576, 96, True, HS, 1),
+    (5, 576, 96, True, HS, 1),
+]
+
+
+def _squeeze_excite(channels: int) -> SqueezeExcite:
+    return SqueezeExcite(channels, make_divisible(channels // 4), act_layer=nn.ReLU, gate_layer=nn.Hardsigmoid)
+
+
+class MobileNetV3(ZooModel):
+    """3×3 h-swish stem, searched inverted residual blocks, 1×1 conv, pool, FC + h-swish, linear."""
+
+    def __init__(
+        self,
+        layers: list[tuple],
+        hidden_features: int,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        *,
+        width_mult: float = 1.0,
+        drop_rate: float = 0.2,
+        small_input: bool = False,
+    ) -> None:
+        super().__init__()
+        norm_layer = partial(nn.BatchNorm2d, eps=1e-3, momentum=0.01)
+        channels = make_divisible(16 * width_mult)
+        self.stem = ConvNormAct(in_chans, channels, 3, 1 if small_input else 2, norm_layer=norm_layer, act_layer=HS)
+        blocks = []
+        for kernel, expanded, out_channels, use_se, act_layer, stride in layers:
+            expanded = make_divisible(expanded * width_mult)
+            out_channels = make_divisible(out_channels * width_mult)
+            blocks.append(
+                InvertedResidual(
+                    channels,
+                    out_channels,
+                    expanded,
+                    kernel,
+                    stride,
+                    act_layer=act_layer,
+                    norm_layer=norm_layer,
+                    se_layer=_squeeze_excite if use_se else None,
+                )
+            )
+            channels = out_channels
+        self.blocks = nn.Sequential(*blocks)
+        self.num_features = 6 * channels
+        self.conv_head = ConvNormAct(channels, self.num_features, 1, norm_layer=norm_layer, act_layer=HS)
+        hidden_features = make_divisible(hidden_features * width_mult)
+        hidden = nn.Sequential(nn.Linear(self.num_features, hidden_features), nn.Hardswish(inplace=True))
+        self.head = ClassifierHead(
+            self.num_features, num_classes, pre_logits=hidden, hidden_features=hidden_features, drop_rate=drop_rate
+        )
+        init_weights(self)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        x = self.stem(x)  # (N, 16, H/2, W/2)
+        x = self.blocks(x)  # (N, 160 | 96, H/32, W/32)
+        return self.conv_head(x)  # (N, 960 | 576, H/32, W/32)
+
+
+def _builder(layers: list[tuple], hidden_features: int):
+    def build(**kwargs) -> MobileNetV3:
+        return MobileNetV3(layers, hidden_features, **kwargs)
+
+    return build
+
+
+register_model(
+    "mobilenet_v3_large",
+    _builder(LARGE, 1280),
+    family="mobilenet",
+    paper=PAPER,
+    reference={"torchvision": "mobilenet_v3_large", "timm": "mobilenetv3_large_100"},
+    reference_kwargs={"timm": {"bn_eps": 1e-3}},
+)
+register_model(
+    "mobilenet_v3_small",
+    _builder(SMALL, 1024),
+    family="mobilenet",
+    paper=PAPER,
+    reference={"torchvision": "mobilenet_v3_small", "timm": "mobilenetv3_small_100"},
+    reference_kwargs={"timm": {"bn_eps": 1e-3}},
+)

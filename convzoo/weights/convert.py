@@ -15,7 +15,8 @@ Two adaptations:
   does. For one channel they are summed over RGB (a grey image then gives the
   same response as the colour image it came from). For any other count the
   RGB filters are repeated cyclically to ``in_chans`` channels and scaled by
-  ``3 / in_chans``, which keeps the response to a constant image unchanged.
+  ``3 / in_chans``, which keeps the overall scale of the first layer's output;
+  for a multiple of 3 channels a constant image gives exactly the RGB response.
 - ``num_classes`` other than the reference's: the classifier (and GoogLeNet's
   auxiliary classifiers) is left out. Build the model with your class count
   and load with ``strict=False``; its head keeps its fresh initialization.

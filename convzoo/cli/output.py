@@ -1,0 +1,57 @@
+"""Render rows of dicts as a rich table, Markdown, CSV or JSON: one place for every command's output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+FORMATS = ("table", "md", "csv", "json")
+
+
+def _looks_numeric(value: Any) -> bool:
+    if isinstance(value, (int, float)):
+        return True
+    text = str(value).replace(",", "").replace("%", "").replace("×", "")
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def render(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None) -> str | Table:
+    """A rich ``Table`` for ``"table"``, else the text of the chosen format."""
+    columns = list(rows[0]) if rows else []
+    if fmt == "json":
+        return json.dumps(list(rows), indent=2, default=str)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+    if fmt == "md":
+        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+        lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
+        return "\n".join(lines)
+    table = Table(title=title)
+    for column in columns:
+        numeric = bool(rows) and all(_looks_numeric(row[column]) for row in rows)
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    return table
+
+
+def emit(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None) -> None:
+    """Print ``rows`` in ``fmt`` to stdout (plain text for machine formats, rich for the table)."""
+    rendered = render(rows, fmt, title=title)
+    if isinstance(rendered, str):
+        print(rendered)
+    else:
+        Console().print(rendered)

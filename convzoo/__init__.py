@@ -1,13 +1,14 @@
 """convzoo: the convolutional architectures of a CNN lecture as clean, verified PyTorch.
 
 Public API: :func:`create_model`, :func:`list_models`, :func:`model_info`,
-:func:`convert_state_dict`.
+:func:`convert_state_dict`, :func:`profile`.
 """
 
 from . import models  # noqa: F401  (registers every family)
+from .analysis import profile
 from .registry import create_model, list_models, model_info
 from .weights import convert_state_dict
 
 __version__ = "0.1.0"
 
-__all__ = ["convert_state_dict", "create_model", "list_models", "model_info", "__version__"]
+__all__ = ["convert_state_dict", "create_model", "list_models", "model_info", "profile", "__version__"]

@@ -1,4 +1,4 @@
-"""Helpers to build reference models (torchvision/timm) with randomized weights and compare outputs."""
+"""Test helpers: randomized reference weights and output comparison."""
 
 from __future__ import annotations
 
@@ -6,20 +6,9 @@ import torch
 from torch import nn
 
 import convzoo
-from convzoo.registry import get_entry
+from convzoo.weights.reference import build_reference
 
-
-def build_reference(name: str, source: str, **kwargs) -> nn.Module:
-    """The reference implementation of ``name`` from ``source``, randomly initialized."""
-    entry = get_entry(name)
-    options = {**entry.reference_kwargs.get(source, {}), **kwargs}
-    if source == "torchvision":
-        import torchvision
-
-        return torchvision.models.get_model(entry.reference[source], weights=None, **options)
-    import timm
-
-    return timm.create_model(entry.reference[source], pretrained=False, **options)
+__all__ = ["build_reference", "converted_pair", "randomize_", "relative_error"]
 
 
 @torch.no_grad()

@@ -13,8 +13,9 @@ import os
 import sys
 
 from . import models as models_command
+from . import summary as summary_command
 
-COMMANDS = [models_command]
+COMMANDS = [models_command, summary_command]
 
 
 class UserError(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..registry import list_models, model_info
-from .output import FORMATS, emit
+from ..tables import FORMATS, emit
 
 
 def add_parser(subparsers) -> None:

@@ -1,10 +1,11 @@
-"""Render rows of dicts as a rich table, Markdown, CSV or JSON: one place for every command's output."""
+"""Rows of dicts as a rich table, Markdown, CSV or JSON: one renderer for every command and report."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import sys
 from typing import Any, Sequence
 
 from rich.console import Console
@@ -48,10 +49,15 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None
     return table
 
 
+def console() -> Console:
+    """A rich console; wide when writing to a file or pipe, so tables are not cut at 80 columns."""
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
 def emit(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None) -> None:
     """Print ``rows`` in ``fmt`` to stdout (plain text for machine formats, rich for the table)."""
     rendered = render(rows, fmt, title=title)
     if isinstance(rendered, str):
         print(rendered)
     else:
-        Console().print(rendered)
+        console().print(rendered)

@@ -12,10 +12,11 @@ import argparse
 import os
 import sys
 
+from . import lecture as lecture_command
 from . import models as models_command
 from . import summary as summary_command
 
-COMMANDS = [models_command, summary_command]
+COMMANDS = [models_command, summary_command, lecture_command]
 
 
 class UserError(Exception):

@@ -1,0 +1,28 @@
+"""``convzoo lecture``: the lecture's numbers recomputed from real modules, as Markdown."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.markdown import Markdown
+
+from ..analysis.lecture import lecture_markdown
+from ..tables import console
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("lecture", help="recompute the lecture's numbers from real modules")
+    parser.add_argument("--out", type=Path, default=None, help="also write the Markdown page here")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    text = lecture_markdown()
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    console().print(Markdown(text))
+    if args.out:
+        console().print(f"wrote {args.out}")
+    return 0

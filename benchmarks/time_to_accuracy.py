@@ -1,0 +1,72 @@
+"""Time-to-accuracy of the training engine on full Fashion-MNIST (2 CPU cores).
+
+    python benchmarks/time_to_accuracy.py --epochs 9                  # the 5-minute budget
+    python benchmarks/time_to_accuracy.py --epochs 26 --tag 15min     # the 15-minute budget
+
+Trains with ``convzoo.training.train`` (defaults: SGD + Nesterov, one-cycle, label smoothing 0.1,
+crop + flip, bf16 autocast where the CPU supports it) and evaluates on the 10,000 test images after
+every epoch. "Training time" sums the epochs' training wall-clock (data, forward, backward, step);
+the per-epoch evaluation is reported apart. Writes ``benchmarks/results/time_to_accuracy-TAG.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from convzoo.training import TrainConfig, train
+from convzoo.training.run_log import environment, git_commit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="cifar_resnet20")
+    parser.add_argument("--epochs", type=int, default=9)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--amp", default="auto")
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tag", default="5min")
+    args = parser.parse_args()
+    out = Path(f"/tmp/convzoo-tta-{args.tag}")
+    shutil.rmtree(out, ignore_errors=True)
+    config = TrainConfig(
+        model=args.model, data="fashion-mnist", epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        amp=args.amp, channels_last=args.channels_last, seed=args.seed, out=str(out), progress=False,
+    )  # fmt: skip
+    result = train(config)
+    elapsed, rows = 0.0, []
+    for row in result.history:
+        elapsed += row["epoch_seconds"]
+        rows.append({**row, "train_seconds_cumulative": round(elapsed, 1)})
+        print(f"epoch {row['epoch']:2d}  {elapsed / 60:5.2f} min  test top-1 {row['test_top1']:.2%}", flush=True)
+
+    def first_reaching(target: float):
+        hit = next((r for r in rows if r["test_top1"] >= target), None)
+        return None if hit is None else {"epoch": hit["epoch"], "minutes": round(hit["train_seconds_cumulative"] / 60, 2)}
+
+    summary = {
+        "config": asdict(config),
+        "torch": torch.__version__,
+        "environment": environment(),
+        "git_commit": git_commit(),
+        "final_top1": rows[-1]["test_top1"],
+        "train_minutes": round(elapsed / 60, 2),
+        "reached_93": first_reaching(0.93),
+        "reached_94": first_reaching(0.94),
+        "epochs": rows,
+    }
+    target = Path(__file__).parent / "results" / f"time_to_accuracy-{args.tag}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps({k: summary[k] for k in ("final_top1", "train_minutes", "reached_93", "reached_94")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The training configuration: one dataclass, units in the help texts, defaults that work per dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def option(default: Any, help: str, choices: tuple | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclass
+class TrainConfig:
+    model: str = option("cifar_resnet20", "registered model name (`convzoo models`)")
+    data: str = option("fashion-mnist-mini", "fashion-mnist-mini, fashion-mnist, cifar10, cifar100 or folder:PATH")
+    data_dir: str | None = option(None, "where the dataset lies (default: $CONVZOO_DATA, system packages, cache)")
+    download: bool = option(False, "download the dataset if it is not found (checksums verified)")
+    out: str | None = option(None, "run directory (default: runs/MODEL-DATA)")
+    resume: bool = option(False, "continue from the last checkpoint in the run directory")
+    epochs: int | None = option(None, "passes over the training split (default per dataset)")
+    batch_size: int = option(128, "images per optimizer step, over all processes")
+    optimizer: str = option("sgd", "sgd (momentum, Nesterov) or adamw", ("sgd", "adamw"))
+    lr: float | None = option(None, "peak learning rate (default: 0.1 SGD / 2e-3 AdamW, per 128 images)")
+    momentum: float = option(0.9, "SGD momentum")
+    nesterov: bool = option(True, "Nesterov momentum for SGD")
+    weight_decay: float | None = option(None, "decoupled weight decay, not on norms and biases (default 5e-4 SGD / 0.05 AdamW)")
+    schedule: str = option("onecycle", "learning-rate schedule after warm-up", ("cosine", "onecycle"))
+    warmup_epochs: float = option(1.0, "linear warm-up length in epochs (cosine schedule)")
+    label_smoothing: float = option(0.1, "label smoothing of the cross-entropy loss")
+    crop_padding: int | None = option(None, "random-crop padding in pixels (default 2 for 28 px, 4 for 32 px+; 0 off)")
+    flip: bool = option(True, "random horizontal flips")
+    random_erasing: float = option(0.0, "probability of erasing a random rectangle per image")
+    mixup: float = option(0.0, "mixup alpha (0: off)")
+    cutmix: float = option(0.0, "cutmix alpha (0: off)")
+    grad_clip: float | None = option(None, "clip the gradient norm to this value")
+    amp: str = option("auto", "mixed precision: auto (bf16 where supported), none, bf16, fp16 (CUDA)", ("auto", "none", "bf16", "fp16"))
+    channels_last: bool = option(False, "channels-last memory format for model and inputs")
+    ema: float | None = option(None, "keep an exponential moving average of the weights with this decay (e.g. 0.999)")
+    seed: int = option(0, "random seed (data order, augmentation, initialization)")
+    small_input: str = option("auto", "small-input variant: auto (for images under 64 px), yes, no", ("auto", "yes", "no"))
+    drop_rate: float | None = option(None, "classifier dropout (default: the model's)")
+    drop_path_rate: float | None = option(None, "stochastic depth rate (default: the model's)")
+    weights: str | None = option(None, "start from a convzoo checkpoint or a torchvision/timm state dict file")
+    freeze_backbone: bool = option(False, "with --weights: train only the classifier")
+    device: str = option("auto", "auto, cpu or cuda", ("auto", "cpu", "cuda"))
+    tensorboard: bool = option(False, "also log to TensorBoard (if installed)")
+    progress: bool = option(True, "show a progress bar")
+
+    def resolved(self, image_size: int, dataset: str) -> "TrainConfig":
+        """A copy with every ``None`` default filled in for the dataset."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if values["epochs"] is None:
+            values["epochs"] = DEFAULT_EPOCHS.get(dataset, 20)
+        scale = values["batch_size"] / 128
+        if values["lr"] is None:
+            values["lr"] = (0.1 if values["optimizer"] == "sgd" else 2e-3) * scale
+        if values["weight_decay"] is None:
+            values["weight_decay"] = 5e-4 if values["optimizer"] == "sgd" else 0.05
+        if values["crop_padding"] is None:
+            values["crop_padding"] = 2 if image_size <= 28 else 4
+        if values["out"] is None:
+            values["out"] = f"runs/{self.model}-{dataset.replace('/', '_').replace(':', '_')}"
+        return TrainConfig(**values)
+
+
+DEFAULT_EPOCHS = {"fashion-mnist-mini": 10, "fashion-mnist": 15, "cifar10": 30, "cifar100": 30}

@@ -1,0 +1,53 @@
+"""A rich progress bar per epoch: loss, accuracy, images/s and time left."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+class EpochProgress:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.console = Console(stderr=True)
+        self.progress: Progress | None = None
+
+    def start(self, epoch: int, epochs: int, steps: int, done: int) -> None:
+        if not self.enabled:
+            return
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.3f}  acc {task.fields[acc]:.1%}  {task.fields[speed]:.0f} img/s"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=steps, completed=done, epoch=f"{epoch + 1}/{epochs}", loss=0.0, acc=0.0, speed=0.0)
+        self.started, self.images = time.perf_counter(), 0
+
+    def advance(self, state, images: int) -> None:
+        if self.progress is None:
+            return
+        self.images += images
+        loss, correct, count = state.sums
+        speed = self.images / max(time.perf_counter() - self.started, 1e-9)
+        self.progress.update(self.task, advance=1, loss=loss / max(count, 1), acc=correct / max(count, 1), speed=speed)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def report(self, row: dict[str, Any]) -> None:
+        if self.enabled:
+            self.console.print(
+                f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc {row['train_top1']:.2%} | "
+                f"test loss {row['test_loss']:.4f} top-1 {row['test_top1']:.2%} | "
+                f"{row['train_images_per_s']:.0f} img/s, {row['epoch_seconds']:.1f} s"
+            )

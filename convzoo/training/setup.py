@@ -1,0 +1,107 @@
+"""Everything a run needs before its first step: the model for the data, starting weights, the run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..data import ImageDataset
+from ..registry import create_model, get_entry
+from ..weights import convert_state_dict, load_converted
+from .checkpoint import CheckpointError, load_checkpoint
+from .config import TrainConfig
+
+CHECKPOINT = "last.pt"
+
+
+def model_kwargs_for(config: TrainConfig, data: ImageDataset) -> dict[str, Any]:
+    """``create_model`` arguments: classes and channels from the data, small-input variant for small images."""
+    entry = get_entry(config.model)
+    small = config.small_input == "yes" or (
+        config.small_input == "auto" and data.image_size < 64 and entry.small_min_input_size is not None
+        and entry.family != "cifar_resnet"
+    )  # fmt: skip
+    kwargs: dict[str, Any] = {"num_classes": data.num_classes, "in_chans": data.channels}
+    if small:
+        kwargs["small_input"] = True
+    if config.drop_rate is not None:
+        kwargs["drop_rate"] = config.drop_rate
+    if config.drop_path_rate is not None:
+        kwargs["drop_path_rate"] = config.drop_path_rate
+    return kwargs
+
+
+def minimum_size(model_name: str, model_kwargs: dict[str, Any]) -> int:
+    entry = get_entry(model_name)
+    return (entry.small_min_input_size or 1) if model_kwargs.get("small_input") else entry.min_input_size
+
+
+def _reference_state(path: Path) -> dict[str, torch.Tensor]:
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return state.get("state_dict", state) if isinstance(state, dict) else state
+
+
+def load_initial_weights(model: nn.Module, config: TrainConfig, model_kwargs: dict[str, Any]) -> None:
+    """``--weights``: a convzoo checkpoint, our own state dict, or a torchvision/timm one; head stays fresh."""
+    path = Path(config.weights)
+    if not path.is_file():
+        raise CheckpointError(f"weights file {path} does not exist")
+    try:
+        payload = load_checkpoint(path)
+        state = payload.get("ema_state") or payload["model_state"]
+        source_name = payload["model_name"]
+    except CheckpointError:
+        state, source_name = _reference_state(path), config.model
+    if source_name != config.model:
+        raise CheckpointError(f"{path} holds {source_name} weights, not {config.model}")
+    template = {k for k in model.state_dict()}
+    if not set(state) <= template:  # not ours: try the reference layouts
+        state = _convert_reference(state, config.model, model_kwargs, path)
+    else:
+        state = {k: v for k, v in state.items() if not k.startswith("head.fc.") or v.shape == model.state_dict()[k].shape}
+    load_converted(model, state)
+    if config.freeze_backbone:
+        for name, param in model.named_parameters():
+            param.requires_grad = name.startswith("head.fc.")
+
+
+def _convert_reference(state, model_name: str, model_kwargs: dict[str, Any], path: Path) -> dict:
+    errors = []
+    for source in get_entry(model_name).reference:
+        try:
+            return convert_state_dict(
+                state, source=source, model_name=model_name,
+                num_classes=model_kwargs["num_classes"], in_chans=model_kwargs["in_chans"],
+                **({"small_input": True} if model_kwargs.get("small_input") else {}),
+            )  # fmt: skip
+        except ValueError as error:
+            errors.append(f"{source}: {error}")
+    raise CheckpointError(f"{path} does not fit {model_name}: " + ("; ".join(errors) or "no reference layout known"))
+
+
+def prepare_run_dir(config: TrainConfig, is_main: bool) -> Path:
+    """The run directory; refuses to overwrite an earlier run unless resuming it."""
+    run_dir = Path(config.out)
+    checkpoint = run_dir / CHECKPOINT
+    if config.resume and not checkpoint.exists():
+        raise CheckpointError(f"nothing to resume: {checkpoint} does not exist")
+    if not config.resume and checkpoint.exists():
+        raise CheckpointError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    if is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def build_model(config: TrainConfig, data: ImageDataset) -> tuple[nn.Module, dict[str, Any]]:
+    kwargs = model_kwargs_for(config, data)
+    model = create_model(config.model, **kwargs)
+    if config.weights:
+        load_initial_weights(model, config, kwargs)
+    return model, kwargs

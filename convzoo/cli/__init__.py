@@ -12,11 +12,13 @@ import argparse
 import os
 import sys
 
+from . import evaluate as evaluate_command
 from . import lecture as lecture_command
 from . import models as models_command
 from . import summary as summary_command
+from . import train as train_command
 
-COMMANDS = [models_command, summary_command, lecture_command]
+COMMANDS = [models_command, summary_command, lecture_command, train_command, evaluate_command]
 
 
 class UserError(Exception):
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("convzoo: interrupted", file=sys.stderr)
         return 130
-    except (UserError, ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as error:
+    except (UserError, ValueError, OSError) as error:
         if os.environ.get("CONVZOO_DEBUG"):
             raise
         print(f"convzoo: error: {error}", file=sys.stderr)

@@ -8,6 +8,7 @@ each process then trains on every N-th example and gradients are averaged by
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -49,6 +50,8 @@ def setup(device_name: str) -> Context:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    # A 1-channel stem's weight gradient has equivalent but differently written strides; DDP warns needlessly.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     return Context(rank=rank, world_size=world_size, device=device)
 
 

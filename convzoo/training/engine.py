@@ -47,6 +47,7 @@ class TrainResult:
     run_dir: Path
     history: list[dict[str, Any]]
     interrupted: bool = False
+    is_main: bool = True  # False on the ranks > 0 of a torchrun job
 
     @property
     def final(self) -> dict[str, Any]:
@@ -246,10 +247,10 @@ class Trainer:
         except KeyboardInterrupt:
             progress.finish()
             self.save()
-            return TrainResult(self.run_dir, history, interrupted=True)
+            return TrainResult(self.run_dir, history, interrupted=True, is_main=self.context.is_main)
         finally:
             self.log.close()
-        return TrainResult(self.run_dir, history)
+        return TrainResult(self.run_dir, history, is_main=self.context.is_main)
 
 
 def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None = None) -> TrainResult:

@@ -22,7 +22,7 @@ def model_kwargs_for(config: TrainConfig, data: ImageDataset) -> dict[str, Any]:
     entry = get_entry(config.model)
     small = config.small_input == "yes" or (
         config.small_input == "auto" and data.image_size < 64 and entry.small_min_input_size is not None
-        and entry.family != "cifar_resnet"
+        and entry.family != "cifar_resnet" and _starting_weights_allow_small_input(config)
     )  # fmt: skip
     kwargs: dict[str, Any] = {"num_classes": data.num_classes, "in_chans": data.channels}
     if small:
@@ -32,6 +32,16 @@ def model_kwargs_for(config: TrainConfig, data: ImageDataset) -> dict[str, Any]:
     if config.drop_path_rate is not None:
         kwargs["drop_path_rate"] = config.drop_path_rate
     return kwargs
+
+
+def _starting_weights_allow_small_input(config: TrainConfig) -> bool:
+    """Released ImageNet weights have the 7×7/2 stem: with them, "auto" keeps the default layout."""
+    if not config.weights:
+        return True
+    try:
+        return bool(load_checkpoint(config.weights)["model_kwargs"].get("small_input"))
+    except CheckpointError:
+        return False
 
 
 def minimum_size(model_name: str, model_kwargs: dict[str, Any]) -> int:

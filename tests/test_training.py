@@ -1,0 +1,125 @@
+"""The training engine: a real run, exact resume, refusals that protect earlier runs, fine-tuning, torchrun."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from convzoo.training import CheckpointError, TrainConfig, load_checkpoint, model_from_checkpoint, save_checkpoint, train
+
+
+def _config(tmp_path, name="run", **overrides):
+    values = dict(model="cifar_resnet20", epochs=2, batch_size=256, amp="none", out=str(tmp_path / name), progress=False)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_a_short_run_learns_and_leaves_its_records(tmp_path):
+    result = train(_config(tmp_path, epochs=3))
+    assert [row["epoch"] for row in result.history] == [1, 2, 3]
+    assert result.final["test_top1"] > 0.3  # 10 classes: chance is 0.1
+    run = result.run_dir
+    assert {"last.pt", "best.pt", "config.json", "metrics.jsonl", "metrics.csv"} <= {p.name for p in run.iterdir()}
+    config = json.loads((run / "config.json").read_text())
+    assert config["config"]["model"] == "cifar_resnet20" and "torch" in config["environment"]
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 3
+    payload = load_checkpoint(run / "last.pt")
+    assert payload["classes"][0] == "T-shirt/top" and payload["model_kwargs"]["num_classes"] == 10
+    assert len(payload["mean"]) == 1 and payload["train_state"]["epoch"] == 3
+    model_from_checkpoint(payload)
+
+
+def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path):
+    uninterrupted = train(_config(tmp_path, "straight"))
+
+    def stop_mid_epoch(state):
+        if state.global_step == 25:  # epoch 2 of 2, step 6 of 19
+            raise KeyboardInterrupt
+
+    interrupted = train(_config(tmp_path, "resumed"), on_step=stop_mid_epoch)
+    assert interrupted.interrupted
+    assert load_checkpoint(tmp_path / "resumed" / "last.pt")["train_state"]["global_step"] == 25
+    resumed = train(_config(tmp_path, "resumed", resume=True))
+    assert not resumed.interrupted and resumed.final["epoch"] == 2
+    straight = load_checkpoint(tmp_path / "straight" / "last.pt")["model_state"]
+    after = load_checkpoint(tmp_path / "resumed" / "last.pt")["model_state"]
+    assert all(torch.equal(straight[key], after[key]) for key in straight)
+    assert resumed.final["test_top1"] == uninterrupted.final["test_top1"]
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path):
+    train(_config(tmp_path, epochs=1))
+    checkpoint = tmp_path / "run" / "last.pt"
+    before = checkpoint.read_bytes()
+    with pytest.raises(CheckpointError, match="already holds a run"):
+        train(_config(tmp_path, epochs=1))
+    with pytest.raises(CheckpointError, match="is for cifar_resnet20 with 10 classes"):
+        train(_config(tmp_path, model="cifar_resnet32", epochs=2, resume=True))
+    assert checkpoint.read_bytes() == before
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        train(_config(tmp_path, "empty", resume=True))
+
+
+def test_checkpoints_are_atomic_and_checked(tmp_path):
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, {"model_name": "x"})
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left behind
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+    torch.save({"fc.weight": torch.zeros(2)}, tmp_path / "plain.pt")
+    with pytest.raises(CheckpointError, match="not a convzoo checkpoint"):
+        load_checkpoint(tmp_path / "plain.pt")
+
+
+def test_every_option_runs(tmp_path):
+    result = train(
+        _config(
+            tmp_path, model="mobilenet_v2", epochs=1, optimizer="adamw", schedule="cosine", ema=0.99, mixup=0.2,
+            cutmix=1.0, random_erasing=0.25, grad_clip=1.0, channels_last=True, amp="auto", drop_path_rate=None,
+        )
+    )  # fmt: skip
+    assert result.final["epoch"] == 1
+    payload = load_checkpoint(result.run_dir / "last.pt")
+    assert payload["ema_state"] is not None and payload["model_kwargs"]["small_input"] is True
+
+
+def test_fine_tuning_from_a_checkpoint_with_a_frozen_backbone(tmp_path):
+    first = train(_config(tmp_path, "first", epochs=1))
+    start = load_checkpoint(first.run_dir / "last.pt")["model_state"]
+    tuned = train(_config(tmp_path, "tuned", epochs=1, weights=str(first.run_dir / "last.pt"), freeze_backbone=True))
+    after = load_checkpoint(tuned.run_dir / "last.pt")["model_state"]
+    assert torch.equal(after["stem.0.weight"], start["stem.0.weight"])
+    assert not torch.equal(after["head.fc.weight"], start["head.fc.weight"])
+
+
+def test_fine_tuning_from_a_torchvision_state_dict(tmp_path):
+    import torchvision
+
+    reference = torchvision.models.resnet18(weights=None)
+    torch.save(reference.state_dict(), tmp_path / "resnet18.pth")
+    result = train(_config(tmp_path, model="resnet18", epochs=1, weights=str(tmp_path / "resnet18.pth"), batch_size=512))
+    payload = load_checkpoint(result.run_dir / "last.pt")
+    assert "small_input" not in payload["model_kwargs"]  # released weights keep the 7x7 stem
+    assert payload["min_size"] == 32 and payload["model_kwargs"]["in_chans"] == 1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="torchrun with gloo")
+def test_two_processes_with_torchrun_match_one(tmp_path):
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "convzoo", "train", "--model", "cifar_resnet20", "--epochs", "3", "--batch-size", "256",
+        "--amp", "none", "--no-progress", "--out", str(tmp_path / "ddp"),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in rows] == [1, 2, 3]  # written once, by rank 0
+    assert completed.stdout.count("done: test top-1") == 1  # printed once, by rank 0
+    single = train(_config(tmp_path, "single", epochs=3))
+    assert abs(rows[-1]["test_top1"] - single.final["test_top1"]) < 0.1
+    assert abs(rows[-1]["train_loss"] - single.final["train_loss"]) < 0.15

@@ -12,13 +12,17 @@ import argparse
 import os
 import sys
 
+from . import bench as bench_command
+from . import compare as compare_command
 from . import evaluate as evaluate_command
+from . import export as export_command
 from . import lecture as lecture_command
 from . import models as models_command
+from . import predict as predict_command
 from . import summary as summary_command
 from . import train as train_command
 
-COMMANDS = [models_command, summary_command, lecture_command, train_command, evaluate_command]
+COMMANDS = [compare_command, models_command, summary_command, lecture_command, train_command, evaluate_command, bench_command, export_command, predict_command]
 
 
 class UserError(Exception):

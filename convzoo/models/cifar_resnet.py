@@ -15,11 +15,13 @@
   (164, 1001) with 64/128/256 output channels and 1×1 projections where the
   shape changes, applied after the block's first BN-ReLU as in the authors' code.
 
-Initialization: the last batch norm of each residual branch (for pre-activation
-blocks, the last convolution) starts at zero, so every block starts as the
-identity (Goyal et al. 2017, arXiv:1706.02677, §5.1). Without it the output
-variance of a 1202-layer net doubles hundreds of times before training starts
-and overflows to infinity in evaluation mode. Plain nets keep the He init.
+Initialization: in nets deeper than 110 layers (and whenever
+``zero_init_residual=True``) the last batch norm of each residual branch (for
+pre-activation blocks, the last convolution) starts at zero, so every block
+starts as the identity (Goyal et al. 2017, arXiv:1706.02677, §5.1). Without it
+the output variance of a 1202-layer net doubles hundreds of times before
+training starts and overflows to infinity in evaluation mode. Shallower nets
+keep the He init, which trains faster in the first epochs; plain nets always do.
 
 These networks are built for small inputs already: ``small_input`` is accepted
 and changes nothing; they take any input from 8×8 up.
@@ -118,6 +120,7 @@ class CifarResNet(ZooModel):
         *,
         block: str = "basic",
         shortcut: str = "A",
+        zero_init_residual: bool | None = None,
         drop_rate: float = 0.0,
         small_input: bool = True,
     ) -> None:
@@ -149,7 +152,9 @@ class CifarResNet(ZooModel):
         self.num_features = in_channels
         self.head = ClassifierHead(in_channels, num_classes, drop_rate=drop_rate)
         init_weights(self)
-        if shortcut != "none":
+        if zero_init_residual is None:
+            zero_init_residual = depth > 110
+        if zero_init_residual and shortcut != "none":
             self._zero_init_residual_branches()
 
     def _zero_init_residual_branches(self) -> None:

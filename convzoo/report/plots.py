@@ -41,3 +41,69 @@ def plot_confusion(confusion: torch.Tensor, classes: list[str], path: str | Path
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return path
+
+
+FAMILY_COLORS = {}
+
+
+def _color(family: str):
+    import matplotlib
+
+    palette = matplotlib.colormaps["tab20"].colors
+    if family not in FAMILY_COLORS:
+        FAMILY_COLORS[family] = palette[len(FAMILY_COLORS) % len(palette)]
+    return FAMILY_COLORS[family]
+
+
+def _labelled_scatter(rows: list[dict], x_key: str, y_key: str, path: Path, *, title: str, xlabel: str, ylabel: str, size_key: str | None = None) -> Path | None:
+    points = [r for r in rows if r.get(x_key) is not None and r.get(y_key) is not None]
+    if not points:
+        return None
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(8, 5.5))
+    largest = max((r[size_key] for r in points), default=1) if size_key else 1
+    for row in points:
+        size = 40 + 1400 * (row[size_key] / largest) ** 0.5 if size_key else 60
+        axes.scatter(row[x_key], row[y_key], s=size, color=_color(row["family"]), alpha=0.6, edgecolors="black", linewidths=0.5)
+        axes.annotate(row["model"], (row[x_key], row[y_key]), fontsize=8, xytext=(4, 4), textcoords="offset points")
+    axes.set_xscale("log")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return Path(path)
+
+
+def plot_accuracy_vs_gmacs(rows: list[dict], path: str | Path) -> Path | None:
+    """Accuracy against multiply-adds, bubble area by parameters (EfficientNet paper, Fig. 1)."""
+    return _labelled_scatter(
+        [r | {"accuracy_pct": 100 * r["test_top1"]} if r.get("test_top1") is not None else r for r in rows],
+        "gmacs", "accuracy_pct", Path(path), title="Accuracy vs GMACs (bubble area: parameters)",
+        xlabel="GMACs at 224×224 (log scale)", ylabel="test top-1 (%)", size_key="params",
+    )  # fmt: skip
+
+
+def plot_latency_vs_gmacs(rows: list[dict], path: str | Path) -> Path | None:
+    return _labelled_scatter(
+        rows, "gmacs", "latency_b1_ms", Path(path), title="CPU latency (batch 1, eager) vs GMACs",
+        xlabel="GMACs at 224×224 (log scale)", ylabel="latency (ms)",
+    )  # fmt: skip
+
+
+def plot_params_by_family(rows: list[dict], path: str | Path) -> Path:
+    plt = _pyplot()
+    ordered = sorted(rows, key=lambda r: (r["family"], r["params"]))
+    figure, axes = plt.subplots(figsize=(8, 0.35 * len(ordered) + 1.5))
+    axes.barh([r["model"] for r in ordered], [r["params"] / 1e6 for r in ordered], color=[_color(r["family"]) for r in ordered])
+    for index, row in enumerate(ordered):
+        axes.text(row["params"] / 1e6, index, f" {row['params'] / 1e6:.1f}M", va="center", fontsize=8)
+    axes.set_xscale("log")
+    axes.set_xlabel("parameters (millions, log scale)")
+    axes.set_title("Parameters per model, coloured by family")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return Path(path)

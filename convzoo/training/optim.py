@@ -37,7 +37,7 @@ def build_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
     total = max(1, config.epochs * steps_per_epoch)
     if config.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total, pct_start=0.25, div_factor=20, final_div_factor=200
+            optimizer, max_lr=config.lr, total_steps=total, pct_start=0.15, div_factor=10, final_div_factor=100
         )
     warmup = min(total - 1, int(config.warmup_epochs * steps_per_epoch))
 

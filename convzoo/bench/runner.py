@@ -1,0 +1,137 @@
+"""``convzoo bench``: images/s, latency and peak memory, optionally side by side with the reference.
+
+The reference runs as a user gets it out of the box (eager, contiguous), with
+only the generic ``dtype``/``channels_last`` choices applied to it too;
+``optimize``/``compile`` are convzoo's and apply to ours alone, so
+``--optimize --against torchvision`` shows what convzoo adds. Candidates are
+timed interleaved in one process (:mod:`convzoo.bench.timing`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..deploy import optimize as optimize_model
+from ..registry import create_model, get_entry
+from ..training.precision import autocast
+from .memory import peak_memory_bytes
+from .timing import time_interleaved
+
+
+@dataclass
+class BenchSpec:
+    models: list[str]
+    mode: str = "infer"  # infer | train
+    batches: list[int] = field(default_factory=lambda: [1, 16])
+    size: int = 224
+    dtype: str = "fp32"  # fp32 | bf16
+    channels_last: bool = False
+    optimize: bool = False
+    compile: bool = False
+    against: str | None = None  # torchvision | timm
+    device: str = "cpu"
+    warmup: int = 2
+    repeats: int = 7
+    memory: bool = True
+
+
+def _eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[[], object]:
+    dtype = torch.bfloat16 if spec.dtype == "bf16" else None
+    if spec.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    if spec.mode == "train":
+        model.train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+        labels = torch.zeros(len(x), dtype=torch.long, device=x.device)
+
+        def step():
+            with autocast(x.device, dtype):
+                out = model(x)
+                out = out[0] if isinstance(out, tuple) else out
+                loss = F.cross_entropy(out.float(), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        return step
+    model.eval()
+
+    def infer():
+        with torch.inference_mode(), autocast(x.device, dtype):
+            return model(x)
+
+    return infer
+
+
+def _ours_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[[], object]:
+    if spec.mode == "infer" and (spec.optimize or spec.compile):
+        fast = optimize_model(model, x, dtype=spec.dtype, compile=spec.compile, channels_last=True)
+
+        def infer():
+            with torch.inference_mode():
+                return fast(x)
+
+        return infer
+    return _eager_runner(model, x, spec)
+
+
+def _models(name: str, spec: BenchSpec, device: torch.device) -> tuple[nn.Module, nn.Module | None]:
+    if spec.against is None:
+        return create_model(name).to(device), None
+    from ..weights.reference import paired_models
+
+    if spec.against not in get_entry(name).reference:
+        raise ValueError(f"{name} has no {spec.against} counterpart")
+    reference, ours = paired_models(name, spec.against)
+    return ours.to(device), reference.to(device)
+
+
+def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
+    device = torch.device(spec.device)
+    ours, reference = _models(name, spec, device)
+    x = torch.randn(batch, 3, spec.size, spec.size, device=device)
+    candidates = {"convzoo": _ours_runner(ours, x, spec)}
+    if reference is not None:
+        candidates[f"{spec.against}"] = _eager_runner(reference, x, spec)
+    timings = time_interleaved(candidates, warmup=spec.warmup, repeats=spec.repeats, device=device)
+    variant = "+".join(v for v, on in (("optimized", spec.optimize), ("compiled", spec.compile), ("channels_last", spec.channels_last)) if on) or "eager"
+    rows = []
+    for label, timing in timings.items():
+        memory = peak_memory_bytes(candidates[label], device) if spec.memory else None
+        rows.append(
+            {
+                "model": name,
+                "impl": label if label == "convzoo" else f"{label}:{get_entry(name).reference[label]}",
+                "variant": variant if label == "convzoo" else "eager",
+                "mode": spec.mode,
+                "dtype": spec.dtype,
+                "batch": batch,
+                "size": spec.size,
+                "images_per_s": round(batch / timing.median, 2),
+                "latency_ms": round(timing.median * 1000, 2),
+                "latency_p90_ms": round(timing.p90 * 1000, 2),
+                "peak_memory_mib": round(memory / 2**20, 1) if memory is not None else None,
+            }
+        )
+    if len(rows) == 2:
+        rows[0]["ratio"] = round(timings[list(timings)[1]].median / timings["convzoo"].median, 3)
+        rows[1]["ratio"] = 1.0
+    return rows
+
+
+def bench(spec: BenchSpec, on_row: Callable[[dict], None] | None = None) -> list[dict]:
+    rows = []
+    for name in spec.models:
+        get_entry(name)
+        for batch in spec.batches:
+            for row in bench_model(name, batch, spec):
+                rows.append(row)
+                if on_row is not None:
+                    on_row(row)
+    return rows

@@ -1,0 +1,65 @@
+"""``convzoo bench MODEL...``: images/s, latency (median, p90) and peak memory; ``--against`` for ratios."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..bench.runner import BenchSpec, bench
+from ..tables import console, emit
+
+
+def _batches(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--batch takes comma-separated integers such as 1,16, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"batch sizes must be positive, got {text!r}")
+    return values
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("bench", help="measure speed and memory, optionally against torchvision/timm")
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--mode", choices=("infer", "train"), default="infer")
+    parser.add_argument("--batch", type=_batches, default=[1, 16], help="comma-separated batch sizes")
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32")
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--optimize", action="store_true", help="fold BN, channels-last (convzoo only)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile, with freezing on CPU (convzoo only)")
+    parser.add_argument("--against", choices=("torchvision", "timm"), default=None)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.size < 8 or args.repeats < 1:
+        raise ValueError("--size must be at least 8 and --repeats at least 1")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda asked for, but no CUDA device is available")
+    if args.mode == "train" and (args.optimize or args.compile):
+        raise ValueError("--optimize/--compile are for --mode infer")
+    spec = BenchSpec(
+        models=args.models, mode=args.mode, batches=args.batch, size=args.size, dtype=args.dtype,
+        channels_last=args.channels_last, optimize=args.optimize, compile=args.compile, against=args.against,
+        device=args.device, warmup=args.warmup, repeats=args.repeats, memory=not args.no_memory,
+    )  # fmt: skip
+    progress = None if args.format == "json" else (lambda row: console().print(f"  {row['model']} {row['impl']} batch {row['batch']}: {row['images_per_s']} img/s"))
+    rows = bench(spec, on_row=progress)
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        columns = ["model", "impl", "variant", "mode", "dtype", "batch", "images_per_s", "latency_ms", "latency_p90_ms", "peak_memory_mib"]
+        if args.against:
+            columns.append("ratio")
+        emit([{c: row.get(c, "") for c in columns} for row in rows], "table", title="convzoo bench (ratio = speed / reference speed)")
+    return 0

@@ -1,0 +1,35 @@
+"""``convzoo export --checkpoint FILE --format onnx|torchscript|torch-export --out FILE``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from ..deploy.export import FORMATS, export, verify_onnx, write_metadata
+from ..training import load_checkpoint, model_from_checkpoint
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("export", help="export a checkpoint for deployment (ONNX verified in onnxruntime)")
+    parser.add_argument("--checkpoint", required=True, type=Path)
+    parser.add_argument("--format", choices=FORMATS, default="onnx")
+    parser.add_argument("--out", required=True, type=Path)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    payload = load_checkpoint(args.checkpoint)
+    model = model_from_checkpoint(payload).eval()
+    size = max(payload["image_size"], payload["min_size"])
+    example = torch.randn(2, payload["model_kwargs"]["in_chans"], size, size)
+    path = export(model, example, args.format, args.out)
+    write_metadata(path, {k: payload[k] for k in ("model_name", "model_kwargs", "classes", "mean", "std", "data_channels", "image_size", "min_size")} | {"input_size": [payload["model_kwargs"]["in_chans"], size, size]})
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB) and {path}.json")
+    if args.format == "onnx":
+        difference = verify_onnx(path, model, torch.randn(3, *example.shape[1:]))
+        print(f"onnxruntime vs PyTorch on a batch of 3: max abs difference {difference:.2e}")
+        if difference > 1e-4:
+            raise ValueError(f"ONNX export differs from PyTorch by {difference:.2e} (> 1e-4)")
+    return 0

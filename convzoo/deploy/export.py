@@ -1,0 +1,66 @@
+"""Export a trained model: ONNX (verified in onnxruntime), TorchScript, or ``torch.export``; batch axis dynamic.
+
+Exports take normalized float input of the model's channels and size; a JSON
+file beside the export records the classes, the normalization and the input
+size, so a deployment can prepare images the same way ``convzoo predict`` does.
+ONNX uses torch's TorchScript-based exporter (``dynamo=False``), which needs
+no extra package; the result is checked against PyTorch in onnxruntime.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+FORMATS = ("onnx", "torchscript", "torch-export")
+
+
+def export(model: nn.Module, example: torch.Tensor, fmt: str, path: str | Path) -> Path:
+    """Write ``model`` (eval mode) in ``fmt`` to ``path`` with a dynamic batch dimension."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fmt == "onnx":
+            torch.onnx.export(
+                model, (example,), str(path), input_names=["images"], output_names=["logits"],
+                dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False, opset_version=17,
+            )  # fmt: skip
+        elif fmt == "torchscript":
+            with torch.no_grad():
+                torch.jit.save(torch.jit.trace(model, example), str(path))
+        elif fmt == "torch-export":
+            batch = torch.export.Dim("batch", min=1, max=4096)
+            program = torch.export.export(model, (example,), dynamic_shapes={"x": {0: batch}})
+            torch.export.save(program, str(path))
+        else:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return path
+
+
+def run_onnx(path: str | Path, images: torch.Tensor) -> torch.Tensor:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (output,) = session.run(["logits"], {"images": images.numpy().astype(np.float32)})
+    return torch.from_numpy(output)
+
+
+@torch.no_grad()
+def verify_onnx(path: str | Path, model: nn.Module, images: torch.Tensor) -> float:
+    """Max absolute difference between onnxruntime's and PyTorch's logits on ``images``."""
+    expected = model.eval()(images)
+    return (run_onnx(path, images) - expected).abs().max().item()
+
+
+def write_metadata(path: str | Path, metadata: dict[str, Any]) -> Path:
+    target = Path(str(path) + ".json")
+    target.write_text(json.dumps(metadata, indent=2) + "\n")
+    return target

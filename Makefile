@@ -14,10 +14,13 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 demo: setup
-	$(BIN)/convzoo models
+	$(BIN)/convzoo compare --out reports/demo
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: setup
 	$(BIN)/python benchmarks/eager_speed.py
+	$(BIN)/python benchmarks/profile_speed.py
+	$(BIN)/python benchmarks/train_throughput.py
+	PATH=$(BIN):$$PATH bash benchmarks/deploy_speed.sh

@@ -46,13 +46,11 @@ def test_optimize_rejects_an_unknown_dtype():
         optimize(convzoo.create_model("resnet18"), torch.randn(1, 3, 32, 32), dtype="int4")
 
 
-EXPORTABLE = [n for n in convzoo.list_models() if not n.startswith(("vgg", "alexnet", "cifar_resnet1202", "cifar_preact_resnet1001", "convnext_large", "efficientnet_v2_l", "wide_resnet101", "resnext101", "efficientnet_b7", "efficientnet_b6", "convnext_base", "resnet152", "efficientnet_v2_m"))]
-
-
 @pytest.mark.parametrize("name", ["resnet18", "efficientnet_b0", "mobilenet_v3_large", "convnext_tiny", "googlenet", "xception", "cifar_resnet20", "alexnet"])
 def test_onnx_round_trip(name, tmp_path):
     model = convzoo.create_model(name, num_classes=10).eval()
-    size = max(get_entry(name).min_input_size, 64)
+    # ONNX's adaptive pooling needs the output size to divide the input size: AlexNet pools to 6x6
+    size = 224 if name == "alexnet" else max(get_entry(name).min_input_size, 64)
     path = export(model, torch.randn(2, 3, size, size), "onnx", tmp_path / f"{name}.onnx")
     assert verify_onnx(path, model, torch.randn(3, 3, size, size)) <= 1e-4  # another batch size: dynamic axis
 

@@ -20,12 +20,15 @@ def peak_memory_bytes(fn: Callable[[], object], device: torch.device) -> int:
 
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
-    events = sorted(
-        (e for e in prof.events() if e.cpu_memory_usage != 0), key=lambda e: e.time_range.start
-    )  # allocations are positive, frees negative
+    # Allocations and frees inside an operator count as that operator's *self* memory; those outside
+    # any operator (most frees) appear as "[memory]" events. Replayed in time order, they give the peak.
+    deltas = []
+    for event in prof.events():
+        delta = event.cpu_memory_usage if event.name == "[memory]" else event.self_cpu_memory_usage
+        if delta:
+            deltas.append((event.time_range.start, delta))
     current = peak = 0
-    for event in events:
-        if event.name == "[memory]":
-            current += event.cpu_memory_usage
-            peak = max(peak, current)
+    for _, delta in sorted(deltas):
+        current += delta
+        peak = max(peak, current)
     return peak

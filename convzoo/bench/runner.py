@@ -1,9 +1,10 @@
 """``convzoo bench``: images/s, latency and peak memory, optionally side by side with the reference.
 
-The reference runs as a user gets it out of the box (eager, contiguous), with
-only the generic ``dtype``/``channels_last`` choices applied to it too;
-``optimize``/``compile`` are convzoo's and apply to ours alone, so
-``--optimize --against torchvision`` shows what convzoo adds. Candidates are
+The reference runs as a user gets it out of the box (eager, fp32, contiguous);
+``dtype``, ``channels_last``, ``optimize`` and ``compile`` apply to ours alone,
+so ``--optimize --against torchvision`` shows what convzoo adds. With
+``reference_same_flags`` the reference gets the generic ``dtype`` and
+``channels_last`` choices too (autocast, NHWC), for a like-for-like comparison. Candidates are
 timed interleaved in one process (:mod:`convzoo.bench.timing`).
 """
 
@@ -38,6 +39,7 @@ class BenchSpec:
     warmup: int = 2
     repeats: int = 7
     memory: bool = True
+    reference_same_flags: bool = False
 
 
 def _eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[[], object]:
@@ -98,7 +100,8 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
     x = torch.randn(batch, 3, spec.size, spec.size, device=device)
     candidates = {"convzoo": _ours_runner(ours, x, spec)}
     if reference is not None:
-        candidates[f"{spec.against}"] = _eager_runner(reference, x, spec)
+        reference_spec = spec if spec.reference_same_flags else BenchSpec(**{**spec.__dict__, "dtype": "fp32", "channels_last": False})
+        candidates[f"{spec.against}"] = _eager_runner(reference, x, reference_spec)
     timings = time_interleaved(candidates, warmup=spec.warmup, repeats=spec.repeats, device=device)
     variant = "+".join(v for v, on in (("optimized", spec.optimize), ("compiled", spec.compile), ("channels_last", spec.channels_last)) if on) or "eager"
     rows = []
@@ -110,7 +113,7 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
                 "impl": label if label == "convzoo" else f"{label}:{get_entry(name).reference[label]}",
                 "variant": variant if label == "convzoo" else "eager",
                 "mode": spec.mode,
-                "dtype": spec.dtype,
+                "dtype": spec.dtype if label == "convzoo" or spec.reference_same_flags else "fp32",
                 "batch": batch,
                 "size": spec.size,
                 "images_per_s": round(batch / timing.median, 2),

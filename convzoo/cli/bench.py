@@ -30,6 +30,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--optimize", action="store_true", help="fold BN, channels-last (convzoo only)")
     parser.add_argument("--compile", action="store_true", help="torch.compile, with freezing on CPU (convzoo only)")
     parser.add_argument("--against", choices=("torchvision", "timm"), default=None)
+    parser.add_argument("--reference-same-flags", action="store_true", help="give the reference --dtype and --channels-last too")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         models=args.models, mode=args.mode, batches=args.batch, size=args.size, dtype=args.dtype,
         channels_last=args.channels_last, optimize=args.optimize, compile=args.compile, against=args.against,
         device=args.device, warmup=args.warmup, repeats=args.repeats, memory=not args.no_memory,
+        reference_same_flags=args.reference_same_flags,
     )  # fmt: skip
     progress = None if args.format == "json" else (lambda row: console().print(f"  {row['model']} {row['impl']} batch {row['batch']}: {row['images_per_s']} img/s"))
     rows = bench(spec, on_row=progress)

@@ -53,7 +53,10 @@ def find(name: str, data_dir: str | Path | None = None, *, download_missing: boo
     root = Path(data_dir) if data_dir is not None else cache_dir() / name
     archive = download(url, root / Path(url).name, md5)
     with tarfile.open(archive) as tar:
-        tar.extractall(root, filter="data")
+        try:
+            tar.extractall(root, filter="data")  # refuses absolute paths and links out of root
+        except TypeError:  # Python releases before the extraction filters (3.10.11 and older)
+            tar.extractall(root)
     return root
 
 

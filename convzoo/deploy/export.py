@@ -26,6 +26,8 @@ def export(model: nn.Module, example: torch.Tensor, fmt: str, path: str | Path) 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
+    if fmt == "onnx":
+        _require("onnx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if fmt == "onnx":
@@ -45,7 +47,15 @@ def export(model: nn.Module, example: torch.Tensor, fmt: str, path: str | Path) 
     return path
 
 
+def _require(package: str) -> None:
+    try:
+        __import__(package)
+    except ImportError:
+        raise ValueError(f"{package} is not installed; `pip install 'convzoo[onnx]'`") from None
+
+
 def run_onnx(path: str | Path, images: torch.Tensor) -> torch.Tensor:
+    _require("onnxruntime")
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])

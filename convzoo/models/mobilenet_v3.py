@@ -123,19 +123,18 @@ def _builder(layers: list[tuple], hidden_features: int):
     return build
 
 
-register_model(
-    "mobilenet_v3_large",
-    _builder(LARGE, 1280),
-    family="mobilenet",
-    paper=PAPER,
-    reference={"torchvision": "mobilenet_v3_large", "timm": "mobilenetv3_large_100"},
-    reference_kwargs={"timm": {"bn_eps": 1e-3}},
-)
-register_model(
-    "mobilenet_v3_small",
-    _builder(SMALL, 1024),
-    family="mobilenet",
-    paper=PAPER,
-    reference={"torchvision": "mobilenet_v3_small", "timm": "mobilenetv3_small_100"},
-    reference_kwargs={"timm": {"bn_eps": 1e-3}},
-)
+# name: (layer table, hidden features of the head, timm name)
+VARIANTS = {
+    "mobilenet_v3_large": (LARGE, 1280, "mobilenetv3_large_100"),
+    "mobilenet_v3_small": (SMALL, 1024, "mobilenetv3_small_100"),
+}
+
+for _name, (_layers, _hidden, _timm) in VARIANTS.items():
+    register_model(
+        _name,
+        _builder(_layers, _hidden),
+        family="mobilenet",
+        paper=PAPER,
+        reference={"torchvision": _name, "timm": _timm},
+        reference_kwargs={"timm": {"bn_eps": 1e-3}},  # timm's MobileNetV3 uses 1e-5, torchvision 1e-3
+    )

@@ -207,6 +207,7 @@ class Trainer:
     def end_epoch(self, seconds: float) -> dict[str, Any]:
         sums = all_reduce_sum(torch.tensor(self.state.sums, dtype=torch.float64), self.context)
         model = self.ema.module if self.ema is not None else self.model
+        eval_start = time.perf_counter()
         result = evaluate(
             model, self.adapter, self.test_loader, classes=self.data.classes, context=self.context,
             amp_dtype=self.amp_dtype, channels_last=self.config.channels_last,
@@ -225,6 +226,7 @@ class Trainer:
             "test_top5": round(result.top5, 5),
             "lr": self.optimizer.param_groups[0]["lr"],
             "epoch_seconds": round(seconds, 2),
+            "eval_seconds": round(time.perf_counter() - eval_start, 2),
             "train_images_per_s": round(count / max(seconds, 1e-9), 1),
         }
         self.log.log(row)

@@ -80,6 +80,7 @@ def test_every_option_runs(tmp_path):
         _config(
             tmp_path, model="mobilenet_v2", epochs=1, optimizer="adamw", schedule="cosine", ema=0.99, mixup=0.2,
             cutmix=1.0, random_erasing=0.25, grad_clip=1.0, channels_last=True, amp="auto", drop_path_rate=None,
+            precise_bn=2,
         )
     )  # fmt: skip
     assert result.final["epoch"] == 1

@@ -42,7 +42,7 @@ class BenchSpec:
     reference_same_flags: bool = False
 
 
-def _eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[[], object]:
+def eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[[], object]:
     dtype = torch.bfloat16 if spec.dtype == "bf16" else None
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -71,7 +71,7 @@ def _eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callabl
     return infer
 
 
-def _ours_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[[], object]:
+def ours_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[[], object]:
     if spec.mode == "infer" and (spec.optimize or spec.compile):
         fast = optimize_model(model, x, dtype=spec.dtype, compile=spec.compile, channels_last=True)
 
@@ -80,7 +80,7 @@ def _ours_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable
                 return fast(x)
 
         return infer
-    return _eager_runner(model, x, spec)
+    return eager_runner(model, x, spec)
 
 
 def _models(name: str, spec: BenchSpec, device: torch.device) -> tuple[nn.Module, nn.Module | None]:
@@ -98,10 +98,10 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
     device = torch.device(spec.device)
     ours, reference = _models(name, spec, device)
     x = torch.randn(batch, 3, spec.size, spec.size, device=device)
-    candidates = {"convzoo": _ours_runner(ours, x, spec)}
+    candidates = {"convzoo": ours_runner(ours, x, spec)}
     if reference is not None:
         reference_spec = spec if spec.reference_same_flags else BenchSpec(**{**spec.__dict__, "dtype": "fp32", "channels_last": False})
-        candidates[f"{spec.against}"] = _eager_runner(reference, x, reference_spec)
+        candidates[f"{spec.against}"] = eager_runner(reference, x, reference_spec)
     timings = time_interleaved(candidates, warmup=spec.warmup, repeats=spec.repeats, device=device)
     variant = "+".join(v for v, on in (("optimized", spec.optimize), ("compiled", spec.compile), ("channels_last", spec.channels_last)) if on) or "eager"
     rows = []

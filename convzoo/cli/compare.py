@@ -17,9 +17,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("models", nargs="*", help=f"models to compare (default: {len(LINEUP)} from the lecture)")
     parser.add_argument("--data", default="fashion-mnist-mini")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs per model (default 2; 5 with --full)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs per model (default 1; 5 with --full)")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2, help="timed repeats per speed measurement")
     parser.add_argument("--out", default="reports/compare")
     parser.add_argument("--full", action="store_true", help="full Fashion-MNIST and a longer schedule")
     parser.set_defaults(run=run)
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     for name in models:
         get_entry(name)  # unknown names fail before any work
     data = "fashion-mnist" if args.full and args.data == "fashion-mnist-mini" else args.data
-    epochs = args.epochs or (5 if args.full else 2)
+    epochs = args.epochs or (5 if args.full else 1)
     if epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {epochs}")
     config = CompareConfig(models=models, data=data, data_dir=args.data_dir, epochs=epochs, batch_size=args.batch_size, out=args.out, repeats=args.repeats)

@@ -19,8 +19,9 @@ from typing import Callable
 import torch
 
 from ..analysis import profile
-from ..bench.runner import BenchSpec, bench_model
-from ..registry import count_params, get_entry
+from ..bench.runner import BenchSpec, eager_runner, ours_runner
+from ..bench.timing import time_interleaved
+from ..registry import count_params, create_model, get_entry
 from ..training import TrainConfig, train
 from ..training.run_log import environment, git_commit
 
@@ -35,22 +36,30 @@ class CompareConfig:
     models: list[str] = field(default_factory=lambda: list(LINEUP))
     data: str = "fashion-mnist-mini"  # dataset for the short training
     data_dir: str | None = None
-    epochs: int = 2  # training epochs per model, the same for all
+    epochs: int = 1  # training epochs per model, the same for all
     batch_size: int = 128
+    lr: float = 0.05  # peak of the one-cycle schedule; 0.1 makes VGG-16 (no batch norm) diverge
+    grad_clip: float = 2.0  # gradient-norm clipping, so the nets without batch norm train too
+    precise_bn: int = 8  # training batches to recompute batch-norm statistics over before testing
     out: str = "reports/compare"
-    repeats: int = 3  # timed repeats per speed measurement (after one warm-up)
+    repeats: int = 2  # timed repeats per speed measurement (after one warm-up)
     seed: int = 0
 
 
-def _speed(name: str, config: CompareConfig) -> dict:
-    common = dict(models=[name], warmup=1, repeats=config.repeats, memory=False)
-    latency = bench_model(name, 1, BenchSpec(**common))[0]
-    eager = bench_model(name, 16, BenchSpec(**common))[0]
-    optimized = bench_model(name, 16, BenchSpec(**common, optimize=True))[0]
+def _speed(model: torch.nn.Module, config: CompareConfig) -> dict:
+    """Latency at batch 1 and throughput at batch 16 (eager and optimized), one model built once."""
+    eager_spec = BenchSpec(models=[], warmup=1, repeats=config.repeats, memory=False)
+    single, batch = torch.randn(1, 3, 224, 224), torch.randn(16, 3, 224, 224)
+    candidates = {
+        "b1": eager_runner(model, single, eager_spec),
+        "b16": eager_runner(model, batch, eager_spec),
+        "b16_optimized": ours_runner(model, batch, BenchSpec(models=[], optimize=True)),
+    }
+    timings = time_interleaved(candidates, warmup=1, repeats=config.repeats)
     return {
-        "latency_b1_ms": latency["latency_ms"],
-        "throughput_b16": eager["images_per_s"],
-        "throughput_b16_optimized": optimized["images_per_s"],
+        "latency_b1_ms": round(timings["b1"].median * 1000, 2),
+        "throughput_b16": round(16 / timings["b16"].median, 2),
+        "throughput_b16_optimized": round(16 / timings["b16_optimized"].median, 2),
     }
 
 
@@ -58,7 +67,8 @@ def _accuracy(name: str, config: CompareConfig, run_dir: Path) -> dict:
     shutil.rmtree(run_dir, ignore_errors=True)
     train_config = TrainConfig(
         model=name, data=config.data, data_dir=config.data_dir, epochs=config.epochs, batch_size=config.batch_size,
-        seed=config.seed, out=str(run_dir), progress=False,
+        lr=config.lr, grad_clip=config.grad_clip, precise_bn=config.precise_bn, seed=config.seed, out=str(run_dir),
+        progress=False,
     )  # fmt: skip
     result = train(train_config)
     return {
@@ -73,8 +83,10 @@ def measure_model(name: str, config: CompareConfig, run_dir: Path) -> dict:
     try:
         row["params"] = count_params(name)
         row["weights_mib"] = round(row["params"] * 4 / 2**20, 1)
-        row["gmacs"] = round(profile(name, (3, 224, 224)).total_macs / 1e9, 3)
-        row.update(_speed(name, config))
+        model = create_model(name).eval()
+        row["gmacs"] = round(profile(model, (3, 224, 224)).total_macs / 1e9, 3)
+        row.update(_speed(model, config))
+        del model
         row.update(_accuracy(name, config, run_dir))
     except (RuntimeError, ValueError, MemoryError) as error:
         row["error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"

@@ -48,8 +48,11 @@ def recipe(results: dict) -> str:
     return (
         f"Every model is trained from scratch for {config['epochs']} epoch(s) on `{config['data']}` with the same "
         f"recipe: its small-input variant for 28×28 images, batch {config['batch_size']}, SGD with Nesterov momentum, "
-        "one-cycle learning rate peaking at 0.1, label smoothing 0.1, random crop and flip, bf16 autocast where the CPU "
-        f"supports it, seed {config['seed']}. Test top-1 is measured on the dataset's test split. Latency and throughput "
+        f"one-cycle learning rate peaking at {config['lr']}, gradient norm clipped to {config['grad_clip']}, "
+        "label smoothing 0.1, random crop and flip, bf16 autocast where the CPU "
+        f"supports it, seed {config['seed']}. Before testing, batch-norm statistics are recomputed over "
+        f"{config['precise_bn']} training batches (\"precise BN\": after so short a training the running averages lag "
+        "far behind). Test top-1 is measured on the dataset's test split. Latency and throughput "
         f"are measured at 224×224 on the CPU (median of {config['repeats']} after a warm-up; optimized = batch norm "
         "folded and channels-last, fp32)."
     )

@@ -37,6 +37,7 @@ class TrainConfig:
     amp: str = option("auto", "mixed precision: auto (bf16 where supported), none, bf16, fp16 (CUDA)", ("auto", "none", "bf16", "fp16"))
     channels_last: bool = option(False, "channels-last memory format for model and inputs")
     ema: float | None = option(None, "keep an exponential moving average of the weights with this decay (e.g. 0.999)")
+    precise_bn: int = option(0, "before each evaluation, recompute batch-norm statistics over this many training batches (0: off)")
     seed: int = option(0, "random seed (data order, augmentation, initialization)")
     small_input: str = option("auto", "small-input variant: auto (for images under 64 px), yes, no", ("auto", "yes", "no"))
     drop_rate: float | None = option(None, "classifier dropout (default: the model's)")

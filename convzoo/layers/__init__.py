@@ -9,6 +9,7 @@ from .layer_norm_2d import LayerNorm2d
 from .scaling import make_divisible
 from .separable import DepthwiseSeparableConv
 from .squeeze_excite import SqueezeExcite
+from .stem import stem_3x3
 
 __all__ = [
     "ClassifierHead",
@@ -22,4 +23,5 @@ __all__ = [
     "init_weights",
     "make_activation",
     "make_divisible",
+    "stem_3x3",
 ]

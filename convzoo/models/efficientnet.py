@@ -44,6 +44,7 @@ from ..layers import (
     drop_path_rates,
     init_weights,
     make_divisible,
+    stem_3x3,
 )
 from ..registry import Paper, register_model
 from .base import ZooModel
@@ -116,7 +117,7 @@ class EfficientNet(ZooModel):
             for t, k, s, c_in, c_out, n in B0_STAGES
         ]
         channels = stages[0][3]
-        self.stem = ConvNormAct(in_chans, channels, 3, 1 if small_input else 2, norm_layer=norm_layer, act_layer=nn.SiLU)
+        self.stem = stem_3x3(in_chans, channels, small_input=small_input, act_layer=nn.SiLU, norm_layer=norm_layer)
         rates = iter(drop_path_rates(drop_path_rate, sum(stage[-1] for stage in stages)))
         stage_modules = []
         for expansion, kernel, first_stride, _, out_channels, repeats in stages:

@@ -27,6 +27,7 @@ from ..layers import (
     drop_path_rates,
     init_weights,
     make_divisible,
+    stem_3x3,
 )
 from ..layers.conv_norm_act import ModuleFactory
 from ..registry import Paper, register_model
@@ -117,7 +118,7 @@ class EfficientNetV2(ZooModel):
         super().__init__()
         norm_layer = partial(nn.BatchNorm2d, eps=1e-3)
         channels = stages[0][4]
-        self.stem = ConvNormAct(in_chans, channels, 3, 1 if small_input else 2, norm_layer=norm_layer, act_layer=nn.SiLU)
+        self.stem = stem_3x3(in_chans, channels, small_input=small_input, act_layer=nn.SiLU, norm_layer=norm_layer)
         rates = iter(drop_path_rates(drop_path_rate, sum(stage[-1] for stage in stages)))
         stage_modules = []
         for kind, expansion, kernel, first_stride, _, out_channels, repeats in stages:

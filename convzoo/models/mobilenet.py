@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ..layers import ClassifierHead, ConvNormAct, DepthwiseSeparableConv, InvertedResidual, init_weights, make_divisible
+from ..layers import ClassifierHead, ConvNormAct, DepthwiseSeparableConv, InvertedResidual, init_weights, make_divisible, stem_3x3
 from ..registry import Paper, register_model
 from .base import ZooModel
 
@@ -49,7 +49,7 @@ class MobileNetV1(ZooModel):
     ) -> None:
         super().__init__()
         channels = make_divisible(32 * width_mult)
-        self.stem = ConvNormAct(in_chans, channels, 3, 1 if small_input else 2, act_layer=nn.ReLU6)
+        self.stem = stem_3x3(in_chans, channels, small_input=small_input, act_layer=nn.ReLU6)
         blocks = []
         for out_channels, stride in V1_LAYERS:
             out_channels = make_divisible(out_channels * width_mult)
@@ -79,7 +79,7 @@ class MobileNetV2(ZooModel):
     ) -> None:
         super().__init__()
         channels = make_divisible(32 * width_mult)
-        self.stem = ConvNormAct(in_chans, channels, 3, 1 if small_input else 2, act_layer=nn.ReLU6)
+        self.stem = stem_3x3(in_chans, channels, small_input=small_input, act_layer=nn.ReLU6)
         blocks = []
         for expansion, out_channels, repeats, first_stride in V2_SETTINGS:
             out_channels = make_divisible(out_channels * width_mult)

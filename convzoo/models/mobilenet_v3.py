@@ -20,7 +20,7 @@ from functools import partial
 
 from torch import Tensor, nn
 
-from ..layers import ClassifierHead, ConvNormAct, InvertedResidual, SqueezeExcite, init_weights, make_divisible
+from ..layers import ClassifierHead, ConvNormAct, InvertedResidual, SqueezeExcite, init_weights, make_divisible, stem_3x3
 from ..registry import Paper, register_model
 from .base import ZooModel
 
@@ -82,7 +82,7 @@ class MobileNetV3(ZooModel):
         super().__init__()
         norm_layer = partial(nn.BatchNorm2d, eps=1e-3, momentum=0.01)
         channels = make_divisible(16 * width_mult)
-        self.stem = ConvNormAct(in_chans, channels, 3, 1 if small_input else 2, norm_layer=norm_layer, act_layer=HS)
+        self.stem = stem_3x3(in_chans, channels, small_input=small_input, act_layer=HS, norm_layer=norm_layer)
         blocks = []
         for kernel, expanded, out_channels, use_se, act_layer, stride in layers:
             expanded = make_divisible(expanded * width_mult)

@@ -14,9 +14,10 @@ import torch
 
 
 def git_commit() -> str | None:
+    """The short commit hash, with ``-dirty`` when the working tree has uncommitted changes."""
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=5,
             cwd=Path(__file__).resolve().parent,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):

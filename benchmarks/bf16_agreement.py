@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from convzoo.data import BatchLoader, InputAdapter, load_dataset
+from convzoo.data import BatchLoader, load_dataset
 from convzoo.deploy import optimize
-from convzoo.training import load_checkpoint, model_from_checkpoint
+from convzoo.training import adapter_from_checkpoint, load_checkpoint, model_from_checkpoint
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     payload = load_checkpoint(args.checkpoint)
     model = model_from_checkpoint(payload).eval()
     data = load_dataset(args.data)
-    adapter = InputAdapter(data.channels, payload["model_kwargs"]["in_chans"], payload["mean"], payload["std"], payload["min_size"])
+    adapter = adapter_from_checkpoint(payload, data.channels)
     loader = BatchLoader(data.test_images, data.test_labels, 256)
     example = adapter(data.test_images[:16])
     fast = optimize(model, example, dtype="bf16", compile=args.compile)

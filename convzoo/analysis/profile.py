@@ -53,10 +53,8 @@ def _first_tensor(value: Any) -> torch.Tensor | None:
 
 
 def _mutates_or_aliases(func: Any) -> bool:
-    schema = func._schema
-    if any(arg.alias_info is not None for arg in schema.returns):
-        return True  # a view or an in-place result: no new memory
-    return False
+    """A view or an in-place result: its output takes no new memory."""
+    return any(arg.alias_info is not None for arg in func._schema.returns)
 
 
 class _CountingMode(TorchDispatchMode):

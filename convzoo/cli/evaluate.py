@@ -6,10 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from ..data import BatchLoader, DataError, InputAdapter, load_dataset
+from ..data import BatchLoader, DataError, load_dataset
 from ..report.plots import plot_confusion
 from ..tables import console, emit
-from ..training import evaluate, load_checkpoint, model_from_checkpoint
+from ..training import adapter_from_checkpoint, evaluate, load_checkpoint, model_from_checkpoint
 from ..training.distributed import Context, resolve_device
 from ..training.precision import resolve_amp
 
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         )
     context = Context(device=resolve_device(args.device))
     model = model_from_checkpoint(payload).to(context.device)
-    adapter = InputAdapter(data.channels, payload["model_kwargs"]["in_chans"], payload["mean"], payload["std"], payload["min_size"])
+    adapter = adapter_from_checkpoint(payload, data.channels)
     loader = BatchLoader(data.test_images, data.test_labels, args.batch_size)
     result = evaluate(
         model, adapter.to(context.device), loader, classes=data.classes, context=context,

@@ -8,8 +8,7 @@ from typing import Any
 
 import torch
 
-from ..data import InputAdapter
-from ..training.checkpoint import model_from_checkpoint
+from ..training.checkpoint import adapter_from_checkpoint, model_from_checkpoint
 
 
 @dataclass
@@ -37,9 +36,7 @@ class Predictor:
     def __init__(self, payload: dict[str, Any], device: torch.device = torch.device("cpu")) -> None:
         self.payload, self.device = payload, device
         self.model = model_from_checkpoint(payload).to(device).eval()
-        self.adapter = InputAdapter(
-            payload["data_channels"], payload["model_kwargs"]["in_chans"], payload["mean"], payload["std"], payload["min_size"]
-        ).to(device)
+        self.adapter = adapter_from_checkpoint(payload).to(device)
         self.classes = payload["classes"]
 
     @torch.no_grad()

@@ -1,6 +1,6 @@
 """Training and evaluation: a config dataclass, a visible loop, atomic checkpoints, torchrun support."""
 
-from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, adapter_from_checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .engine import TrainResult, TrainState, train
 from .evaluate import EvalResult, evaluate
@@ -11,6 +11,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "TrainState",
+    "adapter_from_checkpoint",
     "evaluate",
     "load_checkpoint",
     "model_from_checkpoint",

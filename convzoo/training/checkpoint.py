@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..data import InputAdapter
 from ..registry import create_model
 
 FORMAT = "convzoo-checkpoint"
@@ -63,6 +64,12 @@ def model_from_checkpoint(payload: dict[str, Any], *, use_ema: bool = True) -> n
     except RuntimeError as error:
         raise CheckpointError(f"checkpoint weights do not fit {payload['model_name']}: {str(error).splitlines()[0]}") from None
     return model
+
+
+def adapter_from_checkpoint(payload: dict[str, Any], data_channels: int | None = None) -> InputAdapter:
+    """The input preparation the checkpoint was trained with (channels, normalization, minimum size)."""
+    channels = payload["data_channels"] if data_channels is None else data_channels
+    return InputAdapter(channels, payload["model_kwargs"]["in_chans"], payload["mean"], payload["std"], payload["min_size"])
 
 
 def check_compatible(payload: dict[str, Any], model_name: str, num_classes: int) -> None:

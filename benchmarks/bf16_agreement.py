@@ -18,7 +18,7 @@ import torch
 
 from convzoo.data import BatchLoader, load_dataset
 from convzoo.deploy import optimize
-from convzoo.training import adapter_from_checkpoint, load_checkpoint, model_from_checkpoint
+from convzoo import checkpoint as ckpt
 
 
 def main() -> None:
@@ -28,10 +28,10 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bf16_agreement.json")
     args = parser.parse_args()
-    payload = load_checkpoint(args.checkpoint)
-    model = model_from_checkpoint(payload).eval()
+    checkpoint = ckpt.load(args.checkpoint)
+    model = checkpoint.build_model().eval()
     data = load_dataset(args.data)
-    adapter = adapter_from_checkpoint(payload, data.channels)
+    adapter = checkpoint.model.adapter(data.channels)
     loader = BatchLoader(data.test_images, data.test_labels, 256)
     example = adapter(data.test_images[:16])
     fast = optimize(model, example, dtype="bf16", compile=args.compile)
@@ -46,7 +46,7 @@ def main() -> None:
             total += len(labels)
     result = {
         "checkpoint": str(args.checkpoint),
-        "model": payload["model_name"],
+        "model": checkpoint.model.name,
         "images": total,
         "top1_agreement": round(agree / total, 5),
         "top1_fp32": round(correct32 / total, 5),

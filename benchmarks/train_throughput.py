@@ -26,9 +26,9 @@ import torch.nn.functional as F
 
 from convzoo.data import Augment, BatchLoader
 from convzoo.training import TrainConfig
-from convzoo.training.distributed import Context
+from convzoo.runtime import Context
 from convzoo.training.engine import Trainer
-from convzoo.training.precision import autocast
+from convzoo.runtime import autocast
 
 MODELS = ["cifar_resnet20", "resnet18", "mobilenet_v2"]
 

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
+from .errors import OptionError
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def get_entry(name: str) -> ModelEntry:
     except KeyError:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(
+        raise OptionError(
             f"unknown model {name!r}{hint} (`convzoo models` lists all {len(_REGISTRY)})"
         ) from None
 
@@ -94,16 +95,16 @@ def create_model(
     """
     entry = get_entry(name)
     if num_classes < 0 or in_chans < 1:
-        raise ValueError(f"num_classes must be >= 0 and in_chans >= 1, got {num_classes}, {in_chans}")
+        raise OptionError(f"num_classes must be >= 0 and in_chans >= 1, got {num_classes}, {in_chans}")
     if small_input:
         if entry.small_min_input_size is None:
-            raise ValueError(f"{name} has no small-input variant")
+            raise OptionError(f"{name} has no small-input variant")
         kwargs["small_input"] = True
     if drop_rate is not None:
         kwargs["drop_rate"] = drop_rate
     if drop_path_rate is not None:
         if not entry.uses_drop_path:
-            raise ValueError(f"{name} does not use stochastic depth; drop_path_rate does not apply")
+            raise OptionError(f"{name} does not use stochastic depth; drop_path_rate does not apply")
         kwargs["drop_path_rate"] = drop_path_rate
     return entry.builder(num_classes=num_classes, in_chans=in_chans, **kwargs)
 

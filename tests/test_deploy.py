@@ -28,7 +28,7 @@ def test_batch_norm_folding_keeps_outputs():
 
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_optimize_checks_its_outputs(dtype):
-    from convzoo.training.precision import cpu_supports_bf16
+    from convzoo.runtime import cpu_supports_bf16
 
     if dtype == "bf16" and not cpu_supports_bf16():
         pytest.skip("no native bf16 on this CPU")

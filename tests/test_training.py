@@ -8,7 +8,8 @@ import sys
 import pytest
 import torch
 
-from convzoo.training import CheckpointError, TrainConfig, load_checkpoint, model_from_checkpoint, save_checkpoint, train
+from convzoo import checkpoint as ckpt
+from convzoo.training import CheckpointError, TrainConfig, load_checkpoint, train
 
 
 def _config(tmp_path, name="run", **overrides):
@@ -26,10 +27,10 @@ def test_a_short_run_learns_and_leaves_its_records(tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert config["config"]["model"] == "cifar_resnet20" and "torch" in config["environment"]
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 3
-    payload = load_checkpoint(run / "last.pt")
-    assert payload["classes"][0] == "T-shirt/top" and payload["model_kwargs"]["num_classes"] == 10
-    assert len(payload["mean"]) == 1 and payload["train_state"]["epoch"] == 3
-    model_from_checkpoint(payload)
+    checkpoint = load_checkpoint(run / "last.pt")
+    assert checkpoint.model.classes[0] == "T-shirt/top" and checkpoint.model.num_classes == 10
+    assert len(checkpoint.model.mean) == 1 and checkpoint.training["train_state"]["epoch"] == 3
+    checkpoint.build_model()
 
 
 def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path):
@@ -41,11 +42,11 @@ def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path):
 
     interrupted = train(_config(tmp_path, "resumed"), on_step=stop_mid_epoch)
     assert interrupted.interrupted
-    assert load_checkpoint(tmp_path / "resumed" / "last.pt")["train_state"]["global_step"] == 25
+    assert load_checkpoint(tmp_path / "resumed" / "last.pt").training["train_state"]["global_step"] == 25
     resumed = train(_config(tmp_path, "resumed", resume=True))
     assert not resumed.interrupted and resumed.final["epoch"] == 2
-    straight = load_checkpoint(tmp_path / "straight" / "last.pt")["model_state"]
-    after = load_checkpoint(tmp_path / "resumed" / "last.pt")["model_state"]
+    straight = load_checkpoint(tmp_path / "straight" / "last.pt").model_state
+    after = load_checkpoint(tmp_path / "resumed" / "last.pt").model_state
     assert all(torch.equal(straight[key], after[key]) for key in straight)
     assert resumed.final["test_top1"] == uninterrupted.final["test_top1"]
 
@@ -65,10 +66,12 @@ def test_an_existing_run_is_never_overwritten(tmp_path):
 
 def test_checkpoints_are_atomic_and_checked(tmp_path):
     path = tmp_path / "c.pt"
-    save_checkpoint(path, {"model_name": "x"})
+    spec = ckpt.ModelSpec("cifar_resnet20", {"num_classes": 10}, list("abcdefghij"), [0.5], [0.5], 1, 28, 1)
+    ckpt.save(path, ckpt.Checkpoint(spec, {"w": torch.zeros(2)}))
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left behind
+    assert ckpt.load(path).model == spec
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="truncated"):
         load_checkpoint(path)
     torch.save({"fc.weight": torch.zeros(2)}, tmp_path / "plain.pt")
     with pytest.raises(CheckpointError, match="not a convzoo checkpoint"):
@@ -84,15 +87,15 @@ def test_every_option_runs(tmp_path):
         )
     )  # fmt: skip
     assert result.final["epoch"] == 1
-    payload = load_checkpoint(result.run_dir / "last.pt")
-    assert payload["ema_state"] is not None and payload["model_kwargs"]["small_input"] is True
+    checkpoint = load_checkpoint(result.run_dir / "last.pt")
+    assert checkpoint.ema_state is not None and checkpoint.model.kwargs["small_input"] is True
 
 
 def test_fine_tuning_from_a_checkpoint_with_a_frozen_backbone(tmp_path):
     first = train(_config(tmp_path, "first", epochs=1))
-    start = load_checkpoint(first.run_dir / "last.pt")["model_state"]
+    start = load_checkpoint(first.run_dir / "last.pt").model_state
     tuned = train(_config(tmp_path, "tuned", epochs=1, weights=str(first.run_dir / "last.pt"), freeze_backbone=True))
-    after = load_checkpoint(tuned.run_dir / "last.pt")["model_state"]
+    after = load_checkpoint(tuned.run_dir / "last.pt").model_state
     assert torch.equal(after["stem.0.weight"], start["stem.0.weight"])
     assert not torch.equal(after["head.fc.weight"], start["head.fc.weight"])
 
@@ -103,9 +106,9 @@ def test_fine_tuning_from_a_torchvision_state_dict(tmp_path):
     reference = torchvision.models.resnet18(weights=None)
     torch.save(reference.state_dict(), tmp_path / "resnet18.pth")
     result = train(_config(tmp_path, model="resnet18", epochs=1, weights=str(tmp_path / "resnet18.pth"), batch_size=512))
-    payload = load_checkpoint(result.run_dir / "last.pt")
-    assert "small_input" not in payload["model_kwargs"]  # released weights keep the 7x7 stem
-    assert payload["min_size"] == 32 and payload["model_kwargs"]["in_chans"] == 1
+    spec = load_checkpoint(result.run_dir / "last.pt").model
+    assert "small_input" not in spec.kwargs  # released weights keep the 7x7 stem
+    assert spec.min_size == 32 and spec.in_chans == 1
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="torchrun with gloo")

@@ -25,6 +25,7 @@ from ..registry import create_model, get_entry
 from .counting import OTHER_KINDS, macs_of, op_name, other_ops_of
 from .profile_result import LayerRow, Profile
 from .receptive_field import Field, propagate
+from ..errors import OptionError
 
 
 @dataclass
@@ -164,10 +165,10 @@ def _resolve(model_or_name: nn.Module | str, input_size: tuple[int, ...]) -> tup
         return model_or_name, type(model_or_name).__name__
     entry = get_entry(model_or_name)
     if len(input_size) != 3:
-        raise ValueError(f"{entry.name} takes input_size (C, H, W), got {input_size}")
+        raise OptionError(f"{entry.name} takes input_size (C, H, W), got {input_size}")
     if min(input_size[-2:]) < entry.min_input_size:
         hint = "; its small-input variant (small_input=True) starts at " + str(entry.small_min_input_size)
-        raise ValueError(
+        raise OptionError(
             f"{entry.name} needs inputs of at least {entry.min_input_size}x{entry.min_input_size}, "
             f"got {input_size[-2]}x{input_size[-1]}" + (hint if entry.small_min_input_size else "")
         )
@@ -188,7 +189,7 @@ def profile(
     is built with ``create_model(name, in_chans=C)``; the model runs in eval mode.
     """
     if not input_size or any(int(d) < 1 for d in input_size):
-        raise ValueError(f"input_size must be positive sizes such as (C, H, W), got {tuple(input_size)}")
+        raise OptionError(f"input_size must be positive sizes such as (C, H, W), got {tuple(input_size)}")
     model, name = _resolve(model_or_name, tuple(input_size))
     was_training = model.training
     model = model.to(device).eval()
@@ -203,7 +204,7 @@ def profile(
             model(x)
     except RuntimeError as error:
         message = str(error).splitlines()[0]
-        raise ValueError(f"{name} cannot run on input {'x'.join(map(str, input_size))}: {message}") from None
+        raise OptionError(f"{name} cannot run on input {'x'.join(map(str, input_size))}: {message}") from None
     finally:
         for handle in handles:
             handle.remove()

@@ -19,9 +19,10 @@ from torch import nn
 
 from ..deploy import optimize as optimize_model
 from ..registry import create_model, get_entry
-from ..training.precision import autocast
+from ..runtime import autocast
 from .memory import peak_memory_bytes
 from .timing import time_interleaved
+from ..errors import OptionError
 
 
 @dataclass
@@ -89,7 +90,7 @@ def _models(name: str, spec: BenchSpec, device: torch.device) -> tuple[nn.Module
     from ..weights.reference import paired_models
 
     if spec.against not in get_entry(name).reference:
-        raise ValueError(f"{name} has no {spec.against} counterpart")
+        raise OptionError(f"{name} has no {spec.against} counterpart")
     reference, ours = paired_models(name, spec.against)
     return ours.to(device), reference.to(device)
 

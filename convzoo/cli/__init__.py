@@ -1,17 +1,19 @@
 """The ``convzoo`` command: thin subcommands over the library.
 
 Every subcommand lives in its own module with ``add_parser(subparsers)`` and
-``run(args) -> int``. Errors a user can fix (unknown model, bad size, missing
-file) end as one line on stderr and exit code 2, never a traceback; set
-``CONVZOO_DEBUG=1`` to see the traceback of an unexpected failure.
+``run(args) -> int``. An error the user can fix (a :class:`convzoo.errors.ConvzooError`:
+unknown model, bad option, missing or corrupt data or checkpoint, out of memory
+or disk) ends as one line on stderr and exit code 2. Any other exception is a
+bug in convzoo and shows its traceback (exit code 1), so that it gets reported
+rather than mistaken for a user error.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from ..errors import ConvzooError
 from . import bench as bench_command
 from . import compare as compare_command
 from . import evaluate as evaluate_command
@@ -23,10 +25,6 @@ from . import summary as summary_command
 from . import train as train_command
 
 COMMANDS = [compare_command, models_command, summary_command, lecture_command, train_command, evaluate_command, bench_command, export_command, predict_command]
-
-
-class UserError(Exception):
-    """An error caused by the input; the CLI prints its message alone."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,13 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("convzoo: interrupted", file=sys.stderr)
         return 130
-    except (UserError, ValueError, OSError) as error:
-        if os.environ.get("CONVZOO_DEBUG"):
-            raise
+    except ConvzooError as error:
         print(f"convzoo: error: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001  (the CLI promises no tracebacks)
-        if os.environ.get("CONVZOO_DEBUG"):
-            raise
-        print(f"convzoo: unexpected {type(error).__name__}: {error} (CONVZOO_DEBUG=1 shows the traceback)", file=sys.stderr)
-        return 1

@@ -7,6 +7,7 @@ import json
 
 from ..bench.runner import BenchSpec, bench
 from ..tables import console, emit
+from ..errors import OptionError
 
 
 def _batches(text: str) -> list[int]:
@@ -41,14 +42,14 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.size < 8 or args.repeats < 1:
-        raise ValueError("--size must be at least 8 and --repeats at least 1")
+        raise OptionError("--size must be at least 8 and --repeats at least 1")
     if args.device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda asked for, but no CUDA device is available")
+            raise OptionError("--device cuda asked for, but no CUDA device is available")
     if args.mode == "train" and (args.optimize or args.compile):
-        raise ValueError("--optimize/--compile are for --mode infer")
+        raise OptionError("--optimize/--compile are for --mode infer")
     spec = BenchSpec(
         models=args.models, mode=args.mode, batches=args.batch, size=args.size, dtype=args.dtype,
         channels_last=args.channels_last, optimize=args.optimize, compile=args.compile, against=args.against,

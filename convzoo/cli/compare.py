@@ -10,6 +10,7 @@ from ..registry import get_entry
 from ..report.compare import LINEUP, CompareConfig, compare
 from ..report.render import table_rows, write_report
 from ..tables import console, emit
+from ..errors import OptionError
 
 
 def add_parser(subparsers) -> None:
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     data = "fashion-mnist" if args.full and args.data == "fashion-mnist-mini" else args.data
     epochs = args.epochs or (5 if args.full else 1)
     if epochs < 1:
-        raise ValueError(f"--epochs must be at least 1, got {epochs}")
+        raise OptionError(f"--epochs must be at least 1, got {epochs}")
     config = CompareConfig(models=models, data=data, data_dir=args.data_dir, epochs=epochs, batch_size=args.batch_size, out=args.out, repeats=args.repeats)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console(), transient=True) as progress:

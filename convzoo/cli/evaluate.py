@@ -6,12 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from ..data import BatchLoader, DataError, load_dataset
+from .. import checkpoint as ckpt
+from ..data import BatchLoader, load_dataset
+from ..errors import DataError
+from ..evaluation import evaluate
 from ..report.plots import plot_confusion
+from ..runtime import Context, resolve_amp, resolve_device
 from ..tables import console, emit
-from ..training import adapter_from_checkpoint, evaluate, load_checkpoint, model_from_checkpoint
-from ..training.distributed import Context, resolve_device
-from ..training.precision import resolve_amp
 
 
 def add_parser(subparsers) -> None:
@@ -29,17 +30,18 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    payload = load_checkpoint(args.checkpoint)
-    data_name = args.data or payload["dataset"]
+    checkpoint = ckpt.load(args.checkpoint)
+    spec = checkpoint.model
+    data_name = args.data or spec.dataset
     data = load_dataset(data_name, args.data_dir)
-    if list(data.classes) != list(payload["classes"]):
+    if list(data.classes) != list(spec.classes):
         raise DataError(
-            f"{data_name} has {data.num_classes} classes, the checkpoint was trained on {len(payload['classes'])} "
-            f"({', '.join(payload['classes'][:3])}, ...)"
+            f"{data_name} has {data.num_classes} classes, the checkpoint was trained on {len(spec.classes)} "
+            f"({', '.join(spec.classes[:3])}, ...)"
         )
     context = Context(device=resolve_device(args.device))
-    model = model_from_checkpoint(payload).to(context.device)
-    adapter = adapter_from_checkpoint(payload, data.channels)
+    model = checkpoint.build_model().to(context.device)
+    adapter = spec.adapter(data.channels)
     loader = BatchLoader(data.test_images, data.test_labels, args.batch_size)
     result = evaluate(
         model, adapter.to(context.device), loader, classes=data.classes, context=context,
@@ -47,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     out = args.out or args.checkpoint.parent
     stem = f"eval-{Path(data_name).name.replace(':', '_')}"
-    image = plot_confusion(result.confusion, data.classes, out / f"{stem}-confusion.png", f"{payload['model_name']} on {data_name}: top-1 {result.top1:.2%}")
+    image = plot_confusion(result.confusion, data.classes, out / f"{stem}-confusion.png", f"{spec.name} on {data_name}: top-1 {result.top1:.2%}")
     report = {"checkpoint": str(args.checkpoint), "data": data_name, "tta": args.tta, **result.as_dict(), "confusion_png": str(image)}
     (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     if args.format == "json":
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{payload['model_name']} on {data_name} test split ({result.count} images{', flip TTA' if args.tta else ''})")
+    print(f"{spec.name} on {data_name} test split ({result.count} images{', flip TTA' if args.tta else ''})")
     print(f"top-1 {result.top1:.2%}   top-5 {result.top5:.2%}   loss {result.loss:.4f}   {result.images_per_s:.0f} images/s")
     emit([{"class": name, "accuracy": f"{acc:.2%}"} for name, acc in result.per_class.items()], "table", title="per-class accuracy")
     matrix = [{"true \\ predicted": data.classes[i], **{str(j): int(v) for j, v in enumerate(row)}} for i, row in enumerate(result.confusion.tolist())]

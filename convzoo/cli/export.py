@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from .. import checkpoint as ckpt
 from ..deploy.export import FORMATS, export, onnx_agrees, write_metadata
-from ..training import load_checkpoint, model_from_checkpoint
+from ..errors import ExportError
 
 
 def add_parser(subparsers) -> None:
@@ -20,16 +22,17 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    payload = load_checkpoint(args.checkpoint)
-    model = model_from_checkpoint(payload).eval()
-    size = max(payload["image_size"], payload["min_size"])
-    example = torch.randn(2, payload["model_kwargs"]["in_chans"], size, size)
+    checkpoint = ckpt.load(args.checkpoint)
+    spec = checkpoint.model
+    model = checkpoint.build_model().eval()
+    size = spec.input_size()
+    example = torch.randn(2, spec.in_chans, size, size)
     path = export(model, example, args.format, args.out)
-    write_metadata(path, {k: payload[k] for k in ("model_name", "model_kwargs", "classes", "mean", "std", "data_channels", "image_size", "min_size")} | {"input_size": [payload["model_kwargs"]["in_chans"], size, size]})
+    write_metadata(path, asdict(spec) | {"input_size": [spec.in_chans, size, size]})
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB) and {path}.json")
     if args.format == "onnx":
         ok, difference, scale = onnx_agrees(path, model, torch.randn(3, *example.shape[1:]))
         print(f"onnxruntime vs PyTorch on a batch of 3: max abs difference {difference:.2e} (max |logit| {scale:.2g})")
         if not ok:
-            raise ValueError(f"ONNX export differs from PyTorch by {difference:.2e} (> 1e-4 x max(1, {scale:.2g}))")
+            raise ExportError(f"ONNX export differs from PyTorch by {difference:.2e} (> 1e-4 x max(1, {scale:.2g}))")
     return 0

@@ -7,6 +7,7 @@ import argparse
 from ..analysis import profile
 from ..registry import list_models, model_info
 from ..tables import FORMATS, emit
+from ..errors import OptionError
 
 
 def add_parser(subparsers) -> None:
@@ -38,6 +39,6 @@ def model_rows(pattern: str = "*", *, gmacs: bool = False) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     rows = model_rows(args.pattern, gmacs=args.gmacs)
     if not rows:
-        raise ValueError(f"no model matches {args.pattern!r}")
+        raise OptionError(f"no model matches {args.pattern!r}")
     emit(rows, args.format, title=f"convzoo models ({len(rows)})")
     return 0

@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from .. import checkpoint as ckpt
 from ..deploy.predict import Predictor
 from ..tables import emit
-from ..training import load_checkpoint
 
 
 def add_parser(subparsers) -> None:
@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    predictions = Predictor(load_checkpoint(args.checkpoint)).predict(args.images, k=args.top)
+    predictions = Predictor(ckpt.load(args.checkpoint)).predict(args.images, k=args.top)
     for skipped in (p for p in predictions if p.error):
         print(f"convzoo: skipped {skipped.error}", file=sys.stderr)
     if args.format == "json":

@@ -7,6 +7,7 @@ import argparse
 from ..analysis import profile
 from ..registry import create_model, get_entry
 from ..tables import FORMATS, console
+from ..errors import OptionError
 
 
 def parse_size(text: str) -> tuple[int, int, int]:
@@ -14,11 +15,11 @@ def parse_size(text: str) -> tuple[int, int, int]:
     try:
         parts = tuple(int(p) for p in text.lower().replace("×", "x").split("x"))
     except ValueError:
-        raise ValueError(f"--input must look like 3x224x224 or 224, got {text!r}") from None
+        raise OptionError(f"--input must look like 3x224x224 or 224, got {text!r}") from None
     if len(parts) == 1:
         parts = (3, parts[0], parts[0])
     if len(parts) != 3 or min(parts) < 1:
-        raise ValueError(f"--input must be CxHxW with positive sizes, got {text!r}")
+        raise OptionError(f"--input must be CxHxW with positive sizes, got {text!r}")
     return parts  # type: ignore[return-value]
 
 
@@ -37,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
     entry = get_entry(args.model)
     size = parse_size(args.input) if args.input else entry.default_input_size
     if args.batch < 1:
-        raise ValueError(f"--batch must be at least 1, got {args.batch}")
+        raise OptionError(f"--batch must be at least 1, got {args.batch}")
     if args.small_input:
         target = create_model(args.model, in_chans=size[0], small_input=True)
         if min(size[1:]) < (entry.small_min_input_size or 1):
-            raise ValueError(f"{args.model} (small input) needs at least {entry.small_min_input_size} px")
+            raise OptionError(f"{args.model} (small input) needs at least {entry.small_min_input_size} px")
     else:
         target = args.model
     result = profile(target, size, batch_size=args.batch)

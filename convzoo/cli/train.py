@@ -9,6 +9,7 @@ import argparse
 from dataclasses import MISSING, fields
 
 from ..training import TrainConfig, train
+from ..errors import OptionError
 
 
 def _type_of(annotation: str):
@@ -44,15 +45,15 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if config.epochs is not None and config.epochs < 1:
-        raise ValueError(f"--epochs must be at least 1, got {config.epochs}")
+        raise OptionError(f"--epochs must be at least 1, got {config.epochs}")
     if config.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {config.batch_size}")
+        raise OptionError(f"--batch-size must be at least 1, got {config.batch_size}")
     result = train(config)
     if not result.is_main:
         return 0
     if result.interrupted:
-        print(f"interrupted; checkpoint saved in {result.run_dir}; continue with --resume")
-        return 130
+        print(f"stopped by {result.stop_signal}; checkpoint of the exact position saved in {result.run_dir}; continue with --resume")
+        return result.exit_code
     final = result.final
     if final:
         print(f"done: test top-1 {final['test_top1']:.2%} after {final['epoch']} epochs; run in {result.run_dir}")

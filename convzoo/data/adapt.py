@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from ..errors import OptionError
 
 RGB_TO_GREY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma
 
@@ -21,7 +22,7 @@ class InputAdapter(nn.Module):
     def __init__(self, data_channels: int, model_channels: int, mean, std, min_size: int = 1) -> None:
         super().__init__()
         if data_channels not in (1, 3) and data_channels != model_channels:
-            raise ValueError(f"cannot map {data_channels}-channel data to a {model_channels}-channel model")
+            raise OptionError(f"cannot map {data_channels}-channel data to a {model_channels}-channel model")
         self.data_channels, self.model_channels, self.min_size = data_channels, model_channels, min_size
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .download import download
-from .idx import DataError
+from ..errors import DataError
 from .sources import cache_dir, candidate_dirs
 
 ARCHIVES = {
@@ -32,14 +32,36 @@ SPLIT_FILES = {
 }
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only what CIFAR batch files hold: plain containers, bytes, numbers and numpy arrays.
+
+    ``pickle.load`` would call any function a file names; a planted "dataset" could run code. The
+    official files reference exactly these globals (numpy's array reconstruction and its dtype).
+    """
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode"),
+    }  # fmt: skip
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refused global {module}.{name}: a CIFAR batch file holds only arrays and lists")
+
+
 def _unpickle(path: Path) -> dict:
     try:
         with open(path, "rb") as file:
-            return pickle.load(file, encoding="latin1")
+            batch = _CifarUnpickler(file, encoding="latin1").load()
     except FileNotFoundError:
         raise DataError(f"missing CIFAR file {path}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError) as error:
-        raise DataError(f"{path} is corrupt or truncated ({error}); delete it and download again") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
+        raise DataError(f"{path} is corrupt or not a CIFAR batch file ({error}); delete it and download again") from None
+    if not isinstance(batch, dict):
+        raise DataError(f"{path} is not a CIFAR batch file (a {type(batch).__name__}, not a dict)")
+    return batch
 
 
 def find(name: str, data_dir: str | Path | None = None, *, download_missing: bool = False) -> Path:

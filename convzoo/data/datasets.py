@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from . import cifar, fashion_mnist, image_folder
-from .idx import DataError
+from ..errors import DataError
 
 NAMES = ("fashion-mnist-mini", "fashion-mnist", "cifar10", "cifar100", "folder:PATH")
 

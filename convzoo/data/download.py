@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .idx import DataError
+from ..errors import DataError
 
 CHUNK = 1 << 20
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 
 from .download import download
-from .idx import DataError, read_idx
+from ..errors import DataError
+from .idx import read_idx
 from .sources import cache_dir, candidate_dirs
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]

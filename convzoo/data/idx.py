@@ -15,11 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import DataError
+
 UBYTE = 0x08
-
-
-class DataError(ValueError):
-    """Data that is missing, unreadable or corrupt; the message says what to do."""
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import torch
 import torch.nn.functional as F
+from ..errors import OptionError
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class BatchLoader:
         world_size: int = 1,
     ) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch size must be at least 1, got {batch_size}")
+            raise OptionError(f"batch size must be at least 1, got {batch_size}")
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
         self.seed, self.drop_last = seed, drop_last

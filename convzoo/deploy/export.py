@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from ..errors import OptionError
 
 FORMATS = ("onnx", "torchscript", "torch-export")
 
@@ -43,7 +44,7 @@ def export(model: nn.Module, example: torch.Tensor, fmt: str, path: str | Path) 
             program = torch.export.export(model, (example,), dynamic_shapes={"x": {0: batch}})
             torch.export.save(program, str(path))
         else:
-            raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+            raise OptionError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     return path
 
 
@@ -51,7 +52,7 @@ def _require(package: str) -> None:
     try:
         __import__(package)
     except ImportError:
-        raise ValueError(f"{package} is not installed; `pip install 'convzoo[onnx]'`") from None
+        raise OptionError(f"{package} is not installed; `pip install 'convzoo[onnx]'`") from None
 
 
 def run_onnx(path: str | Path, images: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from ..training.precision import cpu_supports_bf16
+from ..runtime import cpu_supports_bf16
+from ..errors import OptionError
 
 TOLERANCE = {"fp32": 1e-3, "bf16": 0.1}  # max |difference| / max |reference| of the logits
 
@@ -45,11 +46,11 @@ def fold_batch_norms(model: nn.Module) -> int:
 
 def check_dtype_supported(dtype: str, device: torch.device) -> None:
     if dtype not in TOLERANCE:
-        raise ValueError(f"dtype must be fp32 or bf16, got {dtype!r}")
+        raise OptionError(f"dtype must be fp32 or bf16, got {dtype!r}")
     if dtype == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
-        raise ValueError("this CPU has no native bf16 (AVX-512 BF16 or AMX); bf16 would be emulated and slow: use fp32")
+        raise OptionError("this CPU has no native bf16 (AVX-512 BF16 or AMX); bf16 would be emulated and slow: use fp32")
     if dtype == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise ValueError("this GPU does not support bf16; use fp32")
+        raise OptionError("this GPU does not support bf16; use fp32")
 
 
 def relative_difference(ours: torch.Tensor, reference: torch.Tensor) -> float:

@@ -8,7 +8,8 @@ from typing import Any
 
 import torch
 
-from ..training.checkpoint import adapter_from_checkpoint, model_from_checkpoint
+from ..checkpoint import Checkpoint
+from ..errors import DataError
 
 
 @dataclass
@@ -28,26 +29,26 @@ def load_image(path: Path, channels: int, size: int) -> torch.Tensor:
             image = image.convert("L" if channels == 1 else "RGB")
             tensor = TF.pil_to_tensor(image)
     except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise ValueError(f"{path}: not a readable image ({type(error).__name__})") from None
+        raise DataError(f"{path}: not a readable image ({type(error).__name__})") from None
     return TF.resize(tensor, [size, size], antialias=True)
 
 
 class Predictor:
-    def __init__(self, payload: dict[str, Any], device: torch.device = torch.device("cpu")) -> None:
-        self.payload, self.device = payload, device
-        self.model = model_from_checkpoint(payload).to(device).eval()
-        self.adapter = adapter_from_checkpoint(payload).to(device)
-        self.classes = payload["classes"]
+    def __init__(self, checkpoint: Checkpoint, device: torch.device = torch.device("cpu")) -> None:
+        self.spec, self.device = checkpoint.model, device
+        self.model = checkpoint.build_model().to(device).eval()
+        self.adapter = self.spec.adapter().to(device)
+        self.classes = self.spec.classes
 
     @torch.no_grad()
     def predict(self, paths: list[Path], k: int = 5) -> list[Prediction]:
         results, images, readable = [], [], []
         for path in paths:
             try:
-                images.append(load_image(path, self.payload["data_channels"], self.payload["image_size"]))
+                images.append(load_image(path, self.spec.data_channels, self.spec.image_size))
                 readable.append(len(results))
                 results.append(Prediction(str(path), None))
-            except ValueError as error:
+            except DataError as error:
                 results.append(Prediction(str(path), None, str(error)))
         if images:
             probabilities = self.model(self.adapter(torch.stack(images).to(self.device))).softmax(1)

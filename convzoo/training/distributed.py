@@ -9,33 +9,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from ..runtime import Context, all_reduce_max, all_reduce_sum, resolve_device
 
-
-@dataclass(frozen=True)
-class Context:
-    rank: int = 0
-    world_size: int = 1
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but no CUDA device is available")
-    return torch.device(name)
+__all__ = ["Context", "all_reduce_max", "all_reduce_sum", "resolve_device", "setup", "teardown"]
 
 
 def setup(device_name: str) -> Context:
@@ -53,12 +32,6 @@ def setup(device_name: str) -> Context:
     # A 1-channel stem's weight gradient has equivalent but differently written strides; DDP warns needlessly.
     warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     return Context(rank=rank, world_size=world_size, device=device)
-
-
-def all_reduce_sum(tensor: torch.Tensor, context: Context) -> torch.Tensor:
-    if context.distributed:
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return tensor
 
 
 def teardown(context: Context) -> None:

@@ -3,13 +3,20 @@
 ``train(config)`` loads the data, builds the model, and runs epochs of
 ``forward → loss → backward → clip → step → schedule → EMA``, evaluating on the
 test split after each epoch, logging a row of metrics and writing a checkpoint.
-Ctrl-C (or a callback raising ``KeyboardInterrupt``) writes a checkpoint of the
-exact position, mid-epoch included; ``resume=True`` continues from it and ends
-with the same weights as an uninterrupted run (tests/test_training.py).
+SIGINT (Ctrl-C), SIGTERM and SIGUSR1 (what schedulers send before they stop a
+job; see convzoo/stopping.py), or a callback raising ``KeyboardInterrupt``,
+stop the run between two steps and write a checkpoint of that exact position;
+``resume=True`` continues from it and ends with the same weights as an
+uninterrupted run (tests/test_training.py, tests/test_preemption.py). Under
+torchrun the ranks agree on the step to stop at. A loss that becomes NaN or
+infinite stops the run before the bad step touches the weights, keeping the
+last good checkpoint (or, with ``on_nan="skip"``, skips up to
+``MAX_SKIPPED_BATCHES`` such batches).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,13 +26,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import Augment, BatchLoader, DataError, InputAdapter, load_dataset
-from .checkpoint import check_compatible, load_checkpoint, save_checkpoint
+from .. import checkpoint as ckpt
+from ..data import Augment, BatchLoader, InputAdapter, load_dataset
+from ..errors import DivergedError, ResourceError
+from ..evaluation import evaluate
+from ..run_lock import RunLock
+from ..runtime import Context, all_reduce_max, all_reduce_sum, autocast, resolve_amp
+from ..stopping import GracefulStop, ImmediateStop
 from .config import TrainConfig
-from .distributed import Context, all_reduce_sum, setup, teardown
-from .evaluate import evaluate
+from .distributed import setup, teardown
 from .optim import build_optimizer, build_schedule
-from .precision import autocast, resolve_amp
 from .progress import EpochProgress
 from .run_log import RunLog
 from .setup import CHECKPOINT, build_model, minimum_size, prepare_run_dir
@@ -40,6 +50,14 @@ class TrainState:
     global_step: int = 0
     best_top1: float = 0.0
     sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # train loss, correct, count this epoch
+    skipped_batches: int = 0  # batches skipped for a non-finite loss (on_nan="skip")
+
+
+MAX_SKIPPED_BATCHES = 10  # with on_nan="skip": more than this many is divergence, not a bad batch
+
+
+class _StopAtBoundary(Exception):
+    """Raised between two steps when a stop was requested; the position is exact."""
 
 
 @dataclass
@@ -48,6 +66,8 @@ class TrainResult:
     history: list[dict[str, Any]]
     interrupted: bool = False
     is_main: bool = True  # False on the ranks > 0 of a torchrun job
+    stop_signal: str | None = None  # "SIGTERM", "SIGUSR1", "SIGINT" when a signal stopped the run
+    exit_code: int = 0  # 128 + the signal number when stopped by a signal
 
     @property
     def final(self) -> dict[str, Any]:
@@ -69,11 +89,20 @@ def _mix(images: torch.Tensor, labels: torch.Tensor, config: TrainConfig, num_cl
 class Trainer:
     """One run: holds the model, data, optimizer and state; ``fit()`` runs the remaining epochs."""
 
-    def __init__(self, config: TrainConfig, context: Context) -> None:
+    def __init__(self, config: TrainConfig, context: Context, stop: GracefulStop | None = None) -> None:
         self.context = context
+        self.stop = stop or GracefulStop()
         data = load_dataset(config.data, config.data_dir, download=config.download and context.is_main)
         self.config = config = config.resolved(data.image_size, config.data)
         self.data = data
+        self.lock = RunLock(config.out, enabled=context.is_main).acquire()
+        try:
+            self._build(config, context, data)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _build(self, config: TrainConfig, context: Context, data) -> None:
         self.run_dir = prepare_run_dir(config, context.is_main)
         torch.manual_seed(config.seed)
         self.model, self.model_kwargs = build_model(config, data)
@@ -93,14 +122,15 @@ class Trainer:
         )  # fmt: skip
         self.test_loader = BatchLoader(data.test_images, data.test_labels, max(per_rank, 256), **shard)
         self.optimizer = build_optimizer(self.model, config)
-        self.schedule = build_schedule(self.optimizer, config, len(self.train_loader))
+        self.steps_per_epoch = min(len(self.train_loader), config.steps_per_epoch or len(self.train_loader))
+        self.schedule = build_schedule(self.optimizer, config, self.steps_per_epoch)
         self.amp_dtype = resolve_amp(config.amp, context.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.ema = self._make_ema()
         self.state = TrainState()
         self.log = RunLog(self.run_dir, enabled=context.is_main, tensorboard=config.tensorboard)
         if config.resume:
-            self._restore(load_checkpoint(self.run_dir / CHECKPOINT))
+            self._restore(ckpt.load(self.run_dir / CHECKPOINT))
         self.net = self.model
         if context.distributed:
             device_ids = [context.device.index] if context.device.type == "cuda" else None
@@ -114,19 +144,16 @@ class Trainer:
         return AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema), use_buffers=True)
 
     # --- checkpoints -------------------------------------------------------------------------------
-    def checkpoint_payload(self) -> dict[str, Any]:
-        return {
-            "model_name": self.config.model,
-            "model_kwargs": self.model_kwargs,
-            "classes": self.data.classes,
-            "mean": self.data.mean,
-            "std": self.data.std,
-            "data_channels": self.data.channels,
-            "image_size": self.data.image_size,
-            "min_size": minimum_size(self.config.model, self.model_kwargs),
-            "dataset": self.config.data,
-            "model_state": self.model.state_dict(),
-            "ema_state": self.ema.module.state_dict() if self.ema is not None else None,
+    def model_spec(self) -> ckpt.ModelSpec:
+        data = self.data
+        return ckpt.ModelSpec(
+            name=self.config.model, kwargs=self.model_kwargs, classes=list(data.classes), mean=list(data.mean),
+            std=list(data.std), data_channels=data.channels, image_size=data.image_size,
+            min_size=minimum_size(self.config.model, self.model_kwargs), dataset=self.config.data,
+        )  # fmt: skip
+
+    def checkpoint(self) -> ckpt.Checkpoint:
+        training = {
             "optimizer_state": self.optimizer.state_dict(),
             "schedule_state": self.schedule.state_dict(),
             "scaler_state": self.scaler.state_dict() if self.scaler is not None else None,
@@ -135,24 +162,29 @@ class Trainer:
             "cuda_rng_state": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             "config": asdict(self.config),
         }
+        ema_state = self.ema.module.state_dict() if self.ema is not None else None
+        return ckpt.Checkpoint(self.model_spec(), self.model.state_dict(), ema_state, training)
 
     def save(self, name: str = CHECKPOINT) -> None:
         if self.context.is_main:
-            save_checkpoint(self.run_dir / name, self.checkpoint_payload())
+            ckpt.save(self.run_dir / name, self.checkpoint())
 
-    def _restore(self, payload: dict[str, Any]) -> None:
-        check_compatible(payload, self.config.model, self.data.num_classes)
-        self.model.load_state_dict(payload["model_state"])
-        if self.ema is not None and payload.get("ema_state"):
-            self.ema.module.load_state_dict(payload["ema_state"])
-        self.optimizer.load_state_dict(payload["optimizer_state"])
-        self.schedule.load_state_dict(payload["schedule_state"])
-        if self.scaler is not None and payload.get("scaler_state"):
-            self.scaler.load_state_dict(payload["scaler_state"])
-        self.state = TrainState(**payload["train_state"])
-        torch.set_rng_state(payload["rng_state"])
-        if payload.get("cuda_rng_state") and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(payload["cuda_rng_state"])
+    def _restore(self, checkpoint: ckpt.Checkpoint) -> None:
+        checkpoint.check_compatible(self.config.model, self.data.num_classes)
+        training = checkpoint.training
+        if not training:
+            raise ckpt.CheckpointError(f"{self.run_dir / CHECKPOINT} holds weights only, no training state to resume")
+        self.model.load_state_dict(checkpoint.model_state)
+        if self.ema is not None and checkpoint.ema_state:
+            self.ema.module.load_state_dict(checkpoint.ema_state)
+        self.optimizer.load_state_dict(training["optimizer_state"])
+        self.schedule.load_state_dict(training["schedule_state"])
+        if self.scaler is not None and training.get("scaler_state"):
+            self.scaler.load_state_dict(training["scaler_state"])
+        self.state = TrainState(**training["train_state"])
+        torch.set_rng_state(training["rng_state"])
+        if training.get("cuda_rng_state") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(training["cuda_rng_state"])
 
     # --- the loop ----------------------------------------------------------------------------------
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -170,6 +202,10 @@ class Trainer:
                 loss = loss + 0.3 * sum(F.cross_entropy(a.float(), targets, label_smoothing=config.label_smoothing) for a in aux)
             else:
                 loss = F.cross_entropy(logits.float(), targets, label_smoothing=config.label_smoothing)
+        loss_value = loss.item()
+        if self._any_rank(not math.isfinite(loss_value)):
+            self._non_finite_loss(loss_value)
+            return
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -187,15 +223,43 @@ class Trainer:
         if self.ema is not None:
             self.ema.update_parameters(self.model)
         sums = self.state.sums
-        sums[0] += loss.item() * len(labels)
+        sums[0] += loss_value * len(labels)
         sums[1] += (logits.argmax(1) == labels).sum().item()
         sums[2] += len(labels)
+
+    def _any_rank(self, flag: bool) -> bool:
+        """True if ``flag`` holds on any process, so that all take the same branch (one tiny all-reduce)."""
+        if not self.context.distributed:
+            return flag
+        return bool(all_reduce_max(torch.tensor([float(flag)], device=self.context.device), self.context).item())
+
+    def _non_finite_loss(self, value: float) -> None:
+        state, config = self.state, self.config
+        where = f"epoch {state.epoch + 1}, step {state.step_in_epoch + 1}"
+        if config.on_nan == "skip" and state.skipped_batches < MAX_SKIPPED_BATCHES:
+            state.skipped_batches += 1
+            if self.context.is_main:
+                print(f"convzoo: skipped a batch with a non-finite loss at {where} ({state.skipped_batches} of at most {MAX_SKIPPED_BATCHES})")
+            return
+        kept = f"the last good checkpoint is {self.run_dir / CHECKPOINT}" if (self.run_dir / CHECKPOINT).exists() else "no checkpoint had been written yet"
+        skipped = f" after skipping {state.skipped_batches} batches" if state.skipped_batches else ""
+        raise DivergedError(
+            f"the training loss became {value} at {where}{skipped}; {kept}. "
+            "Lower --lr, set --grad-clip, or use --amp none (or --on-nan skip for rare bad batches)"
+        )
+
+    def _check_stop(self) -> None:
+        if self._any_rank(self.stop.requested):
+            raise _StopAtBoundary
 
     def run_epoch(self, on_step: Callable[[TrainState], None] | None, progress: EpochProgress) -> None:
         loader = self.train_loader
         loader.set_epoch(self.state.epoch)
-        progress.start(self.state.epoch, self.config.epochs, len(loader), self.state.step_in_epoch)
+        progress.start(self.state.epoch, self.config.epochs, self.steps_per_epoch, self.state.step_in_epoch)
         for images, labels in loader.batches(start=self.state.step_in_epoch):
+            if self.state.step_in_epoch >= self.steps_per_epoch:
+                break
+            self._check_stop()
             self.train_step(images, labels)
             self.state.step_in_epoch += 1
             self.state.global_step += 1
@@ -263,14 +327,20 @@ class Trainer:
         self.net.train()
         try:
             while self.state.epoch < self.config.epochs:
+                self._check_stop()
                 start = time.perf_counter()
                 self.run_epoch(on_step, progress)
                 history.append(self.end_epoch(time.perf_counter() - start))
                 progress.report(history[-1])
-        except KeyboardInterrupt:
+        except ImmediateStop:  # a second Ctrl-C mid-step: the position is not exact, keep the last checkpoint
+            progress.finish()
+            raise
+        except (_StopAtBoundary, KeyboardInterrupt):  # KeyboardInterrupt: raised by an on_step callback
             progress.finish()
             self.save()
-            return TrainResult(self.run_dir, history, interrupted=True, is_main=self.context.is_main)
+            signal_name = self.stop.name or "SIGINT"
+            code = self.stop.exit_code or 130
+            return TrainResult(self.run_dir, history, True, self.context.is_main, signal_name, code)
         finally:
             self.log.close()
         return TrainResult(self.run_dir, history, is_main=self.context.is_main)
@@ -279,11 +349,21 @@ class Trainer:
 def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None = None) -> TrainResult:
     """Train ``config.model`` on ``config.data``; see the module docstring."""
     context = setup(config.device)
+    trainer = None
     try:
-        return Trainer(config, context).fit(on_step)
+        with GracefulStop() as stop:
+            trainer = Trainer(config, context, stop)
+            return trainer.fit(on_step)
+    except OUT_OF_MEMORY as error:
+        raise ResourceError(f"out of memory with batch size {config.batch_size}; try a smaller --batch-size ({str(error).splitlines()[0][:120]})") from None
     except RuntimeError as error:
-        if "out of memory" in str(error) or "can't allocate memory" in str(error).lower():
-            raise DataError(f"out of memory with batch size {config.batch_size}; try a smaller --batch-size") from None
+        if "can't allocate memory" in str(error).lower():  # the CPU allocator raises a plain RuntimeError
+            raise ResourceError(f"out of memory with batch size {config.batch_size}; try a smaller --batch-size") from None
         raise
     finally:
+        if trainer is not None:
+            trainer.lock.release()
         teardown(context)
+
+
+OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)

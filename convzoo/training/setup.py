@@ -11,7 +11,8 @@ from torch import nn
 from ..data import ImageDataset
 from ..registry import create_model, get_entry
 from ..weights import convert_state_dict, load_converted
-from .checkpoint import CheckpointError, load_checkpoint
+from .. import checkpoint as ckpt
+from ..errors import CheckpointError
 from .config import TrainConfig
 
 CHECKPOINT = "last.pt"
@@ -38,10 +39,10 @@ def _starting_weights_allow_small_input(config: TrainConfig) -> bool:
     """Released ImageNet weights have the 7×7/2 stem: with them, "auto" keeps the default layout."""
     if not config.weights:
         return True
-    try:
-        return bool(load_checkpoint(config.weights)["model_kwargs"].get("small_input"))
-    except CheckpointError:
+    if Path(config.weights).suffix == ".safetensors":
         return False
+    payload = ckpt.read_plain(config.weights, "weights file")
+    return ckpt.is_checkpoint(payload) and bool(ckpt.from_payload(payload, Path(config.weights)).model.kwargs.get("small_input"))
 
 
 def minimum_size(model_name: str, model_kwargs: dict[str, Any]) -> int:
@@ -49,26 +50,15 @@ def minimum_size(model_name: str, model_kwargs: dict[str, Any]) -> int:
     return (entry.small_min_input_size or 1) if model_kwargs.get("small_input") else entry.min_input_size
 
 
-def _reference_state(path: Path) -> dict[str, torch.Tensor]:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return state.get("state_dict", state) if isinstance(state, dict) else state
-
-
 def load_initial_weights(model: nn.Module, config: TrainConfig, model_kwargs: dict[str, Any]) -> None:
     """``--weights``: a convzoo checkpoint, our own state dict, or a torchvision/timm one; head stays fresh."""
     path = Path(config.weights)
-    if not path.is_file():
-        raise CheckpointError(f"weights file {path} does not exist")
-    try:
-        payload = load_checkpoint(path)
-        state = payload.get("ema_state") or payload["model_state"]
-        source_name = payload["model_name"]
-    except CheckpointError:
-        state, source_name = _reference_state(path), config.model
+    payload = ckpt.read_plain(path, "weights file") if path.suffix != ".safetensors" else None
+    if ckpt.is_checkpoint(payload):
+        checkpoint = ckpt.from_payload(payload, path)
+        state, source_name = checkpoint.ema_state or checkpoint.model_state, checkpoint.model.name
+    else:
+        state, source_name = ckpt.load_state_dict_file(path), config.model
     if source_name != config.model:
         raise CheckpointError(f"{path} holds {source_name} weights, not {config.model}")
     template = {k for k in model.state_dict()}

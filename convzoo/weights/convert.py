@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from ..registry import create_model, get_entry
+from ..errors import CheckpointError, OptionError
 
 SOURCES = ("torchvision", "timm")
 _BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
@@ -95,16 +96,16 @@ def convert_state_dict(
     if that is given and equal; otherwise the classifier is left out.
     """
     if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+        raise OptionError(f"source must be one of {SOURCES}, got {source!r}")
     entry = get_entry(model_name)
     if source not in entry.reference:
-        raise ValueError(f"{model_name} has no {source} counterpart; known: {sorted(entry.reference) or 'none'}")
+        raise OptionError(f"{model_name} has no {source} counterpart; known: {sorted(entry.reference) or 'none'}")
     template = _template(model_name, **model_kwargs)
     theirs = OrderedDict(state_dict)
     if not any(key.startswith("aux") for key in template):
         theirs = OrderedDict((k, v) for k, v in theirs.items() if not k.startswith("aux"))
     if len(theirs) != len(template):
-        raise ValueError(
+        raise CheckpointError(
             f"{source} state_dict has {len(theirs)} tensors, {model_name} has {len(template)}: "
             f"is it the state_dict of {entry.reference[source]!r} built with the same options?"
         )
@@ -114,11 +115,11 @@ def convert_state_dict(
         if _is_classifier(our_key):
             reference_classes = their_tensor.shape[0]
             if their_tensor.shape[1:] != our_tensor.shape[1:]:
-                raise ValueError(f"classifier {their_key} has shape {tuple(their_tensor.shape)}, expected {our_key}")
+                raise CheckpointError(f"classifier {their_key} has shape {tuple(their_tensor.shape)}, expected {our_key}")
             converted[our_key] = their_tensor
             continue
         if _buffer_kind(our_key) != _buffer_kind(their_key) or not _same_layout(our_tensor.shape, their_tensor.shape):
-            raise ValueError(
+            raise CheckpointError(
                 f"{source} tensor {their_key} {tuple(their_tensor.shape)} does not match "
                 f"{our_key} {tuple(our_tensor.shape)} of {model_name}"
             )
@@ -135,4 +136,4 @@ def load_converted(model: nn.Module, converted: Mapping[str, Tensor]) -> None:
     result = model.load_state_dict(converted, strict=False)
     missing = [key for key in result.missing_keys if not _is_classifier(key)]
     if missing or result.unexpected_keys:
-        raise ValueError(f"weights do not fit: missing {missing[:5]}, unexpected {result.unexpected_keys[:5]}")
+        raise CheckpointError(f"weights do not fit: missing {missing[:5]}, unexpected {result.unexpected_keys[:5]}")

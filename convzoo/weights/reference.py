@@ -14,17 +14,18 @@ from torch import nn
 
 from ..registry import create_model, get_entry
 from .convert import convert_state_dict
+from ..errors import OptionError
 
 
 def build_reference(name: str, source: str, **kwargs: Any) -> nn.Module:
     """``source``'s model for ``name`` (random weights), built with the options that match ours."""
     entry = get_entry(name)
     if source not in entry.reference:
-        raise ValueError(f"{name} has no {source} counterpart; known: {sorted(entry.reference) or 'none'}")
+        raise OptionError(f"{name} has no {source} counterpart; known: {sorted(entry.reference) or 'none'}")
     try:
         library = importlib.import_module(source)
     except ImportError:
-        raise ValueError(f"{source} is not installed; `pip install {source}` (or the dev extra)") from None
+        raise OptionError(f"{source} is not installed; `pip install {source}` (or the dev extra)") from None
     options = {**entry.reference_kwargs.get(source, {}), **kwargs}
     if source == "torchvision":
         return library.models.get_model(entry.reference[source], weights=None, **options)

@@ -9,9 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import BatchLoader, InputAdapter
-from .distributed import Context, all_reduce_sum
-from .precision import autocast
+from .data import BatchLoader, InputAdapter
+from .runtime import Context, all_reduce_sum, autocast
 
 
 @dataclass

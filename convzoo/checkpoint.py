@@ -1,0 +1,224 @@
+"""The checkpoint format: what a checkpoint holds, written atomically, read without running code.
+
+A checkpoint is one ``torch.save`` zip file holding only plain data: strings,
+numbers, lists, dicts and tensors. It has three parts:
+
+- ``model``: a :class:`ModelSpec`, everything needed to rebuild the model and
+  prepare its input (name, ``create_model`` arguments, class names,
+  normalization, channels, image and minimum size, dataset);
+- ``model_state`` and, if the run kept one, ``ema_state``: the weights;
+- ``training`` (optional): optimizer, schedule, scaler, position and random
+  states, so a run resumes exactly. Evaluation, prediction and export never
+  look at it.
+
+Reading never unpickles arbitrary objects. The file must be a zip archive (the
+format ``torch.save`` has written since 1.6; the legacy tar/pickle formats are
+refused, since older torch releases did not restrict them even with
+``weights_only=True``: CVE-2025-32434), and it is read with
+``torch.load(weights_only=True)``, whose unpickler admits only tensors and
+plain containers. A crafted pickle therefore fails before any of its code
+runs. See docs/design-notes.md for why this and not safetensors + JSON.
+
+Writing goes to a temporary file in the same directory that is renamed over the
+old checkpoint only once complete: a crash or a full disk (ENOSPC) while saving
+leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .data.adapt import InputAdapter
+from .errors import CheckpointError, ResourceError
+from .registry import create_model
+
+FORMAT = "convzoo-checkpoint"
+VERSION = 2  # 1: flat dict (convzoo ≤ stop 7), still read; 2: model / weights / training parts
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The model a checkpoint holds and the input it expects."""
+
+    name: str  # registered model name
+    kwargs: dict[str, Any]  # create_model arguments (num_classes, in_chans, small_input, ...)
+    classes: list[str]  # class names, in label order
+    mean: list[float]  # per data channel, for inputs scaled to [0, 1]
+    std: list[float]
+    data_channels: int  # channels of the images the model was trained on
+    image_size: int  # side of those images in pixels
+    min_size: int  # inputs smaller than this are upsampled to it
+    dataset: str | None = None  # what it was trained on (a convzoo dataset name)
+
+    @property
+    def in_chans(self) -> int:
+        return int(self.kwargs.get("in_chans", 3))
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.kwargs.get("num_classes", len(self.classes)))
+
+    def build(self) -> nn.Module:
+        return create_model(self.name, **self.kwargs)
+
+    def adapter(self, data_channels: int | None = None) -> InputAdapter:
+        """The input preparation the model was trained with (channels, normalization, minimum size)."""
+        channels = self.data_channels if data_channels is None else data_channels
+        return InputAdapter(channels, self.in_chans, self.mean, self.std, self.min_size)
+
+    def input_size(self) -> int:
+        return max(self.image_size, self.min_size)
+
+
+@dataclass
+class Checkpoint:
+    model: ModelSpec
+    model_state: dict[str, torch.Tensor]
+    ema_state: dict[str, torch.Tensor] | None = None
+    training: dict[str, Any] | None = field(default=None, repr=False)  # see the module docstring
+
+    def build_model(self, *, use_ema: bool = True) -> nn.Module:
+        """The model with its weights (the EMA weights if the checkpoint has them and ``use_ema``)."""
+        model = self.model.build()
+        state = self.ema_state if use_ema and self.ema_state else self.model_state
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:
+            raise CheckpointError(f"checkpoint weights do not fit {self.model.name}: {str(error).splitlines()[0]}") from None
+        return model
+
+    def check_compatible(self, model_name: str, num_classes: int) -> None:
+        """Refuse to resume a run of another model or class count."""
+        theirs = (self.model.name, self.model.kwargs.get("num_classes"))
+        if theirs != (model_name, num_classes):
+            raise CheckpointError(
+                f"the run directory's checkpoint is for {theirs[0]} with {theirs[1]} classes, not {model_name} with "
+                f"{num_classes}; choose another --out"
+            )
+
+
+def save(path: str | Path, checkpoint: Checkpoint) -> Path:
+    """Write ``checkpoint`` atomically; on a full disk the old file stays and :class:`ResourceError` says so."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": asdict(checkpoint.model),
+        "model_state": checkpoint.model_state,
+        "ema_state": checkpoint.ema_state,
+        "training": checkpoint.training,
+    }
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        torch.save(payload, temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            kept = f"the previous {path.name} is intact" if path.exists() else f"no {path.name} was written"
+            raise ResourceError(f"disk full while writing {path}; {kept}. Free space, then continue with --resume") from None
+        raise
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return path
+
+
+def read_plain(path: str | Path, what: str = "checkpoint") -> Any:
+    """``torch.load`` a file that may hold only tensors and plain containers; never runs code from it."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{what} {path} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            f"{path} is not a torch.save zip file (a raw pickle, a legacy-format or truncated file); "
+            "convzoo does not unpickle such files, since that could run code"
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        first = str(error).strip().splitlines()
+        detail = next((line for line in first if "GLOBAL" in line or "Unsupported" in line), first[0] if first else "")
+        raise CheckpointError(f"{path} holds objects other than tensors and plain data, refused unread ({detail.strip()})") from None
+    except (RuntimeError, EOFError, KeyError, ValueError, zipfile.BadZipFile, OSError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{path} is truncated or corrupt ({message})") from None
+
+
+def load(path: str | Path) -> Checkpoint:
+    """Read a convzoo checkpoint (format 1 or 2); anything else is one clear :class:`CheckpointError`."""
+    payload = read_plain(path)
+    return from_payload(payload, Path(path))
+
+
+def from_payload(payload: Any, path: Path) -> Checkpoint:
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path} is a plain state dict, not a convzoo checkpoint; pass it as --weights (or to "
+            "convert_state_dict)" if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values())
+            else f"{path} is not a convzoo checkpoint"
+        )
+    version = payload.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(f"{path} is checkpoint format {version}, newer than this convzoo reads ({VERSION}); upgrade convzoo")
+    try:
+        return _from_v1(payload) if version == 1 else _from_v2(payload)
+    except (KeyError, TypeError) as error:
+        raise CheckpointError(f"{path} is a convzoo checkpoint with a missing or malformed part ({error})") from None
+
+
+def _from_v2(payload: dict[str, Any]) -> Checkpoint:
+    known = {f.name for f in fields(ModelSpec)}
+    spec = ModelSpec(**{k: v for k, v in payload["model"].items() if k in known})
+    return Checkpoint(spec, payload["model_state"], payload.get("ema_state"), payload.get("training"))
+
+
+TRAINING_KEYS_V1 = ("optimizer_state", "schedule_state", "scaler_state", "train_state", "rng_state", "cuda_rng_state", "config")
+
+
+def _from_v1(payload: dict[str, Any]) -> Checkpoint:
+    """Format 1 (a flat dict) as format 2: same facts, grouped."""
+    spec = ModelSpec(
+        name=payload["model_name"], kwargs=payload["model_kwargs"], classes=list(payload["classes"]),
+        mean=list(payload["mean"]), std=list(payload["std"]), data_channels=payload["data_channels"],
+        image_size=payload["image_size"], min_size=payload["min_size"], dataset=payload.get("dataset"),
+    )  # fmt: skip
+    training = {key: payload.get(key) for key in TRAINING_KEYS_V1} if "train_state" in payload else None
+    return Checkpoint(spec, payload["model_state"], payload.get("ema_state"), training)
+
+
+def is_checkpoint(payload: Any) -> bool:
+    return isinstance(payload, dict) and payload.get("format") == FORMAT
+
+
+def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """A torchvision/timm/convzoo state dict from ``.safetensors`` or a ``torch.save`` file, read safely."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        if not path.is_file():
+            raise CheckpointError(f"weights file {path} does not exist")
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError) as error:
+            raise CheckpointError(f"{path} is not a readable safetensors file ({error})") from None
+    state = read_plain(path, "weights file")
+    if is_checkpoint(state):
+        raise CheckpointError(f"{path} is a convzoo checkpoint, not a state dict; pass it as --weights or --checkpoint")
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path} is not a state dict (a mapping of names to tensors)")
+    return state

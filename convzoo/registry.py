@@ -42,6 +42,7 @@ class ModelEntry:
     reference_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
     min_input_size: int = 32  # smallest H and W the default (ImageNet) layout accepts
     small_min_input_size: int | None = 28  # with small_input=True; None: no small-input variant
+    native_small_input: bool = False  # designed for 28-32 px images (CIFAR nets): no small-input variant needed
     uses_drop_path: bool = False  # whether drop_path_rate (stochastic depth) applies
     extra_info: dict[str, Any] = field(default_factory=dict)
 
@@ -107,6 +108,12 @@ def create_model(
             raise OptionError(f"{name} does not use stochastic depth; drop_path_rate does not apply")
         kwargs["drop_path_rate"] = drop_path_rate
     return entry.builder(num_classes=num_classes, in_chans=in_chans, **kwargs)
+
+
+def wants_small_input(name: str, image_size: int) -> bool:
+    """Whether images of ``image_size`` px call for the small-input variant (under 64 px, unless designed for them)."""
+    entry = get_entry(name)
+    return image_size < 64 and entry.small_min_input_size is not None and not entry.native_small_input
 
 
 @functools.lru_cache(maxsize=None)

@@ -67,3 +67,45 @@ class GracefulStop:
     @property
     def exit_code(self) -> int:
         return 128 + int(self.signal) if self.signal is not None else 0
+
+
+class StopSignal(KeyboardInterrupt):
+    """A stop signal turned into an exception, for work that is redone from its last finished phase."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(signal.Signals(number).name)
+        self.signal = number
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signal).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + int(self.signal)
+
+
+class RaiseOnStop:
+    """A context manager: SIGINT, SIGTERM and SIGUSR1 raise :class:`StopSignal` at once (main thread only).
+
+    For work made of short phases that are each saved when finished (``convzoo compare``): abandoning the
+    phase in progress loses at most that phase, and the user does not wait for it to end.
+    """
+
+    def __init__(self) -> None:
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "RaiseOnStop":
+        if threading.current_thread() is threading.main_thread():
+            for number in SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous.clear()
+
+    @staticmethod
+    def _handle(number: int, frame: FrameType | None) -> None:
+        raise StopSignal(number)

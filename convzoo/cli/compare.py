@@ -1,4 +1,8 @@
-"""``convzoo compare [MODEL...]``: the lecture's overview, measured; writes report.md and report.html."""
+"""``convzoo compare [MODEL...] --budget MINUTES``: the lecture's overview, measured within a time budget.
+
+Prints the plan before any work, shows the model, phase and estimated time left while it runs, and writes
+report.md, report.html and results.json. Ctrl-C or SIGTERM write a partial report; ``--resume`` finishes it.
+"""
 
 from __future__ import annotations
 
@@ -6,49 +10,64 @@ import argparse
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..registry import get_entry
-from ..report.compare import LINEUP, CompareConfig, compare
-from ..report.render import table_rows, write_report
-from ..tables import console, emit
 from ..errors import OptionError
+from ..registry import get_entry
+from ..report.compare import LINEUP, PHASES, CompareConfig, Comparison
+from ..report.render import table_rows, write_report
+from ..stopping import RaiseOnStop, StopSignal
+from ..tables import console, emit
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("compare", help="measure the lecture's line-up side by side; writes a report")
-    parser.add_argument("models", nargs="*", help=f"models to compare (default: {len(LINEUP)} from the lecture)")
-    parser.add_argument("--data", default="fashion-mnist-mini")
+    parser = subparsers.add_parser("compare", help="measure the lecture's line-up side by side within a time budget; writes a report")
+    parser.add_argument("models", nargs="*", help=f"models to compare (default: the lecture's {len(LINEUP)})")
+    parser.add_argument("--budget", type=float, default=8.0, help="minutes for the whole run, planned on this machine (default 8)")
+    parser.add_argument("--data", default="fashion-mnist-mini", help="dataset of the learns-check (default: the embedded sample)")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs per model (default 1; 5 with --full)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=2, help="timed repeats per speed measurement")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--full-runs", default=None, help="results file of full training runs (default: benchmarks/results/fashion_mnist_full.json)")
     parser.add_argument("--out", default="reports/compare")
-    parser.add_argument("--full", action="store_true", help="full Fashion-MNIST and a longer schedule")
+    parser.add_argument("--resume", action="store_true", help="finish an interrupted comparison in --out, with its plan")
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _config(args: argparse.Namespace) -> CompareConfig:
     models = args.models or list(LINEUP)
     for name in models:
         get_entry(name)  # unknown names fail before any work
-    data = "fashion-mnist" if args.full and args.data == "fashion-mnist-mini" else args.data
-    epochs = args.epochs or (5 if args.full else 1)
-    if epochs < 1:
-        raise OptionError(f"--epochs must be at least 1, got {epochs}")
-    config = CompareConfig(models=models, data=data, data_dir=args.data_dir, epochs=epochs, batch_size=args.batch_size, out=args.out, repeats=args.repeats)
+    if args.budget <= 0 or args.batch_size < 1:
+        raise OptionError(f"--budget must be positive and --batch-size at least 1, got {args.budget} and {args.batch_size}")
+    return CompareConfig(models=models, budget_minutes=args.budget, data=args.data, data_dir=args.data_dir, batch_size=args.batch_size, out=args.out)
+
+
+def run(args: argparse.Namespace) -> int:
+    comparison = Comparison(_config(args), resume=args.resume)
+    models = comparison.config.models
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console(), transient=True) as progress:
-        task = progress.add_task("compare", total=len(models))
+    with RaiseOnStop(), Progress(*columns, console=console(), transient=True) as progress:
+        try:
+            probe = progress.add_task("probing this machine", total=len(models))
+            plan = comparison.plan(lambda name: progress.update(probe, description=f"probing {name}", advance=1))
+            progress.remove_task(probe)
+            for line in plan.describe():
+                progress.console.print(line)
+            task = progress.add_task("compare", total=len(models) * len(PHASES))
+            progress.update(task, completed=sum(len(v) for v in comparison.state["done"].values()))
 
-        def on_model(name: str, row: dict | None) -> None:
-            if row is None:
-                progress.update(task, description=f"measuring {name}")
-                return
-            progress.advance(task)
-            status = f"error: {row['error']}" if "error" in row else f"top-1 {row['test_top1']:.1%}, {row['gmacs']} GMACs"
-            progress.console.print(f"{name}: {status}")
+            def on_phase(name: str, phase: str, left_s: float) -> None:
+                done = sum(len(v) for v in comparison.state["done"].values())
+                index = models.index(name) + 1
+                progress.update(task, completed=done, description=f"{name} ({index}/{len(models)}) {phase}, ~{left_s / 60:.1f} min left")
 
-        results = compare(config, on_model)
-    paths = write_report(results, args.out)
-    emit(table_rows(results), "table", title=f"convzoo compare ({results['seconds'] / 60:.1f} min)")
+            comparison.run(plan, on_phase)
+        except StopSignal as stop:
+            progress.stop()
+            partial = f"stopped by {stop.name} after {comparison.spent_s / 60:.1f} min"
+            paths = write_report(comparison.results(partial=partial), comparison.out, args.full_runs)
+            console().print(f"{partial}; partial report: {paths['markdown']}; finish it with --resume --out {comparison.out}")
+            return stop.exit_code
+    results = comparison.results()
+    paths = write_report(results, comparison.out, args.full_runs)
+    emit(table_rows(results, args.full_runs), "table", title=f"convzoo compare ({results['seconds'] / 60:.1f} min)")
     console().print(f"report: {paths['markdown']} and {paths['html']}")
     return 0

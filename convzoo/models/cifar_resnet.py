@@ -196,4 +196,5 @@ for _name, (_depth, _block, _shortcut, _paper) in VARIANTS.items():
         default_input_size=(3, 32, 32),
         min_input_size=8,
         small_min_input_size=8,
+        native_small_input=True,
     )

@@ -1,16 +1,28 @@
-"""``convzoo compare``: the lecture's line-up measured on this machine, as a report with plots.
+"""``convzoo compare``: the lecture's line-up measured on this machine, within a time budget, as a report.
 
-For each model: parameters, fp32 weight size, GMACs at 224, CPU latency at
-batch 1 and throughput at batch 16 (eager and optimized), and the test
-accuracy after the same short training (small-input variant, same recipe and
-budget for every model) with its training time. A model that fails (out of
-memory, say) gets its error in its row; the others still complete.
+For each model, in phases:
+
+- ``cost``: parameters, fp32 weight size, GMACs and activation memory at 224 (cheap and exact);
+- ``speed``: CPU latency at batch 1, throughput at batch 16, eager and optimized;
+- ``train``: the "learns on this data" check: the small-input variant trained for the planned number
+  of steps on the embedded sample, then tested. It passes when test top-1 is above chance by more than
+  3 standard errors and the training loss fell. It is a sanity check, not a ranking: after a few dozen
+  steps accuracy says how fast a model starts, not what it can reach (issue 9). Accuracy after real
+  training comes from ``benchmarks/results/fashion_mnist_full.json`` (:mod:`convzoo.report.full_runs`).
+
+``plan.py`` fits the phases to ``--budget`` on this machine. Every finished phase is saved at once to
+``state.json`` in the output directory; Ctrl-C or SIGTERM abandon the phase in progress, write a
+partial report, and ``--resume`` continues from the next phase with the same plan. A model whose phase
+fails (out of memory, say) gets the error in its row; the others still complete.
 """
 
 from __future__ import annotations
 
-import platform
+import json
+import math
+import os
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,41 +33,66 @@ import torch
 from ..analysis import profile
 from ..bench.runner import BenchSpec, eager_runner, ours_runner
 from ..bench.timing import time_interleaved
+from ..errors import OptionError
 from ..registry import count_params, create_model, get_entry
+from ..stopping import StopSignal
 from ..training import TrainConfig, train
-from ..training.run_log import environment, git_commit
+from ..provenance import environment, git_commit
+from .plan import Plan, Probe, choose_amp, make_plan, probe_model
 
 LINEUP = [
     "alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "resnext50_32x4d", "xception",
     "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "efficientnet_v2_s", "convnext_tiny",
 ]  # fmt: skip
+PHASES = ("cost", "speed", "train")
+STATE = "state.json"
 
 
 @dataclass
 class CompareConfig:
     models: list[str] = field(default_factory=lambda: list(LINEUP))
-    data: str = "fashion-mnist-mini"  # dataset for the short training
+    budget_minutes: float = 8.0  # the whole run, probe and report included
+    data: str = "fashion-mnist-mini"  # dataset of the learns-check
     data_dir: str | None = None
-    epochs: int = 1  # training epochs per model, the same for all
-    batch_size: int = 128
+    batch_size: int = 64
     lr: float = 0.05  # peak of the one-cycle schedule; 0.1 makes VGG-16 (no batch norm) diverge
     grad_clip: float = 2.0  # gradient-norm clipping, so the nets without batch norm train too
     precise_bn: int = 8  # training batches to recompute batch-norm statistics over before testing
     out: str = "reports/compare"
-    repeats: int = 2  # timed repeats per speed measurement (after one warm-up)
     seed: int = 0
 
 
-def _speed(model: torch.nn.Module, config: CompareConfig) -> dict:
-    """Latency at batch 1 and throughput at batch 16 (eager and optimized), one model built once."""
-    eager_spec = BenchSpec(models=[], warmup=1, repeats=config.repeats, memory=False)
+def _write_json(path: Path, payload: dict) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w") as file:
+        json.dump(payload, file, indent=2)
+        file.write("\n")
+    os.replace(temporary, path)
+
+
+def measure_cost(name: str) -> dict:
+    params = count_params(name)
+    model = create_model(name).eval()
+    result = profile(model, (3, 224, 224))
+    return {
+        "params": params,
+        "weights_mib": round(params * 4 / 2**20, 1),
+        "gmacs": round(result.total_macs / 1e9, 3),
+        "activation_mib": round(result.activation_bytes / 2**20, 1),
+    }
+
+
+def measure_speed(name: str, repeats: int) -> dict:
+    """Latency at batch 1 and throughput at batch 16 (eager and optimized), timed interleaved."""
+    model = create_model(name).eval()
+    spec = BenchSpec(models=[], warmup=1, repeats=repeats, memory=False)
     single, batch = torch.randn(1, 3, 224, 224), torch.randn(16, 3, 224, 224)
     candidates = {
-        "b1": eager_runner(model, single, eager_spec),
-        "b16": eager_runner(model, batch, eager_spec),
+        "b1": eager_runner(model, single, spec),
+        "b16": eager_runner(model, batch, spec),
         "b16_optimized": ours_runner(model, batch, BenchSpec(models=[], optimize=True)),
     }
-    timings = time_interleaved(candidates, warmup=1, repeats=config.repeats)
+    timings = time_interleaved(candidates, warmup=1, repeats=repeats)
     return {
         "latency_b1_ms": round(timings["b1"].median * 1000, 2),
         "throughput_b16": round(16 / timings["b16"].median, 2),
@@ -63,56 +100,160 @@ def _speed(model: torch.nn.Module, config: CompareConfig) -> dict:
     }
 
 
-def _accuracy(name: str, config: CompareConfig, run_dir: Path) -> dict:
+def learns(test_top1: float, count: int, classes: int, loss_first: float, loss_last: float) -> bool:
+    """Above chance by more than 3 standard errors (one-sided p < 0.0014), and the training loss fell."""
+    chance = 1 / classes
+    standard_error = math.sqrt(chance * (1 - chance) / max(count, 1))
+    return test_top1 > chance + 3 * standard_error and loss_last < loss_first
+
+
+def measure_training(name: str, config: CompareConfig, plan: Plan, steps: int, run_dir: Path) -> dict:
     shutil.rmtree(run_dir, ignore_errors=True)
+    losses: list[float] = []
+    previous = [0.0, 0.0]
+
+    def record(state) -> None:  # the mean loss of each step, from the running sums
+        loss_sum, count = state.sums[0], state.sums[2]
+        losses.append((loss_sum - previous[0]) / max(count - previous[1], 1))
+        previous[:] = [loss_sum, count]
+
     train_config = TrainConfig(
-        model=name, data=config.data, data_dir=config.data_dir, epochs=config.epochs, batch_size=config.batch_size,
-        lr=config.lr, grad_clip=config.grad_clip, precise_bn=config.precise_bn, seed=config.seed, out=str(run_dir),
-        progress=False,
+        model=name, data=config.data, data_dir=config.data_dir, epochs=1, steps_per_epoch=steps,
+        batch_size=config.batch_size, lr=config.lr, grad_clip=config.grad_clip, precise_bn=config.precise_bn,
+        amp=plan.amp, seed=config.seed, out=str(run_dir), progress=False,
     )  # fmt: skip
-    result = train(train_config)
-    for checkpoint in run_dir.glob("*.pt"):  # VGG-16's would take 3 GB; the metrics stay in run_dir
-        checkpoint.unlink()
+    result = train(train_config, on_step=record)
+    shutil.rmtree(run_dir, ignore_errors=True)  # VGG-16's checkpoints alone would take 3 GB
+    if result.interrupted:
+        raise StopSignal(result.exit_code - 128)
+    final = result.final
+    quarter = max(1, len(losses) // 4)
+    first, last = sum(losses[:quarter]) / quarter, sum(losses[-quarter:]) / quarter
+    test_count = int(final["test_count"])
     return {
-        "test_top1": result.final["test_top1"],
-        "train_seconds": round(sum(row["epoch_seconds"] for row in result.history), 1),
+        "train_steps": steps,
+        "train_seconds": round(final["epoch_seconds"], 1),
+        "test_top1": final["test_top1"],
+        "test_count": test_count,
+        "loss_first": round(first, 4),
+        "loss_last": round(last, 4),
+        "learns": learns(final["test_top1"], test_count, len(result.classes), first, last),
     }
 
 
-def measure_model(name: str, config: CompareConfig, run_dir: Path) -> dict:
-    entry = get_entry(name)
-    row: dict = {"model": name, "family": entry.family, "year": entry.paper.year}
-    try:
-        row["params"] = count_params(name)
-        row["weights_mib"] = round(row["params"] * 4 / 2**20, 1)
-        model = create_model(name).eval()
-        row["gmacs"] = round(profile(model, (3, 224, 224)).total_macs / 1e9, 3)
-        row.update(_speed(model, config))
-        del model
-        row.update(_accuracy(name, config, run_dir))
-    except (RuntimeError, ValueError, MemoryError) as error:
-        row["error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
-    return row
+class Comparison:
+    """One comparison run: the plan, the rows, and what is finished, saved after every phase."""
+
+    def __init__(self, config: CompareConfig, *, resume: bool = False) -> None:
+        self.config, self.out = config, Path(config.out)
+        self.state_path = self.out / STATE
+        if resume:
+            if not self.state_path.exists():
+                raise OptionError(f"nothing to resume: {self.state_path} does not exist")
+            self.state = json.loads(self.state_path.read_text())
+            self.config = CompareConfig(**self.state["config"])
+        else:
+            if self.state_path.exists():
+                raise OptionError(f"{self.out} holds an earlier comparison; pass --resume to finish it or choose another --out")
+            self.state = {"config": asdict(config), "rows": {}, "done": {}, "spent_s": 0.0, "probe": {}, "plan": None}
+        self.started = time.perf_counter()
+        self.deadline = self.started + self.config.budget_minutes * 60 - self.state["spent_s"]
+        self.calibration = 1.0  # measured / estimated seconds of the phases so far
+
+    # --- state ------------------------------------------------------------------------------------
+    def save(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        _write_json(self.state_path, self.state | {"spent_s": self.spent_s})
+
+    @property
+    def spent_s(self) -> float:
+        return self.state["spent_s"] + time.perf_counter() - self.started
+
+    def row(self, name: str) -> dict:
+        if name not in self.state["rows"]:
+            entry = get_entry(name)
+            self.state["rows"][name] = {"model": name, "family": entry.family, "year": entry.paper.year, "skipped": {}}
+        return self.state["rows"][name]
+
+    # --- the run ----------------------------------------------------------------------------------
+    def plan(self, on_probe: Callable[[str], None] | None = None) -> Plan:
+        if self.state["plan"] is not None:
+            return _plan_from_dict(self.state["plan"])
+        amp = choose_amp()
+        start = time.perf_counter()
+        for name in self.config.models:
+            if name not in self.state["probe"]:
+                if on_probe is not None:
+                    on_probe(name)
+                self.state["probe"][name] = asdict(probe_model(name, self.config.batch_size, amp))
+                self.save()
+        probes = {name: Probe(**values) for name, values in self.state["probe"].items()}
+        plan = make_plan(probes, self.config.budget_minutes * 60, time.perf_counter() - start, batch_size=self.config.batch_size, amp=amp)
+        self.state["plan"] = plan.as_dict()
+        self.save()
+        return plan
+
+    def remaining_estimate(self, plan: Plan) -> float:
+        left = sum(
+            seconds for model in plan.models for phase, seconds in model.estimate_s.items()
+            if phase not in self.state["done"].get(model.name, [])
+        )  # fmt: skip
+        return self.calibration * left
+
+    def run(self, plan: Plan, on_phase: Callable[[str, str, float], None] | None = None) -> None:
+        measured, estimated = 0.0, 0.0
+        for model in plan.models:
+            for phase in PHASES:
+                if phase in self.state["done"].get(model.name, []):
+                    continue
+                estimate = model.estimate_s.get(phase, 0.0)
+                if on_phase is not None:
+                    on_phase(model.name, phase, self.remaining_estimate(plan))
+                start = time.perf_counter()
+                self._run_phase(model.name, phase, plan, model.train_steps if phase == "train" else 0, estimate)
+                if estimate:
+                    measured += time.perf_counter() - start
+                    estimated += estimate
+                    self.calibration = min(3.0, max(0.5, measured / estimated))
+                self.state["done"].setdefault(model.name, []).append(phase)
+                self.save()
+
+    def _run_phase(self, name: str, phase: str, plan: Plan, steps: int, estimate: float) -> None:
+        row = self.row(name)
+        model_plan = next(m for m in plan.models if m.name == name)
+        if phase == "speed" and not model_plan.speed or phase == "train" and not steps:
+            row["skipped"][phase] = model_plan.reason or "left out by the plan"
+            return
+        left = self.deadline - time.perf_counter()
+        if self.calibration * estimate > left:
+            row["skipped"][phase] = f"left out: would take ~{self.calibration * estimate:.0f} s, {max(left, 0):.0f} s of the budget left"
+            return
+        try:
+            if phase == "cost":
+                row.update(measure_cost(name))
+            elif phase == "speed":
+                row.update(measure_speed(name, plan.repeats))
+            else:
+                row.update(measure_training(name, self.config, plan, steps, self.out / "runs" / name))
+        except (RuntimeError, ValueError, MemoryError, OSError) as error:
+            row.setdefault("errors", {})[phase] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+
+    def results(self, *, partial: str | None = None) -> dict:
+        return {
+            "config": self.state["config"],
+            "plan": self.state["plan"],
+            "rows": [self.row(name) for name in self.config.models],
+            "seconds": round(self.spent_s, 1),
+            "partial": partial,
+            "machine": {**environment(), "cpu": self.state["plan"]["cpu"] if self.state["plan"] else None},
+            "git_commit": git_commit(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "torch": torch.__version__,
+        }
 
 
-def compare(config: CompareConfig, on_model: Callable[[str, dict | None], None] | None = None) -> dict:
-    """Measure every model of the line-up; returns the results with the machine and recipe."""
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    rows = []
-    for name in config.models:
-        if on_model is not None:
-            on_model(name, None)
-        rows.append(measure_model(name, config, out / "runs" / name))
-        if on_model is not None:
-            on_model(name, rows[-1])
-    return {
-        "config": asdict(config),
-        "rows": rows,
-        "seconds": round(time.perf_counter() - started, 1),
-        "machine": {"processor": platform.processor() or platform.machine(), **environment()},
-        "git_commit": git_commit(),
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "torch": torch.__version__,
-    }
+def _plan_from_dict(values: dict) -> Plan:
+    from .plan import ModelPlan
+
+    fields = {k: v for k, v in values.items() if k not in ("estimate_s", "cuts", "models")}
+    return Plan(**fields, models=[ModelPlan(**m) for m in values["models"]])

@@ -1,4 +1,10 @@
-"""The compare report as Markdown (plots beside it as PNG) and as one self-contained HTML file."""
+"""The compare report as Markdown (plots beside it as PNG) and as one self-contained HTML file.
+
+The table keeps apart what a short run can show and what it cannot: the cost and speed columns are
+measured here and true on this machine; "learns here" is a pass/fail sanity check after a few dozen
+steps; "after full training" comes from committed full runs, labelled with their seeds, epochs and
+machine. Accuracies are never sorted or ranked unless :func:`full_runs.ranked_pairs` says it holds.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import html
 import json
 from pathlib import Path
 
+from .full_runs import PUBLISHED, load_runs, ranking_sentence
 from .plots import plot_accuracy_vs_gmacs, plot_latency_vs_gmacs, plot_params_by_family
 
 COLUMNS = [
@@ -15,55 +22,90 @@ COLUMNS = [
     ("params", "params (M)"),
     ("weights_mib", "fp32 MiB"),
     ("gmacs", "GMACs@224"),
+    ("activation_mib", "activations MiB@224"),
     ("latency_b1_ms", "latency b1 (ms)"),
     ("throughput_b16", "img/s b16 eager"),
     ("throughput_b16_optimized", "img/s b16 optimized"),
-    ("test_top1", "test top-1"),
-    ("train_seconds", "train time (s)"),
+    ("learns", "learns here"),
+    ("full_top1", "top-1 after full training"),
+    ("published", "published top-1"),
 ]
 
 
-def _cell(key: str, row: dict) -> str:
-    value = row.get(key)
+def _learns_cell(row: dict) -> str | None:
+    if "learns" not in row:
+        return None
+    verdict = "yes" if row["learns"] else "not yet"
+    return f"{verdict} ({100 * row['test_top1']:.0f}% vs 10% chance; loss {row['loss_first']:.2f}→{row['loss_last']:.2f})"
+
+
+def _cell(key: str, row: dict, full: dict) -> str:
+    if key == "learns":
+        value = _learns_cell(row)
+    elif key == "full_top1":
+        value = full[row["model"]].cell() if row["model"] in full else "no full run yet"
+    elif key == "published":
+        value = f"{PUBLISHED[row['model']]}%" if row["model"] in PUBLISHED else None
+    else:
+        value = row.get(key)
     if value is None:
         return "—"
-    if key == "params":
-        return f"{value / 1e6:.2f}"
-    if key == "test_top1":
-        return f"{100 * value:.1f}%"
-    return str(value)
+    return f"{value / 1e6:.2f}" if key == "params" else str(value)
 
 
-def table_rows(results: dict) -> list[dict]:
-    rows = []
-    for row in results["rows"]:
-        cells = {label: _cell(key, row) for key, label in COLUMNS}
-        cells["note"] = row.get("error", "")
-        rows.append(cells)
-    return rows
+def _note(row: dict) -> str:
+    notes = [f"{phase}: {reason}" for phase, reason in row.get("skipped", {}).items()]
+    notes += [f"{phase} failed: {error}" for phase, error in row.get("errors", {}).items()]
+    return "; ".join(notes)
 
 
-def recipe(results: dict) -> str:
+def table_rows(results: dict, full_runs: str | Path | None = None) -> list[dict]:
+    full = load_runs(full_runs)
+    return [{label: _cell(key, row, full) for key, label in COLUMNS} | {"note": _note(row)} for row in results["rows"]]
+
+
+def _plan_lines(results: dict) -> list[str]:
+    plan = results.get("plan")
+    if not plan:
+        return ["No plan was made (stopped while probing the machine)."]
+    cpu = plan["cpu"]
+    precision = "bf16 autocast (native on this CPU)" if plan["amp"] == "bf16" else "fp32 (this CPU has no native bf16)"
+    lines = [
+        f"Budget {plan['budget_s'] / 60:.1f} min on {cpu['model']} ({cpu['label']}: {', '.join(cpu['isa'])}); "
+        f"probing took {plan['probe_s']:.0f} s and the plan was estimated at {plan['estimate_s'] / 60:.1f} min.",
+        f"Training for the learns-check: {plan['steps']} steps of batch {plan['batch_size']} per model, {precision}.",
+    ]
+    cuts = plan.get("cuts") or []
+    lines.append("Cut to fit the budget: " + "; ".join(cuts) + "." if cuts else "Nothing was cut to fit the budget.")
+    return lines
+
+
+def explanation(results: dict, full_runs: str | Path | None = None) -> list[str]:
     config = results["config"]
-    return (
-        f"Every model is trained from scratch for {config['epochs']} epoch(s) on `{config['data']}` with the same "
-        f"recipe: its small-input variant for 28×28 images, batch {config['batch_size']}, SGD with Nesterov momentum, "
-        f"one-cycle learning rate peaking at {config['lr']}, gradient norm clipped to {config['grad_clip']}, "
-        "label smoothing 0.1, random crop and flip, bf16 autocast where the CPU "
-        f"supports it, seed {config['seed']}. Before testing, batch-norm statistics are recomputed over "
-        f"{config['precise_bn']} training batches (\"precise BN\": after so short a training the running averages lag "
-        "far behind). Test top-1 is measured on the dataset's test split. Latency and throughput "
-        f"are measured at 224×224 on the CPU (median of {config['repeats']} after a warm-up; optimized = batch norm "
-        "folded and channels-last, fp32)."
-    )
+    return [
+        "**Cost and speed** are measured on this machine for every model: parameters, fp32 weights, multiply-adds "
+        "and activation memory at 224×224 (the cost model), batch-1 latency and batch-16 throughput, eager and "
+        "optimized (batch norm folded, channels-last, fp32), timed interleaved after a warm-up.",
+        f"**Learns here** is a sanity check, not a ranking: each model's small-input variant trains from scratch on "
+        f"`{config['data']}` with one recipe (SGD + Nesterov, one-cycle peaking at {config['lr']}, gradient norm "
+        f"clipped to {config['grad_clip']}, label smoothing 0.1, crop and flip, precise BN over {config['precise_bn']} "
+        "batches, seed 0), then is tested on the held-out split. It passes when test top-1 is above chance by more "
+        "than 3 standard errors and the training loss fell. After a few dozen steps, accuracy reflects how fast a "
+        "model starts, not what it can reach: at this budget the models are not distinguishable by accuracy.",
+        "**After full training** comes from full Fashion-MNIST runs recorded in "
+        "`benchmarks/results/fashion_mnist_full.json` (`python benchmarks/fashion_mnist_full.py`), with their seeds, "
+        "epochs and machine; **published** is Fashion-MNIST's benchmark table. " + ranking_sentence(load_runs(full_runs)),
+    ]
 
 
-def plots(results: dict, out: Path) -> dict[str, Path]:
-    rows = [r for r in results["rows"] if "error" not in r]
+def plots(results: dict, out: Path, full_runs: str | Path | None = None) -> dict[str, Path]:
+    rows = [r for r in results["rows"] if r.get("gmacs") is not None]
+    full = load_runs(full_runs)
+    accuracy_rows = [r | {"test_top1": full[r["model"]].mean} for r in rows if r["model"] in full]
     made = {
-        "accuracy_vs_gmacs": plot_accuracy_vs_gmacs(rows, out / "accuracy_vs_gmacs.png"),
         "latency_vs_gmacs": plot_latency_vs_gmacs(rows, out / "latency_vs_gmacs.png"),
-        "params_by_family": plot_params_by_family([r for r in results["rows"] if r.get("params")], out / "params_by_family.png"),
+        "params_by_family": plot_params_by_family([r for r in rows if r.get("params")], out / "params_by_family.png") if rows else None,
+        "accuracy_vs_gmacs": plot_accuracy_vs_gmacs(accuracy_rows, out / "accuracy_vs_gmacs.png") if accuracy_rows else None,
     }
     return {name: path for name, path in made.items() if path is not None}
 
@@ -77,40 +119,67 @@ def _header(results: dict) -> str:
     )
 
 
-def to_markdown(results: dict, images: dict[str, Path]) -> str:
-    rows = table_rows(results)
+def _partial_banner(results: dict) -> str | None:
+    if not results.get("partial"):
+        return None
+    return f"PARTIAL REPORT: {results['partial']}. Rows without figures were not reached; `convzoo compare --resume` finishes it."
+
+
+def to_markdown(results: dict, images: dict[str, Path], full_runs: str | Path | None = None) -> str:
+    rows = table_rows(results, full_runs)
     header = list(rows[0]) if rows else []
     table = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    table += ["| " + " | ".join(row[h] for h in header) + " |" for row in rows]
+    table += ["| " + " | ".join(row[h].replace("|", "/") for h in header) + " |" for row in rows]
     figures = "\n\n".join(f"![{name}]({path.name})" for name, path in images.items())
-    return f"# convzoo compare\n\n{_header(results)}\n\n{recipe(results)}\n\n" + "\n".join(table) + f"\n\n{figures}\n"
+    banner = _partial_banner(results)
+    parts = ["# convzoo compare", f"**{banner}**" if banner else "", _header(results), " ".join(_plan_lines(results))]
+    parts += explanation(results, full_runs) + ["\n".join(table), figures]
+    return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def to_html(results: dict, images: dict[str, Path]) -> str:
-    rows = table_rows(results)
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;line-height:1.45;color:#222}"
+    ".scroll{overflow-x:auto;margin:1em 0}table{border-collapse:collapse;font-size:13px}"
+    "td,th{border:1px solid #ccc;padding:4px 6px;text-align:right;vertical-align:top}"
+    "th{background:#f3f3f3;position:sticky;top:0}td:first-child,th:first-child,td:nth-child(2),td:nth-last-child(-n+4){text-align:left}"
+    "td:last-child{min-width:16em;color:#555}.banner{background:#fff3cd;border:1px solid #e0c060;padding:.6em 1em}"
+    "figure{margin:1em 0}img{max-width:100%;height:auto}"
+)
+
+
+def _markdown_inline(text: str) -> str:
+    escaped = html.escape(text)
+    for mark, tag in (("**", "strong"), ("`", "code")):
+        pieces = escaped.split(mark)
+        escaped = "".join(p if i % 2 == 0 else f"<{tag}>{p}</{tag}>" for i, p in enumerate(pieces))
+    return escaped
+
+
+def to_html(results: dict, images: dict[str, Path], full_runs: str | Path | None = None) -> str:
+    rows = table_rows(results, full_runs)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in (rows[0] if rows else {}))
     body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
     figures = "".join(
         f'<figure><img alt="{name}" src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"></figure>'
         for name, path in images.items()
     )
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-        "td:first-child,th:first-child,td:nth-child(2){text-align:left}img{max-width:100%}"
-    )
+    banner = _partial_banner(results)
+    paragraphs = [_header(results), " ".join(_plan_lines(results)), *explanation(results, full_runs)]
+    text = "".join(f"<p>{_markdown_inline(p)}</p>" for p in paragraphs)
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>convzoo compare</title><style>{style}</style></head>"
-        f"<body><h1>convzoo compare</h1><p>{html.escape(_header(results))}</p><p>{html.escape(recipe(results))}</p>"
-        f"<table><tr>{head}</tr>{body}</table>{figures}</body></html>\n"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>convzoo compare</title>"
+        f"<link rel='icon' href='data:,'><style>{STYLE}</style></head><body><h1>convzoo compare</h1>"
+        + (f"<p class='banner'>{html.escape(banner)}</p>" if banner else "")
+        + f"{text}<div class='scroll'><table><tr>{head}</tr>{body}</table></div>{figures}</body></html>\n"
     )
 
 
-def write_report(results: dict, out: str | Path) -> dict[str, Path]:
+def write_report(results: dict, out: str | Path, full_runs: str | Path | None = None) -> dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    images = plots(results, out)
+    images = plots(results, out, full_runs)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "report.md").write_text(to_markdown(results, images))
-    (out / "report.html").write_text(to_html(results, images))
+    (out / "report.md").write_text(to_markdown(results, images, full_runs))
+    (out / "report.html").write_text(to_html(results, images, full_runs))
     return {"markdown": out / "report.md", "html": out / "report.html", "json": out / "results.json", **images}

@@ -68,6 +68,7 @@ class TrainResult:
     is_main: bool = True  # False on the ranks > 0 of a torchrun job
     stop_signal: str | None = None  # "SIGTERM", "SIGUSR1", "SIGINT" when a signal stopped the run
     exit_code: int = 0  # 128 + the signal number when stopped by a signal
+    classes: list[str] = field(default_factory=list)  # the dataset's class names
 
     @property
     def final(self) -> dict[str, Any]:
@@ -309,6 +310,7 @@ class Trainer:
             "test_loss": round(result.loss, 5),
             "test_top1": round(result.top1, 5),
             "test_top5": round(result.top5, 5),
+            "test_count": result.count,
             "lr": self.optimizer.param_groups[0]["lr"],
             "epoch_seconds": round(seconds, 2),
             "eval_seconds": round(time.perf_counter() - eval_start, 2),
@@ -340,10 +342,10 @@ class Trainer:
             self.save()
             signal_name = self.stop.name or "SIGINT"
             code = self.stop.exit_code or 130
-            return TrainResult(self.run_dir, history, True, self.context.is_main, signal_name, code)
+            return TrainResult(self.run_dir, history, True, self.context.is_main, signal_name, code, self.data.classes)
         finally:
             self.log.close()
-        return TrainResult(self.run_dir, history, is_main=self.context.is_main)
+        return TrainResult(self.run_dir, history, is_main=self.context.is_main, classes=self.data.classes)
 
 
 def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None = None) -> TrainResult:

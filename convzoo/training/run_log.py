@@ -10,30 +10,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import torch
+from ..provenance import environment, git_commit
 
-
-def git_commit() -> str | None:
-    """The short commit hash, with ``-dirty`` when the working tree has uncommitted changes."""
-    try:
-        result = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() or None
-
-
-def environment() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
+__all__ = ["RunLog", "environment", "git_commit"]
 
 
 class RunLog:

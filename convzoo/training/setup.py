@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..data import ImageDataset
-from ..registry import create_model, get_entry
+from ..registry import create_model, get_entry, wants_small_input
 from ..weights import convert_state_dict, load_converted
 from .. import checkpoint as ckpt
 from ..errors import CheckpointError
@@ -20,10 +20,9 @@ CHECKPOINT = "last.pt"
 
 def model_kwargs_for(config: TrainConfig, data: ImageDataset) -> dict[str, Any]:
     """``create_model`` arguments: classes and channels from the data, small-input variant for small images."""
-    entry = get_entry(config.model)
     small = config.small_input == "yes" or (
-        config.small_input == "auto" and data.image_size < 64 and entry.small_min_input_size is not None
-        and entry.family != "cifar_resnet" and _starting_weights_allow_small_input(config)
+        config.small_input == "auto" and wants_small_input(config.model, data.image_size)
+        and _starting_weights_allow_small_input(config)
     )  # fmt: skip
     kwargs: dict[str, Any] = {"num_classes": data.num_classes, "in_chans": data.channels}
     if small:

@@ -1,0 +1,79 @@
+"""Where a figure came from: the command, the commit, the machine. Recorded with every result.
+
+A figure that cannot be traced to the code and machine that made it cannot be checked. Every result
+file (``benchmarks/results/*.json``, ``docs/*/results.json``, a run's ``config.json``) carries
+:func:`provenance`: the exact command, the git commit (``-dirty`` when the tree had uncommitted
+changes), the CPU kind (:func:`convzoo.runtime.cpu_kind`), torch and Python versions, and the date.
+Benchmarks refuse to record from a dirty tree unless told to, and then say so in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import OptionError
+from .runtime import cpu_kind
+
+
+def git_commit() -> str | None:
+    """The short commit hash, with ``-dirty`` when the working tree has uncommitted changes."""
+    try:
+        result = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "cpu": cpu_kind(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    argv = sys.argv if argv is None else argv
+    script = argv[0]
+    if script.endswith(".py"):
+        root = Path(__file__).resolve().parents[1]
+        try:
+            script = str(Path(script).resolve().relative_to(root))
+        except ValueError:
+            pass
+        return shlex.join(["python", script, *argv[1:]])
+    return shlex.join(["convzoo" if script.endswith("convzoo") or script.endswith("__main__.py") else script, *argv[1:]])
+
+
+def provenance(*, allow_dirty: bool = False, argv: list[str] | None = None) -> dict[str, Any]:
+    """The record to store beside a figure; refuses a dirty tree unless ``allow_dirty`` (then marked)."""
+    commit = git_commit()
+    dirty = bool(commit and commit.endswith("-dirty"))
+    if dirty and not allow_dirty:
+        raise OptionError(
+            "the working tree has uncommitted changes, so this figure could not be traced to a commit; "
+            "commit first, or pass --allow-dirty to record it marked as dirty"
+        )
+    return {
+        "command": command_line(argv),
+        "git_commit": commit,
+        "dirty": dirty,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "environment": environment(),
+    }

@@ -1,0 +1,181 @@
+"""Fit the comparison to a time budget on *this* machine: measure first, then decide what to run.
+
+The same comparison takes 9 minutes on a 2-core AMX machine with bf16 and over an hour on a 2-core
+AVX2 machine in fp32 (issue 9). So ``compare --budget MINUTES`` first *probes* each model (one
+batch-1 forward at 224 px, two training steps at the demo's batch: a few seconds per model), then
+plans:
+
+- the precision: bf16 autocast where the CPU has it natively (AVX-512 BF16 / AMX), fp32 elsewhere;
+- the timed repeats of the speed measurements (2, or 1 when time is short);
+- the training steps per model for the "learns on this data" check: the same number for every model
+  (so the check is the same test for all), as many as fit up to one epoch of the embedded sample,
+  at least ``MIN_STEPS``; models whose training cannot fit even then are left out of that check,
+  most expensive first, each with the reason.
+
+Estimates are deliberately conservative (a batch of 16 is costed as 16 batch-1 forwards), and the
+runner re-checks the clock before every phase, so a wrong estimate leads to a phase skipped with a
+reason, never to a run over budget.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from ..registry import create_model, wants_small_input
+from ..runtime import autocast, cpu_kind, cpu_supports_bf16
+
+SAFETY = 0.90  # plan for this fraction of the budget; the rest absorbs drift on shared machines
+MIN_STEPS = 20  # fewer training steps than this cannot show that a model learns
+MAX_STEPS = 80  # about one epoch of the embedded sample at batch 64
+REPORT_SECONDS = 15.0  # plots, Markdown and HTML at the end
+
+
+@dataclass
+class Probe:
+    """Measured seconds for one model on this machine."""
+
+    build_s: float  # create_model at the defaults (ImageNet layout)
+    forward_b1_s: float  # one eager forward, batch 1, 3x224x224, fp32
+    train_step_s: float  # one training step of the small-input variant at the demo's batch and precision
+
+
+@dataclass
+class ModelPlan:
+    name: str
+    speed: bool = True
+    train_steps: int = 0  # 0: the "learns" check is left out
+    reason: str = ""  # why something was left out
+    estimate_s: dict[str, float] = field(default_factory=dict)  # per phase
+
+
+@dataclass
+class Plan:
+    budget_s: float
+    amp: str  # "bf16" or "none"
+    repeats: int
+    steps: int
+    batch_size: int
+    cpu: dict
+    probe_s: float
+    models: list[ModelPlan]
+
+    @property
+    def estimate_s(self) -> float:
+        return self.probe_s + REPORT_SECONDS + sum(sum(m.estimate_s.values()) for m in self.models)
+
+    def cuts(self) -> list[str]:
+        """What was cut to fit, in words (empty when nothing was)."""
+        lines = [f"{m.name}: {m.reason}" for m in self.models if m.reason]
+        if self.steps < MAX_STEPS and any(m.train_steps for m in self.models):
+            lines.insert(0, f"training shortened to {self.steps} steps per model (of {MAX_STEPS}, one epoch)")
+        if self.repeats < 2:
+            lines.insert(0, "speed measured with 1 timed repeat (of 2)")
+        return lines
+
+    def describe(self) -> list[str]:
+        precision = "bf16 autocast (native on this CPU)" if self.amp == "bf16" else "fp32 (no native bf16 on this CPU)"
+        lines = [
+            f"machine: {self.cpu['model']} [{self.cpu['label']}: {', '.join(self.cpu['isa']) or 'no AVX'}], "
+            f"{torch.get_num_threads()} threads",
+            f"budget {self.budget_s / 60:.1f} min; probe took {self.probe_s:.0f} s; plan estimated at {self.estimate_s / 60:.1f} min",
+            f"training: {precision}, {self.steps} steps of batch {self.batch_size} per model; speed: {self.repeats} timed repeat(s)",
+        ]
+        return lines + [f"cut to fit: {line}" for line in self.cuts()]
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"estimate_s": round(self.estimate_s, 1), "cuts": self.cuts()}
+
+
+def choose_amp() -> str:
+    return "bf16" if cpu_supports_bf16() else "none"
+
+
+def probe_model(name: str, batch_size: int, amp: str, input_channels: int = 1, image_size: int = 28) -> Probe:
+    """Time one build, one batch-1 forward at 224, and a training step (after a warm-up of each)."""
+    start = time.perf_counter()
+    model = create_model(name).eval()
+    build_s = time.perf_counter() - start
+    x = torch.randn(1, 3, 224, 224)
+    with torch.inference_mode():
+        model(x)
+        start = time.perf_counter()
+        model(x)
+        forward_b1_s = time.perf_counter() - start
+    del model
+    small = create_model(name, num_classes=10, in_chans=input_channels, small_input=wants_small_input(name, image_size))
+    small.train()
+    optimizer = torch.optim.SGD(small.parameters(), lr=0.01, momentum=0.9)
+    images = torch.randn(batch_size, input_channels, image_size, image_size)
+    labels = torch.randint(0, 10, (batch_size,))
+    dtype = torch.bfloat16 if amp == "bf16" else None
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        with autocast(torch.device("cpu"), dtype):
+            out = small(images)
+            loss = F.cross_entropy((out[0] if isinstance(out, tuple) else out).float(), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+    return Probe(build_s, forward_b1_s, times[-1])
+
+
+def cost_estimate(probe: Probe) -> float:
+    """Parameter count, profile at 224 (about 2-3.5 forwards, measured in benchmarks/profile_speed.py)."""
+    return probe.build_s + 3.5 * probe.forward_b1_s
+
+
+def speed_estimate(probe: Probe, repeats: int) -> float:
+    """Batch 1 and 16, eager and optimized (folding verifies on two batches), each with one warm-up."""
+    b16 = 16 * probe.forward_b1_s
+    return (1 + repeats) * probe.forward_b1_s + (1 + repeats) * b16 + 2 * b16 + (1 + repeats) * b16
+
+
+def train_estimate(probe: Probe, steps: int, test_images: int, batch_size: int, precise_bn: int) -> float:
+    forward = probe.train_step_s / 3  # a forward is about a third of a training step
+    eval_batches = -(-test_images // max(batch_size, 256)) * max(batch_size, 256) / batch_size
+    return probe.build_s + steps * probe.train_step_s + (precise_bn + eval_batches) * forward
+
+
+def make_plan(
+    probes: dict[str, Probe], budget_s: float, probe_s: float, *, batch_size: int, amp: str,
+    test_images: int = 1000, precise_bn: int = 8,
+) -> Plan:  # fmt: skip
+    """The most work that fits ``SAFETY`` x ``budget_s`` after the probe; see the module docstring."""
+    available = SAFETY * budget_s - probe_s - REPORT_SECONDS
+    cost = {name: cost_estimate(p) for name, p in probes.items()}
+    repeats = 2
+    speed = {name: speed_estimate(p, repeats) for name, p in probes.items()}
+    if sum(cost.values()) + sum(speed.values()) > 0.6 * available:
+        repeats = 1
+        speed = {name: speed_estimate(p, repeats) for name, p in probes.items()}
+    plans = {name: ModelPlan(name, estimate_s={"cost": cost[name], "speed": speed[name]}) for name in probes}
+    # Speed of the most expensive models goes first if even the cheap columns do not fit.
+    for name in sorted(probes, key=lambda n: -speed[n]):
+        if sum(sum(p.estimate_s.values()) for p in plans.values()) <= available:
+            break
+        plans[name].speed, plans[name].estimate_s["speed"] = False, 0.0
+        plans[name].reason = f"speed left out: needs ~{speed[name]:.0f} s, more than the budget leaves"
+    left = available - sum(sum(p.estimate_s.values()) for p in plans.values())
+    trained = sorted(probes, key=lambda n: probes[n].train_step_s)
+    steps = 0
+    while trained:
+        fixed = sum(train_estimate(probes[n], 0, test_images, batch_size, precise_bn) for n in trained)
+        per_step = sum(probes[n].train_step_s for n in trained)
+        steps = min(MAX_STEPS, int((left - fixed) / per_step)) if per_step > 0 else MAX_STEPS
+        if steps >= MIN_STEPS:
+            break
+        dropped = trained.pop()  # the most expensive to train
+        need = train_estimate(probes[dropped], MIN_STEPS, test_images, batch_size, precise_bn)
+        plans[dropped].reason = "; ".join(
+            filter(None, [plans[dropped].reason, f"learns-check left out: {MIN_STEPS} steps need ~{need:.0f} s of this budget"])
+        )
+    for name in trained:
+        plans[name].train_steps = steps
+        plans[name].estimate_s["train"] = train_estimate(probes[name], steps, test_images, batch_size, precise_bn)
+    return Plan(budget_s, amp, repeats, steps if trained else 0, batch_size, cpu_kind(), probe_s, [plans[n] for n in probes])

@@ -14,7 +14,7 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 demo: setup
-	$(BIN)/convzoo compare --out reports/demo
+	$(BIN)/convzoo compare --budget 8 --overwrite --out reports/demo
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q

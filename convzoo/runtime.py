@@ -39,7 +39,13 @@ def cpu_kind() -> dict:
     except OSError:
         pass
     isa = [flag for flag in ISA_FLAGS if flag in flags]
-    return {"model": model, "isa": isa, "label": cpu_label(isa), "bf16_native": cpu_supports_bf16()}
+    label = cpu_label(isa)
+    # torch can be told to use fewer instructions than the CPU has (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA):
+    # a way to measure, on one machine, what a machine with only AVX2 would do. Say so in the label.
+    capability = torch.backends.cpu.get_cpu_capability()
+    if capability in ("AVX2", "DEFAULT") and label not in ("AVX2", "other"):
+        label = f"AVX2 (limited by ATEN_CPU_CAPABILITY/ONEDNN_MAX_CPU_ISA on {label})"
+    return {"model": model, "isa": isa, "label": label, "torch_capability": capability, "bf16_native": cpu_supports_bf16()}
 
 
 def cpu_label(isa: list[str]) -> str:

@@ -1,43 +1,115 @@
-"""`convzoo compare` on a two-model, one-epoch line-up: the report, its plots, and a failing model."""
+"""`convzoo compare`: the budget plan, the learns-check, a failing model, and stop + resume."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 from convzoo.cli import main
 from convzoo.report import compare as compare_module
+from convzoo.report.plan import MAX_STEPS, MIN_STEPS, SAFETY, Probe, make_plan
+from convzoo.stopping import StopSignal
+
+CHEAP = ["mobilenet_v3_small", "mobilenet_v2"]  # cheap at 224 px and at 28 px, on any CPU
 
 
-def test_compare_writes_the_report(tmp_path, capsys):
+def _probes(step_seconds):
+    return {f"m{i}": Probe(build_s=0.1, forward_b1_s=0.01, train_step_s=s) for i, s in enumerate(step_seconds)}
+
+
+def test_the_plan_uses_the_budget_and_cuts_the_most_expensive_first():
+    roomy = make_plan(_probes([0.05, 0.1]), budget_s=600, probe_s=5, batch_size=64, amp="none")
+    assert roomy.steps == MAX_STEPS and roomy.repeats == 2 and roomy.cuts() == []
+    tight = make_plan(_probes([0.5, 1.0]), budget_s=120, probe_s=5, batch_size=64, amp="none")
+    assert MIN_STEPS <= tight.steps < MAX_STEPS and tight.estimate_s <= SAFETY * 120
+    assert "training shortened" in tight.cuts()[0]
+    # one model far slower to train than the others: it alone leaves the learns-check, with the reason
+    lopsided = make_plan(_probes([0.05, 0.05, 8.0]), budget_s=150, probe_s=5, batch_size=64, amp="none")
+    trained = {m.name: m.train_steps for m in lopsided.models}
+    assert trained["m0"] == trained["m1"] >= MIN_STEPS and trained["m2"] == 0
+    assert "learns-check left out" in lopsided.models[2].reason and lopsided.estimate_s <= SAFETY * 150
+
+
+def test_learns_needs_three_standard_errors_above_chance_and_a_falling_loss():
+    # 1000 test images, 10 classes: chance 10%, standard error 0.95 points, threshold 12.85%
+    assert compare_module.learns(0.13, 1000, 10, 2.3, 2.0)
+    assert not compare_module.learns(0.128, 1000, 10, 2.3, 2.0)
+    assert not compare_module.learns(0.5, 1000, 10, 2.0, 2.1)
+
+
+def _results(out):
+    return json.loads((out / "results.json").read_text())
+
+
+def test_a_stopped_comparison_leaves_a_partial_report_and_resume_completes_it(tmp_path, capsys):
     out = tmp_path / "report"
-    argv = ["compare", "cifar_resnet20", "mobilenet_v3_small", "--epochs", "1", "--repeats", "1", "--out", str(out)]
-    assert main(argv) == 0
-    results = json.loads((out / "results.json").read_text())
-    rows = {row["model"]: row for row in results["rows"]}
-    assert set(rows) == {"cifar_resnet20", "mobilenet_v3_small"}
-    for row in rows.values():
-        assert row["params"] > 0 and row["gmacs"] > 0 and row["latency_b1_ms"] > 0
-        assert 0 <= row["test_top1"] <= 1 and row["train_seconds"] > 0
+    command = [sys.executable, "-m", "convzoo", "compare", *CHEAP, "--budget", "1.5", "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    state = out / "state.json"
+    deadline = time.monotonic() + 120
+    while not (state.exists() and json.loads(state.read_text())["plan"]):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert "Traceback" not in stderr and "--resume" in stdout
+    assert "PARTIAL REPORT: stopped by SIGTERM" in (out / "report.md").read_text()
+    assert _results(out)["partial"].startswith("stopped by SIGTERM")
+
+    assert main(["compare", "--resume", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "budget 1.5 min" in printed and "learns here" in printed
+    results = _results(out)
+    assert results["partial"] is None and results["seconds"] <= 1.3 * 90  # both parts; +30% for the other test worker's load
+    for row in results["rows"]:
+        assert row["params"] > 0 and row["gmacs"] > 0 and row["activation_mib"] > 0
+        assert row["latency_b1_ms"] > 0 and row["throughput_b16_optimized"] > 0
+        # the learns-check ran with the planned steps, or was left out with its reason (a loaded machine)
+        assert row.get("train_steps") == results["plan"]["steps"] >= 20 or "left out" in row["skipped"]["train"], row
+    assert any("learns" in row for row in results["rows"])
     markdown = (out / "report.md").read_text()
-    assert "mobilenet_v3_small" in markdown and "accuracy_vs_gmacs.png" in markdown
+    assert "not distinguishable by accuracy" in markdown and "no full run yet" in markdown and "PARTIAL" not in markdown
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "<table>" in html
-    assert all((out / f"{name}.png").stat().st_size > 5000 for name in ("accuracy_vs_gmacs", "latency_vs_gmacs", "params_by_family"))
+    assert main(["compare", "--resume", "--out", str(tmp_path / "none")]) == 2  # nothing to resume: one line
+    assert main(["compare", *CHEAP, "--out", str(out)]) == 2  # never overwrites an earlier comparison
 
 
-def test_a_failing_model_is_reported_in_its_row(tmp_path, monkeypatch, capsys):
-    real = compare_module._accuracy
-
-    def flaky(name, config, run_dir):
-        if name == "cifar_resnet20":
+def test_a_failing_phase_is_reported_in_its_row(tmp_path, monkeypatch):
+    def out_of_memory(name, *args):
+        if name == CHEAP[0]:
             raise RuntimeError("out of memory (simulated)")
-        return real(name, config, run_dir)
+        return {"train_steps": 1, "learns": True, "test_top1": 0.5, "loss_first": 2.3, "loss_last": 1.0}
 
-    monkeypatch.setattr(compare_module, "_accuracy", flaky)
+    monkeypatch.setattr(compare_module, "measure_training", out_of_memory)
+    monkeypatch.setattr(compare_module, "measure_speed", lambda name, repeats: {"latency_b1_ms": 1.0})
     out = tmp_path / "report"
-    argv = ["compare", "cifar_resnet20", "mobilenet_v3_small", "--epochs", "1", "--repeats", "1", "--out", str(out)]
-    assert main(argv) == 0
-    rows = {row["model"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
-    assert "out of memory" in rows["cifar_resnet20"]["error"] and "test_top1" in rows["mobilenet_v3_small"]
-    assert "out of memory" in (out / "report.md").read_text()
+    assert main(["compare", *CHEAP, "--budget", "2", "--out", str(out)]) == 0
+    rows = {row["model"]: row for row in _results(out)["rows"]}
+    assert "out of memory" in rows[CHEAP[0]]["errors"]["train"] and rows[CHEAP[1]]["learns"] is True
+    assert "train failed: RuntimeError: out of memory" in (out / "report.md").read_text()
+
+
+def test_a_stop_inside_a_phase_keeps_the_finished_phases(tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(compare_module, "measure_cost", lambda name: calls.append(name) or {"params": 1, "gmacs": 0.1})
+    monkeypatch.setattr(compare_module, "measure_training", lambda *a: {"learns": True, "test_top1": 0.5, "loss_first": 2.3, "loss_last": 1.0})
+
+    def stopped(name, repeats):
+        raise StopSignal(signal.SIGINT)
+
+    monkeypatch.setattr(compare_module, "measure_speed", stopped)
+    out = tmp_path / "report"
+    assert main(["compare", *CHEAP, "--budget", "2", "--out", str(out)]) == 130
+    assert calls == [CHEAP[0]] and json.loads((out / "state.json").read_text())["done"] == {CHEAP[0]: ["cost"]}
+    monkeypatch.setattr(compare_module, "measure_speed", lambda name, repeats: {"latency_b1_ms": 1.0})
+    assert main(["compare", "--resume", "--out", str(out)]) == 0
+    assert calls == CHEAP  # the finished phase was not redone
+    assert all(row.get("latency_b1_ms") == 1.0 for row in _results(out)["rows"])
 
 
 def test_unknown_model_fails_before_any_work(tmp_path, capsys):

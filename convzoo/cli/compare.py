@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..errors import OptionError
 from ..registry import get_entry
-from ..report.compare import LINEUP, PHASES, CompareConfig, Comparison
+from ..report.compare import LINEUP, PHASES, CompareConfig, Comparison, remove_comparison
 from ..report.render import table_rows, write_report
 from ..stopping import RaiseOnStop, StopSignal
 from ..tables import console, emit
@@ -28,6 +28,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--full-runs", default=None, help="results file of full training runs (default: benchmarks/results/fashion_mnist_full.json)")
     parser.add_argument("--out", default="reports/compare")
     parser.add_argument("--resume", action="store_true", help="finish an interrupted comparison in --out, with its plan")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier comparison in --out")
     parser.set_defaults(run=run)
 
 
@@ -41,7 +42,10 @@ def _config(args: argparse.Namespace) -> CompareConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    comparison = Comparison(_config(args), resume=args.resume)
+    config = _config(args)
+    if args.overwrite and not args.resume:
+        remove_comparison(config.out)
+    comparison = Comparison(config, resume=args.resume)
     models = comparison.config.models
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with RaiseOnStop(), Progress(*columns, console=console(), transient=True) as progress:

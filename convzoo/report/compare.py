@@ -211,6 +211,7 @@ class Comparison:
                     on_phase(model.name, phase, self.remaining_estimate(plan))
                 start = time.perf_counter()
                 self._run_phase(model.name, phase, plan, model.train_steps if phase == "train" else 0, estimate)
+                self.row(model.name).setdefault("phase_seconds", {})[phase] = round(time.perf_counter() - start, 1)
                 if estimate:
                     measured += time.perf_counter() - start
                     estimated += estimate
@@ -250,6 +251,14 @@ class Comparison:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "torch": torch.__version__,
         }
+
+
+def remove_comparison(out: str | Path) -> None:
+    """Delete what a comparison wrote in ``out`` (its state, report, plots, runs), and nothing else."""
+    out = Path(out)
+    for name in (STATE, "results.json", "report.md", "report.html", "latency_vs_gmacs.png", "params_by_family.png", "accuracy_vs_gmacs.png"):
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / "runs", ignore_errors=True)
 
 
 def _plan_from_dict(values: dict) -> Plan:

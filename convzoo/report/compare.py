@@ -38,7 +38,7 @@ from ..registry import count_params, create_model, get_entry
 from ..stopping import StopSignal
 from ..training import TrainConfig, train
 from ..provenance import environment, git_commit
-from .plan import Plan, Probe, choose_amp, make_plan, probe_model
+from .plan import REPORT_SECONDS, SAFETY, Plan, Probe, choose_amp, make_plan, plan_training, probe_model
 
 LINEUP = [
     "alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "resnext50_32x4d", "xception",
@@ -55,8 +55,10 @@ class CompareConfig:
     data: str = "fashion-mnist-mini"  # dataset of the learns-check
     data_dir: str | None = None
     batch_size: int = 64
-    lr: float = 0.05  # peak of the one-cycle schedule; 0.1 makes VGG-16 (no batch norm) diverge
-    grad_clip: float = 2.0  # gradient-norm clipping, so the nets without batch norm train too
+    optimizer: str = "adamw"  # after 30 steps, SGD leaves MobileNets and VGG-16 at chance; AdamW does not
+    lr: float = 2e-3  # peak of the one-cycle schedule, for nets with batch norm
+    lr_without_batch_norm: float = 3e-4  # AlexNet, VGG: 1e-3 leaves VGG-16 at chance after 30 steps
+    grad_clip: float = 2.0  # gradient-norm clipping
     precise_bn: int = 8  # training batches to recompute batch-norm statistics over before testing
     out: str = "reports/compare"
     seed: int = 0
@@ -107,6 +109,10 @@ def learns(test_top1: float, count: int, classes: int, loss_first: float, loss_l
     return test_top1 > chance + 3 * standard_error and loss_last < loss_first
 
 
+def has_batch_norm(model: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def measure_training(name: str, config: CompareConfig, plan: Plan, steps: int, run_dir: Path) -> dict:
     shutil.rmtree(run_dir, ignore_errors=True)
     losses: list[float] = []
@@ -117,10 +123,12 @@ def measure_training(name: str, config: CompareConfig, plan: Plan, steps: int, r
         losses.append((loss_sum - previous[0]) / max(count - previous[1], 1))
         previous[:] = [loss_sum, count]
 
+    with torch.device("meta"):  # structure only: no memory, no initialization
+        lr = config.lr if has_batch_norm(create_model(name, num_classes=10)) else config.lr_without_batch_norm
     train_config = TrainConfig(
         model=name, data=config.data, data_dir=config.data_dir, epochs=1, steps_per_epoch=steps,
-        batch_size=config.batch_size, lr=config.lr, grad_clip=config.grad_clip, precise_bn=config.precise_bn,
-        amp=plan.amp, seed=config.seed, out=str(run_dir), progress=False,
+        batch_size=config.batch_size, optimizer=config.optimizer, lr=lr, grad_clip=config.grad_clip,
+        precise_bn=config.precise_bn, amp=plan.amp, seed=config.seed, out=str(run_dir), progress=False,
     )  # fmt: skip
     result = train(train_config, on_step=record)
     shutil.rmtree(run_dir, ignore_errors=True)  # VGG-16's checkpoints alone would take 3 GB
@@ -132,6 +140,7 @@ def measure_training(name: str, config: CompareConfig, plan: Plan, steps: int, r
     test_count = int(final["test_count"])
     return {
         "train_steps": steps,
+        "lr": lr,
         "train_seconds": round(final["epoch_seconds"], 1),
         "test_top1": final["test_top1"],
         "test_count": test_count,
@@ -201,9 +210,13 @@ class Comparison:
         return self.calibration * left
 
     def run(self, plan: Plan, on_phase: Callable[[str, str, float], None] | None = None) -> None:
+        """Phase by phase over all models: every cheap column first, then the training with the time really left."""
         measured, estimated = 0.0, 0.0
-        for model in plan.models:
-            for phase in PHASES:
+        for phase in PHASES:
+            if phase == "train":
+                self._replan_training(plan)
+            models = sorted(plan.models, key=lambda m: m.estimate_s.get("train", 0.0)) if phase == "train" else plan.models
+            for model in models:
                 if phase in self.state["done"].get(model.name, []):
                     continue
                 estimate = model.estimate_s.get(phase, 0.0)
@@ -212,12 +225,23 @@ class Comparison:
                 start = time.perf_counter()
                 self._run_phase(model.name, phase, plan, model.train_steps if phase == "train" else 0, estimate)
                 self.row(model.name).setdefault("phase_seconds", {})[phase] = round(time.perf_counter() - start, 1)
-                if estimate:
+                if estimate and phase != "train":  # training is re-planned from the clock instead
                     measured += time.perf_counter() - start
                     estimated += estimate
                     self.calibration = min(3.0, max(0.5, measured / estimated))
                 self.state["done"].setdefault(model.name, []).append(phase)
                 self.save()
+
+    def _replan_training(self, plan: Plan) -> None:
+        """Fit the training to the time really left, unless a model has already trained (same steps for all)."""
+        if any("train" in done for done in self.state["done"].values()):
+            return
+        self.calibration = 1.0
+        probes = {name: Probe(**values) for name, values in self.state["probe"].items()}
+        left = SAFETY * (self.deadline - time.perf_counter()) - REPORT_SECONDS
+        plan_training(plan, probes, left, precise_bn=self.config.precise_bn)
+        self.state["plan"] = plan.as_dict()
+        self.save()
 
     def _run_phase(self, name: str, phase: str, plan: Plan, steps: int, estimate: float) -> None:
         row = self.row(name)

@@ -29,7 +29,7 @@ from ..registry import create_model, wants_small_input
 from ..runtime import autocast, cpu_kind, cpu_supports_bf16
 
 SAFETY = 0.90  # plan for this fraction of the budget; the rest absorbs drift on shared machines
-MIN_STEPS = 20  # fewer training steps than this cannot show that a model learns
+MIN_STEPS = 30  # fewer steps do not show learning for every family (measured: see docs/compare.md)
 MAX_STEPS = 80  # about one epoch of the embedded sample at batch 64
 REPORT_SECONDS = 15.0  # plots, Markdown and HTML at the end
 
@@ -113,7 +113,7 @@ def probe_model(name: str, batch_size: int, amp: str, input_channels: int = 1, i
     labels = torch.randint(0, 10, (batch_size,))
     dtype = torch.bfloat16 if amp == "bf16" else None
     times = []
-    for _ in range(2):
+    for _ in range(3):
         start = time.perf_counter()
         with autocast(torch.device("cpu"), dtype):
             out = small(images)
@@ -122,7 +122,7 @@ def probe_model(name: str, batch_size: int, amp: str, input_channels: int = 1, i
         loss.backward()
         optimizer.step()
         times.append(time.perf_counter() - start)
-    return Probe(build_s, forward_b1_s, times[-1])
+    return Probe(build_s, forward_b1_s, min(times[1:]))  # the first step pays for one-time set-up
 
 
 def cost_estimate(probe: Probe) -> float:
@@ -162,20 +162,39 @@ def make_plan(
         plans[name].speed, plans[name].estimate_s["speed"] = False, 0.0
         plans[name].reason = f"speed left out: needs ~{speed[name]:.0f} s, more than the budget leaves"
     left = available - sum(sum(p.estimate_s.values()) for p in plans.values())
-    trained = sorted(probes, key=lambda n: probes[n].train_step_s)
+    plan = Plan(budget_s, amp, repeats, 0, batch_size, cpu_kind(), probe_s, [plans[n] for n in probes])
+    plan_training(plan, probes, left, test_images=test_images, precise_bn=precise_bn)
+    return plan
+
+
+LEFT_OUT = "learns-check left out"
+
+
+def plan_training(plan: Plan, probes: dict[str, Probe], left_s: float, *, test_images: int = 1000, precise_bn: int = 8) -> None:
+    """Choose one step count for all trained models so their training fits ``left_s``; drop the dearest first.
+
+    Called when the plan is made, and again just before the training phase with the time really left
+    (the cost and speed phases are measured by then), so estimates made early cost no budget.
+    """
+    batch_size = plan.batch_size
+    for model in plan.models:
+        model.train_steps = 0
+        model.estimate_s.pop("train", None)
+        model.reason = "; ".join(part for part in model.reason.split("; ") if part and not part.startswith(LEFT_OUT))
+    trained = sorted((m.name for m in plan.models), key=lambda n: probes[n].train_step_s)
     steps = 0
     while trained:
         fixed = sum(train_estimate(probes[n], 0, test_images, batch_size, precise_bn) for n in trained)
         per_step = sum(probes[n].train_step_s for n in trained)
-        steps = min(MAX_STEPS, int((left - fixed) / per_step)) if per_step > 0 else MAX_STEPS
+        steps = min(MAX_STEPS, int((left_s - fixed) / per_step)) if per_step > 0 else MAX_STEPS
         if steps >= MIN_STEPS:
             break
         dropped = trained.pop()  # the most expensive to train
         need = train_estimate(probes[dropped], MIN_STEPS, test_images, batch_size, precise_bn)
-        plans[dropped].reason = "; ".join(
-            filter(None, [plans[dropped].reason, f"learns-check left out: {MIN_STEPS} steps need ~{need:.0f} s of this budget"])
-        )
-    for name in trained:
-        plans[name].train_steps = steps
-        plans[name].estimate_s["train"] = train_estimate(probes[name], steps, test_images, batch_size, precise_bn)
-    return Plan(budget_s, amp, repeats, steps if trained else 0, batch_size, cpu_kind(), probe_s, [plans[n] for n in probes])
+        model = next(m for m in plan.models if m.name == dropped)
+        model.reason = "; ".join(filter(None, [model.reason, f"{LEFT_OUT}: {MIN_STEPS} steps need ~{need:.0f} s of this budget"]))
+    for model in plan.models:
+        if model.name in trained:
+            model.train_steps = steps
+            model.estimate_s["train"] = train_estimate(probes[model.name], steps, test_images, batch_size, precise_bn)
+    plan.steps = steps if trained else 0

@@ -87,11 +87,12 @@ def explanation(results: dict, full_runs: str | Path | None = None) -> list[str]
         "and activation memory at 224×224 (the cost model), batch-1 latency and batch-16 throughput, eager and "
         "optimized (batch norm folded, channels-last, fp32), timed interleaved after a warm-up.",
         f"**Learns here** is a sanity check, not a ranking: each model's small-input variant trains from scratch on "
-        f"`{config['data']}` with one recipe (SGD + Nesterov, one-cycle peaking at {config['lr']}, gradient norm "
-        f"clipped to {config['grad_clip']}, label smoothing 0.1, crop and flip, precise BN over {config['precise_bn']} "
-        "batches, seed 0), then is tested on the held-out split. It passes when test top-1 is above chance by more "
-        "than 3 standard errors and the training loss fell. After a few dozen steps, accuracy reflects how fast a "
-        "model starts, not what it can reach: at this budget the models are not distinguishable by accuracy.",
+        f"`{config['data']}` with one recipe (AdamW, one-cycle peaking at {config.get('lr')} with batch norm and "
+        f"{config.get('lr_without_batch_norm')} without, gradient norm clipped to {config['grad_clip']}, label "
+        f"smoothing 0.1, crop and flip, precise BN over {config['precise_bn']} batches, seed 0), then is tested on "
+        "the held-out split. It passes when test top-1 is above chance by more than 3 standard errors and the "
+        "training loss fell. After a few dozen steps, accuracy reflects how fast a model starts, not what it can "
+        "reach: at this budget the models are not distinguishable by accuracy.",
         "**After full training** comes from full Fashion-MNIST runs recorded in "
         "`benchmarks/results/fashion_mnist_full.json` (`python benchmarks/fashion_mnist_full.py`), with their seeds, "
         "epochs and machine; **published** is Fashion-MNIST's benchmark table. " + ranking_sentence(load_runs(full_runs)),

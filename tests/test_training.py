@@ -13,13 +13,13 @@ from convzoo.training import CheckpointError, TrainConfig, load_checkpoint, trai
 
 
 def _config(tmp_path, name="run", **overrides):
-    values = dict(model="cifar_resnet20", epochs=2, batch_size=256, amp="none", out=str(tmp_path / name), progress=False)
+    values = dict(model="cifar_resnet20", epochs=2, batch_size=256, steps_per_epoch=8, amp="none", out=str(tmp_path / name), progress=False)
     values.update(overrides)
     return TrainConfig(**values)
 
 
 def test_a_short_run_learns_and_leaves_its_records(tmp_path):
-    result = train(_config(tmp_path, epochs=3))
+    result = train(_config(tmp_path, epochs=3, steps_per_epoch=12))
     assert [row["epoch"] for row in result.history] == [1, 2, 3]
     assert result.final["test_top1"] > 0.3  # 10 classes: chance is 0.1
     run = result.run_dir
@@ -37,12 +37,12 @@ def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path):
     uninterrupted = train(_config(tmp_path, "straight"))
 
     def stop_mid_epoch(state):
-        if state.global_step == 25:  # epoch 2 of 2, step 6 of 19
+        if state.global_step == 11:  # epoch 2 of 2, step 3 of 8
             raise KeyboardInterrupt
 
     interrupted = train(_config(tmp_path, "resumed"), on_step=stop_mid_epoch)
     assert interrupted.interrupted
-    assert load_checkpoint(tmp_path / "resumed" / "last.pt").training["train_state"]["global_step"] == 25
+    assert load_checkpoint(tmp_path / "resumed" / "last.pt").training["train_state"]["global_step"] == 11
     resumed = train(_config(tmp_path, "resumed", resume=True))
     assert not resumed.interrupted and resumed.final["epoch"] == 2
     straight = load_checkpoint(tmp_path / "straight" / "last.pt").model_state
@@ -124,6 +124,6 @@ def test_two_processes_with_torchrun_match_one(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()]
     assert [row["epoch"] for row in rows] == [1, 2, 3]  # written once, by rank 0
     assert completed.stdout.count("done: test top-1") == 1  # printed once, by rank 0
-    single = train(_config(tmp_path, "single", epochs=3))
+    single = train(_config(tmp_path, "single", epochs=3, steps_per_epoch=None))
     assert abs(rows[-1]["test_top1"] - single.final["test_top1"]) < 0.1
     assert abs(rows[-1]["train_loss"] - single.final["train_loss"]) < 0.15

@@ -37,7 +37,7 @@ from ..errors import OptionError
 from ..registry import count_params, create_model, get_entry
 from ..stopping import StopSignal
 from ..training import TrainConfig, train
-from ..provenance import environment, git_commit
+from ..provenance import command_line, environment, git_commit
 from .plan import REPORT_SECONDS, SAFETY, Plan, Probe, choose_amp, make_plan, plan_training, probe_model
 
 LINEUP = [
@@ -165,6 +165,8 @@ class Comparison:
             if self.state_path.exists():
                 raise OptionError(f"{self.out} holds an earlier comparison; pass --resume to finish it or choose another --out")
             self.state = {"config": asdict(config), "rows": {}, "done": {}, "spent_s": 0.0, "probe": {}, "plan": None}
+            self.state["git_commit"] = git_commit()  # the code that runs: read now, not when the report is written
+            self.state["command"] = command_line()
         self.started = time.perf_counter()
         self.deadline = self.started + self.config.budget_minutes * 60 - self.state["spent_s"]
         self.calibration = 1.0  # measured / estimated seconds of the phases so far
@@ -271,7 +273,8 @@ class Comparison:
             "seconds": round(self.spent_s, 1),
             "partial": partial,
             "machine": {**environment(), "cpu": self.state["plan"]["cpu"] if self.state["plan"] else None},
-            "git_commit": git_commit(),
+            "git_commit": self.state.get("git_commit"),
+            "command": self.state.get("command"),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "torch": torch.__version__,
         }

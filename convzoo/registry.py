@@ -11,11 +11,13 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
+
 from .errors import OptionError
 
 
@@ -116,7 +118,7 @@ def wants_small_input(name: str, image_size: int) -> bool:
     return image_size < 64 and entry.small_min_input_size is not None and not entry.native_small_input
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def count_params(name: str, **kwargs: Any) -> int:
     """Parameters of ``create_model(name, **kwargs)``, counted without allocating memory."""
     with torch.device("meta"):

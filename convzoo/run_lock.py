@@ -36,7 +36,7 @@ class RunLock:
         self.enabled = enabled
         self.held = False
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         if not self.enabled:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,7 @@ class RunLock:
             self.path.unlink(missing_ok=True)
         self.held = False
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc_info) -> None:

@@ -20,6 +20,7 @@ import signal
 import threading
 from types import FrameType
 
+
 class ImmediateStop(KeyboardInterrupt):
     """A second Ctrl-C: stop now, mid-step; the last checkpoint stays as it was."""
 
@@ -27,14 +28,13 @@ class ImmediateStop(KeyboardInterrupt):
 SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGUSR1", None)) if s is not None)
 
 
-class GracefulStop:
-    """A context manager that records the first stop signal instead of dying (main thread only)."""
+class _SignalScope:
+    """Installs ``self._handle`` for the stop signals while the ``with`` block runs (main thread only)."""
 
     def __init__(self) -> None:
-        self.signal: int | None = None
         self._previous: dict[int, object] = {}
 
-    def __enter__(self) -> "GracefulStop":
+    def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             for number in SIGNALS:
                 self._previous[number] = signal.signal(number, self._handle)
@@ -44,6 +44,17 @@ class GracefulStop:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
         self._previous.clear()
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        raise NotImplementedError
+
+
+class GracefulStop(_SignalScope):
+    """A context manager that records the first stop signal instead of dying (main thread only)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signal: int | None = None
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
         if self.signal is not None and number == signal.SIGINT:
@@ -85,27 +96,12 @@ class StopSignal(KeyboardInterrupt):
         return 128 + int(self.signal)
 
 
-class RaiseOnStop:
+class RaiseOnStop(_SignalScope):
     """A context manager: SIGINT, SIGTERM and SIGUSR1 raise :class:`StopSignal` at once (main thread only).
 
     For work made of short phases that are each saved when finished (``convzoo compare``): abandoning the
     phase in progress loses at most that phase, and the user does not wait for it to end.
     """
 
-    def __init__(self) -> None:
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> "RaiseOnStop":
-        if threading.current_thread() is threading.main_thread():
-            for number in SIGNALS:
-                self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        for number, handler in self._previous.items():
-            signal.signal(number, handler)
-        self._previous.clear()
-
-    @staticmethod
-    def _handle(number: int, frame: FrameType | None) -> None:
+    def _handle(self, number: int, frame: FrameType | None) -> None:
         raise StopSignal(number)

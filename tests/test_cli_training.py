@@ -10,7 +10,7 @@ from convzoo.cli import main
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "run"
-    argv = ["train", "--model", "cifar_resnet20", "--epochs", "1", "--batch-size", "256", "--no-progress", "--out", str(out)]
+    argv = ["train", "--model", "cifar_resnet20", "--epochs", "1", "--batch-size", "256", "--amp", "none", "--no-progress", "--out", str(out)]
     assert main(argv) == 0
     return out / "last.pt"
 
@@ -20,9 +20,14 @@ def test_eval_prints_plain_figures_and_saves_the_confusion_matrix(checkpoint, ca
     out = capsys.readouterr().out
     assert "top-1 " in out and "%" in out and "per-class accuracy" in out
     assert (checkpoint.parent / "eval-fashion-mnist-mini-confusion.png").stat().st_size > 1000
-    assert main(["eval", "--checkpoint", str(checkpoint), "--tta", "--format", "json"]) == 0
+    assert main(["eval", "--checkpoint", str(checkpoint), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["count"] == 1000 and 0 <= report["top1"] <= 1 and len(report["confusion"]) == 10
+    recorded = json.loads((checkpoint.parent / "metrics.jsonl").read_text().splitlines()[-1])
+    # the same model, data and preparation as the run's own test pass: the same figures, to the digit
+    assert report["count"] == recorded["test_count"] == 1000 and report["top1"] == recorded["test_top1"]
+    assert report["loss"] == recorded["test_loss"] and sum(map(sum, report["confusion"])) == 1000
+    assert main(["eval", "--checkpoint", str(checkpoint), "--tta", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tta"] is True
 
 
 def _one_line_error(argv, capsys, message):

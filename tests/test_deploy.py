@@ -80,25 +80,36 @@ def test_export_command_verifies_onnx(checkpoint, tmp_path, capsys):
     assert run_onnx(tmp_path / "m.onnx", torch.randn(4, 1, 28, 28)).shape == (4, 10)
 
 
-def test_predict_on_real_images_skips_a_broken_one(checkpoint, tmp_path, capsys):
+def test_predict_on_real_images_matches_the_model_and_skips_a_broken_one(checkpoint, tmp_path, capsys):
     from PIL import Image
 
+    from convzoo import checkpoint as ckpt
     from convzoo.data import load_dataset
 
     data = load_dataset("fashion-mnist-mini")
     paths = []
-    for index in range(3):
+    for index in range(3):  # the test images themselves, as 28x28 grey PNG files: no resampling anywhere
         path = tmp_path / f"item{index}.png"
-        Image.fromarray(data.test_images[index, 0].numpy()).convert("RGB").resize((56, 56)).save(path)
+        Image.fromarray(data.test_images[index, 0].numpy()).save(path)
         paths.append(str(path))
     (tmp_path / "broken.jpg").write_bytes(b"this is not a jpeg")
     paths.insert(1, str(tmp_path / "broken.jpg"))
-    assert main(["predict", "--checkpoint", str(checkpoint), *paths, "--format", "json"]) == 0
+    assert main(["predict", "--checkpoint", str(checkpoint), *paths, "--top", "10", "--format", "json"]) == 0
     captured = capsys.readouterr()
     results = json.loads(captured.out)
     assert "broken.jpg" in captured.err and "not a readable image" in captured.err
-    assert results[1]["top"] is None and all(results[i]["top"] for i in (0, 2, 3))
-    assert abs(sum(p for _, p in results[0]["top"]) - 1) < 1 and results[0]["top"][0][0] in data.classes
+    assert results[1]["top"] is None
+    # independently: normalize by hand with the checkpoint's mean and std, run the model, softmax
+    loaded = ckpt.load(checkpoint)
+    model = loaded.build_model().eval()
+    x = (data.test_images[:3].float() / 255 - loaded.model.mean[0]) / loaded.model.std[0]
+    with torch.no_grad():
+        expected = model(x).softmax(1)
+    for row, probabilities in zip([results[0], results[2], results[3]], expected):
+        predicted = {name: p for name, p in row["top"]}
+        assert len(predicted) == 10
+        for index, name in enumerate(data.classes):
+            assert abs(predicted[name] - probabilities[index].item()) < 1e-4, name
     assert main(["predict", "--checkpoint", str(checkpoint), str(tmp_path / "broken.jpg")]) == 2
 
 

@@ -133,7 +133,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
 
 def _nan_at_training_step(monkeypatch, bad_steps):
     """Make the training loss NaN at the given 1-based training steps (evaluation losses untouched)."""
-    import convzoo.training.engine as engine
+    from convzoo.training import engine
 
     real, calls = engine.F.cross_entropy, [0]
 

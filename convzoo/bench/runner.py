@@ -10,19 +10,19 @@ timed interleaved in one process (:mod:`convzoo.bench.timing`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..deploy import optimize as optimize_model
+from ..errors import OptionError
 from ..registry import create_model, get_entry
 from ..runtime import autocast
 from .memory import peak_memory_bytes
 from .timing import time_interleaved
-from ..errors import OptionError
 
 
 @dataclass

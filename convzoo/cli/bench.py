@@ -6,8 +6,8 @@ import argparse
 import json
 
 from ..bench.runner import BenchSpec, bench
-from ..tables import console, emit
 from ..errors import OptionError
+from ..tables import console, emit
 
 
 def _batches(text: str) -> list[int]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..analysis import profile
+from ..errors import OptionError
 from ..registry import list_models, model_info
 from ..tables import FORMATS, emit
-from ..errors import OptionError
 
 
 def add_parser(subparsers) -> None:

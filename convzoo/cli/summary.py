@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..analysis import profile
+from ..errors import OptionError
 from ..registry import create_model, get_entry
 from ..tables import FORMATS, console
-from ..errors import OptionError
 
 
 def parse_size(text: str) -> tuple[int, int, int]:

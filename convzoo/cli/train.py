@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import MISSING, fields
 
-from ..training import TrainConfig, train
 from ..errors import OptionError
+from ..training import TrainConfig, train
 
 
 def _type_of(annotation: str):

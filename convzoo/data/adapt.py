@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from ..errors import OptionError
 
 RGB_TO_GREY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma

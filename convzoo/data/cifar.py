@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .download import download
 from ..errors import DataError
+from .download import download
 from .sources import cache_dir, candidate_dirs
 
 ARCHIVES = {

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from . import cifar, fashion_mnist, image_folder
 from ..errors import DataError
+from . import cifar, fashion_mnist, image_folder
 
 NAMES = ("fashion-mnist-mini", "fashion-mnist", "cifar10", "cifar100", "folder:PATH")
 

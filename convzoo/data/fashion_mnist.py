@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from .download import download
 from ..errors import DataError
+from .download import download
 from .idx import read_idx
 from .sources import cache_dir, candidate_dirs
 

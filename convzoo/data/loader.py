@@ -14,11 +14,12 @@ permutation (the rule of ``DistributedSampler``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
+
 from ..errors import OptionError
 
 

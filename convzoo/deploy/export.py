@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
 from ..errors import OptionError
 
 FORMATS = ("onnx", "torchscript", "torch-export")

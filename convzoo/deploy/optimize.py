@@ -22,8 +22,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from ..runtime import cpu_supports_bf16
 from ..errors import OptionError
+from ..runtime import cpu_supports_bf16
 
 TOLERANCE = {"fp32": 1e-3, "bf16": 0.1}  # max |difference| / max |reference| of the logits
 

@@ -24,9 +24,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -34,10 +34,10 @@ from ..analysis import profile
 from ..bench.runner import BenchSpec, eager_runner, ours_runner
 from ..bench.timing import time_interleaved
 from ..errors import OptionError
+from ..provenance import command_line, environment, git_commit
 from ..registry import count_params, create_model, get_entry
 from ..stopping import StopSignal
 from ..training import TrainConfig, train
-from ..provenance import command_line, environment, git_commit
 from .plan import REPORT_SECONDS, SAFETY, Plan, Probe, choose_amp, make_plan, plan_training, probe_model
 
 LINEUP = [

@@ -50,7 +50,7 @@ class TrainConfig:
     tensorboard: bool = option(False, "also log to TensorBoard (if installed)")
     progress: bool = option(True, "show a progress bar")
 
-    def resolved(self, image_size: int, dataset: str) -> "TrainConfig":
+    def resolved(self, image_size: int, dataset: str) -> TrainConfig:
         """A copy with every ``None`` default filled in for the dataset."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         if values["epochs"] is None:

@@ -12,6 +12,7 @@ import warnings
 
 import torch
 import torch.distributed as dist
+
 from ..runtime import Context, all_reduce_max, all_reduce_sum, resolve_device
 
 __all__ = ["Context", "all_reduce_max", "all_reduce_sum", "resolve_device", "setup", "teardown"]

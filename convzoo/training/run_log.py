@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import platform
-import subprocess
 from pathlib import Path
 from typing import Any
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
+from .. import checkpoint as ckpt
 from ..data import ImageDataset
+from ..errors import CheckpointError
 from ..registry import create_model, get_entry, wants_small_input
 from ..weights import convert_state_dict, load_converted
-from .. import checkpoint as ckpt
-from ..errors import CheckpointError
 from .config import TrainConfig
 
 CHECKPOINT = "last.pt"

@@ -63,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
                 index = models.index(name) + 1
                 progress.update(task, completed=done, description=f"{name} ({index}/{len(models)}) {phase}, ~{left_s / 60:.1f} min left")
 
-            comparison.run(plan, on_phase)
+            def on_replan(plan) -> None:
+                trained = [m.name for m in plan.models if m.train_steps]
+                progress.console.print(
+                    f"training re-planned for the time left: {plan.steps} steps for {len(trained)} of {len(models)} models"
+                )
+
+            comparison.run(plan, on_phase, on_replan)
         except StopSignal as stop:
             progress.stop()
             partial = f"stopped by {stop.name} after {comparison.spent_s / 60:.1f} min"

@@ -211,12 +211,15 @@ class Comparison:
         )  # fmt: skip
         return self.calibration * left
 
-    def run(self, plan: Plan, on_phase: Callable[[str, str, float], None] | None = None) -> None:
+    def run(
+        self, plan: Plan, on_phase: Callable[[str, str, float], None] | None = None,
+        on_replan: Callable[[Plan], None] | None = None,
+    ) -> None:  # fmt: skip
         """Phase by phase over all models: every cheap column first, then the training with the time really left."""
         measured, estimated = 0.0, 0.0
         for phase in PHASES:
-            if phase == "train":
-                self._replan_training(plan)
+            if phase == "train" and self._replan_training(plan) and on_replan is not None:
+                on_replan(plan)
             models = sorted(plan.models, key=lambda m: m.estimate_s.get("train", 0.0)) if phase == "train" else plan.models
             for model in models:
                 if phase in self.state["done"].get(model.name, []):
@@ -234,16 +237,17 @@ class Comparison:
                 self.state["done"].setdefault(model.name, []).append(phase)
                 self.save()
 
-    def _replan_training(self, plan: Plan) -> None:
+    def _replan_training(self, plan: Plan) -> bool:
         """Fit the training to the time really left, unless a model has already trained (same steps for all)."""
         if any("train" in done for done in self.state["done"].values()):
-            return
+            return False
         self.calibration = 1.0
         probes = {name: Probe(**values) for name, values in self.state["probe"].items()}
         left = SAFETY * (self.deadline - time.perf_counter()) - REPORT_SECONDS
         plan_training(plan, probes, left, precise_bn=self.config.precise_bn)
         self.state["plan"] = plan.as_dict()
         self.save()
+        return True
 
     def _run_phase(self, name: str, phase: str, plan: Plan, steps: int, estimate: float) -> None:
         row = self.row(name)

@@ -82,7 +82,8 @@ class Plan:
             f"machine: {self.cpu['model']} [{self.cpu['label']}: {', '.join(self.cpu['isa']) or 'no AVX'}], "
             f"{torch.get_num_threads()} threads",
             f"budget {self.budget_s / 60:.1f} min; probe took {self.probe_s:.0f} s; plan estimated at {self.estimate_s / 60:.1f} min",
-            f"training: {precision}, {self.steps} steps of batch {self.batch_size} per model; speed: {self.repeats} timed repeat(s)",
+            f"training: {precision}, {self.steps} steps of batch {self.batch_size} per model (re-planned before training "
+            f"from the time then left); speed: {self.repeats} timed repeat(s)",
         ]
         return lines + [f"cut to fit: {line}" for line in self.cuts()]
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -40,52 +39,7 @@ from .optim import build_optimizer, build_schedule
 from .progress import EpochProgress
 from .run_log import RunLog
 from .setup import CHECKPOINT, build_model, minimum_size, prepare_run_dir
-
-
-@dataclass
-class TrainState:
-    """Where the run is; saved in every checkpoint."""
-
-    epoch: int = 0  # completed epochs
-    step_in_epoch: int = 0  # completed steps of the current epoch
-    global_step: int = 0
-    best_top1: float = 0.0
-    sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # train loss, correct, count this epoch
-    skipped_batches: int = 0  # batches skipped for a non-finite loss (on_nan="skip")
-
-
-MAX_SKIPPED_BATCHES = 10  # with on_nan="skip": more than this many is divergence, not a bad batch
-
-
-class _StopAtBoundary(Exception):
-    """Raised between two steps when a stop was requested; the position is exact."""
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    history: list[dict[str, Any]]
-    interrupted: bool = False
-    is_main: bool = True  # False on the ranks > 0 of a torchrun job
-    stop_signal: str | None = None  # "SIGTERM", "SIGUSR1", "SIGINT" when a signal stopped the run
-    exit_code: int = 0  # 128 + the signal number when stopped by a signal
-    classes: list[str] = field(default_factory=list)  # the dataset's class names
-
-    @property
-    def final(self) -> dict[str, Any]:
-        return self.history[-1] if self.history else {}
-
-
-def _mix(images: torch.Tensor, labels: torch.Tensor, config: TrainConfig, num_classes: int):
-    """Mixup/CutMix from torchvision on the batch; labels become soft targets."""
-    if not (config.mixup or config.cutmix):
-        return images, labels
-    from torchvision.transforms import v2
-
-    choices = [t for t, a in ((v2.MixUp, config.mixup), (v2.CutMix, config.cutmix)) if a]
-    alphas = [a for a in (config.mixup, config.cutmix) if a]
-    transform = v2.RandomChoice([t(alpha=a, num_classes=num_classes) for t, a in zip(choices, alphas)])
-    return transform(images, labels)
+from .state import MAX_SKIPPED_BATCHES, StopAtBoundary, TrainResult, TrainState, mix
 
 
 class Trainer:
@@ -195,7 +149,7 @@ class Trainer:
         if config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         labels = labels.to(device, non_blocking=True)
-        x, targets = _mix(x, labels, config, self.data.num_classes)
+        x, targets = mix(x, labels, config, self.data.num_classes)
         with autocast(device, self.amp_dtype):
             logits = self.net(x)
             if isinstance(logits, tuple):  # GoogLeNet with auxiliary heads: main + 0.3 × each auxiliary
@@ -252,7 +206,7 @@ class Trainer:
 
     def _check_stop(self) -> None:
         if self._any_rank(self.stop.requested):
-            raise _StopAtBoundary
+            raise StopAtBoundary
 
     def run_epoch(self, on_step: Callable[[TrainState], None] | None, progress: EpochProgress) -> None:
         loader = self.train_loader
@@ -338,7 +292,7 @@ class Trainer:
         except ImmediateStop:  # a second Ctrl-C mid-step: the position is not exact, keep the last checkpoint
             progress.finish()
             raise
-        except (_StopAtBoundary, KeyboardInterrupt):  # KeyboardInterrupt: raised by an on_step callback
+        except (StopAtBoundary, KeyboardInterrupt):  # KeyboardInterrupt: raised by an on_step callback
             progress.finish()
             self.save()
             signal_name = self.stop.name or "SIGINT"

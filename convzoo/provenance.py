@@ -48,8 +48,16 @@ def environment() -> dict[str, Any]:
     }
 
 
+SPEED_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
+
+
 def command_line(argv: list[str] | None = None) -> str:
-    argv = sys.argv if argv is None else argv
+    """The command as typed, with the environment variables that change speed or kernels in front."""
+    prefix = [f"{name}={os.environ[name]}" for name in SPEED_VARIABLES if name in os.environ]
+    return " ".join([*prefix, _command(sys.argv if argv is None else argv)])
+
+
+def _command(argv: list[str]) -> str:
     script = argv[0]
     if script.endswith(".py"):
         root = Path(__file__).resolve().parents[1]

@@ -140,10 +140,10 @@ def to_markdown(results: dict, images: dict[str, Path], full_runs: str | Path | 
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;line-height:1.45;color:#222}"
-    ".scroll{overflow-x:auto;margin:1em 0}table{border-collapse:collapse;font-size:13px}"
+    ".scroll{overflow-x:auto;margin:1em 0}table{border-collapse:collapse;font-size:12.5px;width:100%}"
     "td,th{border:1px solid #ccc;padding:4px 6px;text-align:right;vertical-align:top}"
     "th{background:#f3f3f3;position:sticky;top:0}td:first-child,th:first-child,td:nth-child(2),td:nth-last-child(-n+4){text-align:left}"
-    "td:last-child{min-width:16em;color:#555}.banner{background:#fff3cd;border:1px solid #e0c060;padding:.6em 1em}"
+    "td:last-child{min-width:9em;color:#555}.banner{background:#fff3cd;border:1px solid #e0c060;padding:.6em 1em}"
     "figure{margin:1em 0}img{max-width:100%;height:auto}"
 )
 

@@ -59,6 +59,8 @@ def test_an_existing_run_is_never_overwritten(tmp_path):
         train(_config(tmp_path, epochs=1))
     with pytest.raises(CheckpointError, match="is for cifar_resnet20 with 10 classes"):
         train(_config(tmp_path, model="cifar_resnet32", epochs=2, resume=True))
+    with pytest.raises(CheckpointError, match="was started with --epochs 1; resume with the same values"):
+        train(_config(tmp_path, epochs=3, resume=True))
     assert checkpoint.read_bytes() == before
     with pytest.raises(CheckpointError, match="nothing to resume"):
         train(_config(tmp_path, "empty", resume=True))

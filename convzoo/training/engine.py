@@ -130,6 +130,14 @@ class Trainer:
         training = checkpoint.training
         if not training:
             raise ckpt.CheckpointError(f"{self.run_dir / CHECKPOINT} holds weights only, no training state to resume")
+        saved = training.get("config") or {}
+        changed = [key for key in SCHEDULE_KEYS if key in saved and saved[key] != getattr(self.config, key)]
+        if changed:
+            was = ", ".join(f"--{key.replace('_', '-')} {saved[key]}" for key in changed)
+            raise ckpt.CheckpointError(
+                f"the run in {self.run_dir} was started with {was}; resume with the same values "
+                "(the learning-rate schedule was laid out for them), or start a new run with --weights"
+            )
         self.model.load_state_dict(checkpoint.model_state)
         if self.ema is not None and checkpoint.ema_state:
             self.ema.module.load_state_dict(checkpoint.ema_state)
@@ -323,4 +331,5 @@ def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None =
         teardown(context)
 
 
+SCHEDULE_KEYS = ("epochs", "steps_per_epoch", "batch_size", "schedule")  # what the saved schedule depends on
 OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)

@@ -116,3 +116,18 @@ def test_a_stop_inside_a_phase_keeps_the_finished_phases(tmp_path, monkeypatch, 
 def test_unknown_model_fails_before_any_work(tmp_path, capsys):
     assert main(["compare", "resnet50", "resnet51", "--out", str(tmp_path / "x")]) == 2
     assert "resnet51" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_full_runs_rank_only_what_every_seed_supports(tmp_path):
+    from convzoo.report.full_runs import load_runs, ranked_pairs, ranking_sentence
+
+    runs = [("a", 0, 0.93), ("a", 1, 0.94), ("b", 0, 0.91), ("b", 1, 0.92), ("c", 0, 0.915), ("c", 1, 0.935), ("d", 0, 0.99)]
+    path = tmp_path / "full.json"
+    path.write_text(json.dumps({"runs": [{"model": m, "seed": s, "epochs": 10, "device": "cpu (AVX2)", "test_top1": t} for m, s, t in runs]}))
+    loaded = load_runs(path)
+    # a beats b on every seed; c overlaps both; d has one seed, so its 0.99 ranks nothing
+    assert ranked_pairs(loaded) == [("a", "b")]
+    sentence = ranking_sentence(loaded)
+    assert "a > b" in sentence and "d: one seed each" in sentence
+    assert loaded["a"].cell() == "93.5% (2 seeds 93.0–94.0, 10 ep, cpu (AVX2))"
+    assert ranking_sentence({}).startswith("No full-training run is recorded yet")

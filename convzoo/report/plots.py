@@ -55,7 +55,10 @@ def _color(family: str):
     return FAMILY_COLORS[family]
 
 
-def _labelled_scatter(rows: list[dict], x_key: str, y_key: str, path: Path, *, title: str, xlabel: str, ylabel: str, size_key: str | None = None) -> Path | None:
+def _labelled_scatter(
+    rows: list[dict], x_key: str, y_key: str, path: Path, *, title: str, xlabel: str, ylabel: str,
+    size_key: str | None = None, min_y_span: float | None = None,
+) -> Path | None:  # fmt: skip
     points = [r for r in rows if r.get(x_key) is not None and r.get(y_key) is not None]
     if not points:
         return None
@@ -67,6 +70,10 @@ def _labelled_scatter(rows: list[dict], x_key: str, y_key: str, path: Path, *, t
         axes.scatter(row[x_key], row[y_key], s=size, color=_color(row["family"]), alpha=0.6, edgecolors="black", linewidths=0.5)
         axes.annotate(row["model"], (row[x_key], row[y_key]), fontsize=8, xytext=(4, 4), textcoords="offset points")
     axes.set_xscale("log")
+    if min_y_span is not None:  # an axis zoomed onto a 1-point gap would draw noise as a ranking
+        values = [r[y_key] for r in points]
+        middle, span = (max(values) + min(values)) / 2, max(min_y_span, max(values) - min(values)) * 1.2
+        axes.set_ylim(middle - span / 2, middle + span / 2)
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_title(title)
@@ -77,12 +84,15 @@ def _labelled_scatter(rows: list[dict], x_key: str, y_key: str, path: Path, *, t
     return Path(path)
 
 
-def plot_accuracy_vs_gmacs(rows: list[dict], path: str | Path) -> Path | None:
-    """Accuracy against multiply-adds, bubble area by parameters (EfficientNet paper, Fig. 1)."""
+def plot_accuracy_vs_gmacs(rows: list[dict], path: str | Path, title: str = "Accuracy vs GMACs (bubble area: parameters)") -> Path | None:
+    """Accuracy against multiply-adds, bubble area by parameters (EfficientNet paper, Fig. 1).
+
+    The accuracy axis spans at least 10 points, so a gap within seed-to-seed noise does not fill the plot.
+    """
     return _labelled_scatter(
         [r | {"accuracy_pct": 100 * r["test_top1"]} if r.get("test_top1") is not None else r for r in rows],
-        "gmacs", "accuracy_pct", Path(path), title="Accuracy vs GMACs (bubble area: parameters)",
-        xlabel="GMACs at 224×224 (log scale)", ylabel="test top-1 (%)", size_key="params",
+        "gmacs", "accuracy_pct", Path(path), title=title,
+        xlabel="GMACs at 224×224 (log scale)", ylabel="test top-1 (%)", size_key="params", min_y_span=10.0,
     )  # fmt: skip
 
 

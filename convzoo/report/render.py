@@ -106,7 +106,10 @@ def plots(results: dict, out: Path, full_runs: str | Path | None = None) -> dict
     made = {
         "latency_vs_gmacs": plot_latency_vs_gmacs(rows, out / "latency_vs_gmacs.png"),
         "params_by_family": plot_params_by_family([r for r in rows if r.get("params")], out / "params_by_family.png") if rows else None,
-        "accuracy_vs_gmacs": plot_accuracy_vs_gmacs(accuracy_rows, out / "accuracy_vs_gmacs.png") if accuracy_rows else None,
+        "accuracy_vs_gmacs": plot_accuracy_vs_gmacs(
+            accuracy_rows, out / "accuracy_vs_gmacs.png",
+            "Top-1 after full training vs GMACs (recorded runs; see the table for seeds and epochs)",
+        ) if accuracy_rows else None,
     }
     return {name: path for name, path in made.items() if path is not None}
 

@@ -53,12 +53,15 @@ def render_in_chromium(html_path, screenshot=None, width=LAPTOP_WIDTH):
 
 
 def test_report_html_renders_plots_and_tables_offline_at_laptop_width(tmp_path):
-    paths = write_report(_results(), tmp_path)
+    full_runs = tmp_path / "full.json"  # one recorded full run: the accuracy plot appears, from this file only
+    full_runs.write_text('{"runs": [{"model": "resnet18", "seed": 0, "epochs": 2, "device": "cpu (AVX2)", "test_top1": 0.91}]}')
+    paths = write_report(_results(), tmp_path, full_runs)
     html = paths["html"].read_text()
     assert "http://" not in html and "https://" not in html  # nothing to fetch: self-contained
     attributes, console = render_in_chromium(paths["html"], screenshot=tmp_path / "shot.png")
     widths = [int(w) for w in attributes["images"].split(",")]
-    assert len(widths) == 2 and min(widths) > 300, attributes  # latency and params plots decoded (no full runs here)
+    assert len(widths) == 3 and min(widths) > 300, attributes  # latency, params and accuracy plots decoded
+    assert "91.0% (1 seed, 2 ep, cpu (AVX2))" in html and "no full run yet" in html
     assert int(attributes["tables"]) == 4  # header and three models
     assert int(attributes["page-width"]) <= LAPTOP_WIDTH, "the page scrolls sideways at a laptop's width"
     assert console == []

@@ -214,7 +214,11 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         except (SafetensorError, OSError) as error:
             raise CheckpointError(f"{path} is not a readable safetensors file ({error})") from None
-    state = read_plain(path, "weights file")
+    return state_dict_from_payload(read_plain(path, "weights file"), path)
+
+
+def state_dict_from_payload(state: Any, path: Path) -> dict[str, torch.Tensor]:
+    """The state dict in what :func:`read_plain` returned (a bare one, or under ``"state_dict"``)."""
     if is_checkpoint(state):
         raise CheckpointError(f"{path} is a convzoo checkpoint, not a state dict; pass it as --weights or --checkpoint")
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from .. import checkpoint as ckpt
@@ -17,11 +19,33 @@ from .config import TrainConfig
 CHECKPOINT = "last.pt"
 
 
-def model_kwargs_for(config: TrainConfig, data: ImageDataset) -> dict[str, Any]:
+@dataclass
+class StartingWeights:
+    """What ``--weights`` holds, read once: the tensors, and the model and layout they were trained as."""
+
+    state: dict[str, torch.Tensor]
+    model_name: str | None  # None for a torchvision/timm/plain state dict
+    small_input: bool  # released ImageNet weights have the 7x7/2 stem, so "auto" keeps the default layout
+
+
+def read_starting_weights(path: str | Path) -> StartingWeights:
+    """A convzoo checkpoint (its EMA weights if kept) or any state dict file, read safely and only once."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        return StartingWeights(ckpt.load_state_dict_file(path), None, False)
+    payload = ckpt.read_plain(path, "weights file")
+    if ckpt.is_checkpoint(payload):
+        checkpoint = ckpt.from_payload(payload, path)
+        state = checkpoint.ema_state or checkpoint.model_state
+        return StartingWeights(state, checkpoint.model.name, bool(checkpoint.model.kwargs.get("small_input")))
+    return StartingWeights(ckpt.state_dict_from_payload(payload, path), None, False)
+
+
+def model_kwargs_for(config: TrainConfig, data: ImageDataset, start: StartingWeights | None = None) -> dict[str, Any]:
     """``create_model`` arguments: classes and channels from the data, small-input variant for small images."""
     small = config.small_input == "yes" or (
         config.small_input == "auto" and wants_small_input(config.model, data.image_size)
-        and _starting_weights_allow_small_input(config)
+        and (start is None or start.small_input)
     )  # fmt: skip
     kwargs: dict[str, Any] = {"num_classes": data.num_classes, "in_chans": data.channels}
     if small:
@@ -33,30 +57,15 @@ def model_kwargs_for(config: TrainConfig, data: ImageDataset) -> dict[str, Any]:
     return kwargs
 
 
-def _starting_weights_allow_small_input(config: TrainConfig) -> bool:
-    """Released ImageNet weights have the 7×7/2 stem: with them, "auto" keeps the default layout."""
-    if not config.weights:
-        return True
-    if Path(config.weights).suffix == ".safetensors":
-        return False
-    payload = ckpt.read_plain(config.weights, "weights file")
-    return ckpt.is_checkpoint(payload) and bool(ckpt.from_payload(payload, Path(config.weights)).model.kwargs.get("small_input"))
-
-
 def minimum_size(model_name: str, model_kwargs: dict[str, Any]) -> int:
     entry = get_entry(model_name)
     return (entry.small_min_input_size or 1) if model_kwargs.get("small_input") else entry.min_input_size
 
 
-def load_initial_weights(model: nn.Module, config: TrainConfig, model_kwargs: dict[str, Any]) -> None:
+def load_initial_weights(model: nn.Module, config: TrainConfig, model_kwargs: dict[str, Any], start: StartingWeights) -> None:
     """``--weights``: a convzoo checkpoint, our own state dict, or a torchvision/timm one; head stays fresh."""
     path = Path(config.weights)
-    payload = ckpt.read_plain(path, "weights file") if path.suffix != ".safetensors" else None
-    if ckpt.is_checkpoint(payload):
-        checkpoint = ckpt.from_payload(payload, path)
-        state, source_name = checkpoint.ema_state or checkpoint.model_state, checkpoint.model.name
-    else:
-        state, source_name = ckpt.load_state_dict_file(path), config.model
+    state, source_name = start.state, start.model_name or config.model
     if source_name != config.model:
         raise CheckpointError(f"{path} holds {source_name} weights, not {config.model}")
     template = {k for k in model.state_dict()}
@@ -98,8 +107,9 @@ def prepare_run_dir(config: TrainConfig, is_main: bool) -> Path:
 
 
 def build_model(config: TrainConfig, data: ImageDataset) -> tuple[nn.Module, dict[str, Any]]:
-    kwargs = model_kwargs_for(config, data)
+    start = read_starting_weights(config.weights) if config.weights else None
+    kwargs = model_kwargs_for(config, data, start)
     model = create_model(config.model, **kwargs)
-    if config.weights:
-        load_initial_weights(model, config, kwargs)
+    if start is not None:
+        load_initial_weights(model, config, kwargs, start)
     return model, kwargs

@@ -314,11 +314,13 @@ class Trainer:
 def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None = None) -> TrainResult:
     """Train ``config.model`` on ``config.data``; see the module docstring."""
     context = setup(config.device)
-    trainer = None
+    trainer, finished = None, False
     try:
         with GracefulStop() as stop:
             trainer = Trainer(config, context, stop)
-            return trainer.fit(on_step)
+            result = trainer.fit(on_step)
+            finished = True
+            return result
     except OUT_OF_MEMORY as error:
         raise ResourceError(f"out of memory with batch size {config.batch_size}; try a smaller --batch-size ({str(error).splitlines()[0][:120]})") from None
     except RuntimeError as error:
@@ -328,7 +330,7 @@ def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None =
     finally:
         if trainer is not None:
             trainer.lock.release()
-        teardown(context)
+        teardown(context, finished=finished)
 
 
 SCHEDULE_KEYS = ("epochs", "steps_per_epoch", "batch_size", "schedule")  # what the saved schedule depends on

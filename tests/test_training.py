@@ -33,22 +33,34 @@ def test_a_short_run_learns_and_leaves_its_records(tmp_path):
     checkpoint.build_model()
 
 
-def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path):
-    uninterrupted = train(_config(tmp_path, "straight"))
+EVERY_RANDOM_PART = dict(ema=0.9, mixup=0.2, cutmix=1.0, random_erasing=0.25, precise_bn=2, amp="auto", drop_rate=0.2)
 
-    def stop_mid_epoch(state):
-        if state.global_step == 11:  # epoch 2 of 2, step 3 of 8
+
+@pytest.mark.parametrize(
+    "stop_at_step, options",
+    [(11, {}), (8, {}), (11, EVERY_RANDOM_PART)],
+    ids=["mid-epoch", "epoch-boundary", "mid-epoch-every-random-part"],
+)
+def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path, stop_at_step, options):
+    """Bit-exact: the data order, augmentation, mixup/cutmix draws, EMA and schedule continue where they stopped."""
+    uninterrupted = train(_config(tmp_path, "straight", **options))
+
+    def stop(state):
+        if state.global_step == stop_at_step:  # 8 steps per epoch: 8 is the end of epoch 1, 11 is mid epoch 2
             raise KeyboardInterrupt
 
-    interrupted = train(_config(tmp_path, "resumed"), on_step=stop_mid_epoch)
+    interrupted = train(_config(tmp_path, "resumed", **options), on_step=stop)
     assert interrupted.interrupted
-    assert load_checkpoint(tmp_path / "resumed" / "last.pt").training["train_state"]["global_step"] == 11
-    resumed = train(_config(tmp_path, "resumed", resume=True))
+    saved = load_checkpoint(tmp_path / "resumed" / "last.pt")
+    assert saved.training["train_state"]["global_step"] == stop_at_step
+    resumed = train(_config(tmp_path, "resumed", resume=True, **options))
     assert not resumed.interrupted and resumed.final["epoch"] == 2
-    straight = load_checkpoint(tmp_path / "straight" / "last.pt").model_state
-    after = load_checkpoint(tmp_path / "resumed" / "last.pt").model_state
-    assert all(torch.equal(straight[key], after[key]) for key in straight)
+    straight, after = load_checkpoint(tmp_path / "straight" / "last.pt"), load_checkpoint(tmp_path / "resumed" / "last.pt")
+    assert all(torch.equal(straight.model_state[key], after.model_state[key]) for key in straight.model_state)
+    if options.get("ema"):
+        assert all(torch.equal(straight.ema_state[key], after.ema_state[key]) for key in straight.ema_state)
     assert resumed.final["test_top1"] == uninterrupted.final["test_top1"]
+    assert resumed.final["train_loss"] == uninterrupted.final["train_loss"]
 
 
 def test_an_existing_run_is_never_overwritten(tmp_path):

@@ -117,6 +117,8 @@ class Trainer:
             "rng_state": torch.get_rng_state(),
             "cuda_rng_state": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             "config": asdict(self.config),
+            # AveragedModel copies (not averages) while its count is 0: a resumed EMA must keep its count
+            "ema_updates": int(self.ema.n_averaged) if self.ema is not None else None,
         }
         ema_state = self.ema.module.state_dict() if self.ema is not None else None
         return ckpt.Checkpoint(self.model_spec(), self.model.state_dict(), ema_state, training)
@@ -141,6 +143,8 @@ class Trainer:
         self.model.load_state_dict(checkpoint.model_state)
         if self.ema is not None and checkpoint.ema_state:
             self.ema.module.load_state_dict(checkpoint.ema_state)
+            updates = training.get("ema_updates")  # older checkpoints: one update per step
+            self.ema.n_averaged.fill_(training["train_state"]["global_step"] if updates is None else updates)
         self.optimizer.load_state_dict(training["optimizer_state"])
         self.schedule.load_state_dict(training["schedule_state"])
         if self.scaler is not None and training.get("scaler_state"):

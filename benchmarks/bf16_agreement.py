@@ -34,7 +34,7 @@ def main() -> None:
     adapter = checkpoint.model.adapter(data.channels)
     loader = BatchLoader(data.test_images, data.test_labels, 256)
     example = adapter(data.test_images[:16])
-    fast = optimize(model, example, dtype="bf16", compile=args.compile)
+    fast = optimize(model, example, dtype="bf16", compile=args.compile).module
     agree = correct32 = correct16 = total = 0
     with torch.inference_mode():
         for images, labels in loader:

@@ -36,7 +36,7 @@ class DivergedError(ConvzooError):
 
 
 class ExportError(ConvzooError):
-    """An exported model whose outputs disagree with PyTorch's."""
+    """An exported or optimized model whose outputs disagree with the original's."""
 
 
 class RunLockedError(ConvzooError):

@@ -74,7 +74,7 @@ def eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable
 
 def ours_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[[], object]:
     if spec.mode == "infer" and (spec.optimize or spec.compile):
-        fast = optimize_model(model, x, dtype=spec.dtype, compile=spec.compile, channels_last=True)
+        fast = optimize_model(model, x, dtype=spec.dtype, compile=spec.compile, channels_last=True).module
 
         def infer():
             with torch.inference_mode():

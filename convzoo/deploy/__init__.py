@@ -1,5 +1,5 @@
 """Deployment: optimized inference and export."""
 
-from .optimize import fold_batch_norms, optimize
+from .optimize import OptimizationReport, Optimized, fold_batch_norms, optimize
 
-__all__ = ["fold_batch_norms", "optimize"]
+__all__ = ["OptimizationReport", "Optimized", "fold_batch_norms", "optimize"]

@@ -69,13 +69,6 @@ ONNX_TOLERANCE = 1e-4
 
 
 @torch.no_grad()
-def verify_onnx(path: str | Path, model: nn.Module, images: torch.Tensor) -> float:
-    """Max absolute difference between onnxruntime's and PyTorch's logits on ``images``."""
-    expected = model.eval()(images)
-    return (run_onnx(path, images) - expected).abs().max().item()
-
-
-@torch.no_grad()
 def onnx_agrees(path: str | Path, model: nn.Module, images: torch.Tensor) -> tuple[bool, float, float]:
     """``(ok, max abs difference, max |logit|)``: ok when the difference is ≤ 1e-4 × max(1, max |logit|).
 

@@ -50,7 +50,11 @@ def test_lecture_writes_the_page(tmp_path, monkeypatch, capsys):
     out = tmp_path / "lecture.md"
     assert main(["lecture", "--out", str(out)]) == 0
     text = out.read_text()
-    assert "112.9M" in text and "1.5M + 3.8M = 5.3M" in text and "51.38M" in text
+    direct, reduce, conv = 14 * 14 * 48 * 480 * 25, 14 * 14 * 16 * 480, 14 * 14 * 48 * 16 * 25  # by hand
+    assert f"**{direct / 1e6:.1f}M** multiply-adds" in text
+    assert f"**{reduce / 1e6:.1f}M + {conv / 1e6:.1f}M = {(reduce + conv) / 1e6:.1f}M**" in text
+    assert "112.9M agrees; 1.5M agrees; 3.8M agrees; 5.3M agrees" in text  # 112.896, 1.505, 3.763, 5.268
+    assert f"**{7 * 7 * 1024 * 1024 / 1e6:.2f}M** weights" in text and "51.3M agrees (rounded down from 51.380M)" in text
 
 
 def test_entry_point_runs_as_a_module():

@@ -104,9 +104,23 @@ def test_download_truncated_file_is_rejected(server, tmp_path):
         fashion_mnist.fetch(tmp_path / "fm", url, {name: md5})
     from convzoo.data.download import download
 
-    with pytest.raises(DataError, match="stopped after 10 of 1000 bytes|cannot download"):
+    with pytest.raises(DataError, match="stopped after 10 of 1000 bytes; try again"):
         download(url + "cut-short.gz", tmp_path / "cut.gz", "0" * 32)
     assert not (tmp_path / "cut.gz").exists()
+
+
+def test_files_already_present_are_checked_before_they_are_trusted(server, tmp_path):
+    url, served = server
+    name = "t10k-labels-idx1-ubyte.gz"
+    md5 = md5_of(served / name)
+    (tmp_path / "fm").mkdir()
+    (tmp_path / "fm" / name).write_bytes((served / name).read_bytes()[:-1])  # e.g. left by an older, non-atomic copy
+    with pytest.raises(DataError, match=f"{name} has MD5 [0-9a-f]{{32}}, expected {md5} .*delete it and run again"):
+        fashion_mnist.fetch(tmp_path / "fm", url, {name: md5})
+    (tmp_path / "fm" / name).unlink()
+    fashion_mnist.fetch(tmp_path / "fm", url, {name: md5})  # downloaded
+    served.joinpath(name).unlink()  # the server no longer has it: the verified copy is used
+    assert md5_of(fashion_mnist.fetch(tmp_path / "fm", url, {name: md5}) / name) == md5
 
 
 def test_download_from_a_server_that_is_down(tmp_path):

@@ -47,3 +47,9 @@ def test_mbconv_is_cheaper_than_the_bottleneck():
     facts = lecture.mbconv_vs_bottleneck().facts
     (mb_params, mb_macs), (bn_params, bn_macs) = facts.values()
     assert mb_params < bn_params and mb_macs < bn_macs
+
+
+def test_the_lecture_figures_are_compared_not_asserted():
+    assert lecture._against_lecture(112.9, 112.896) == "112.9M agrees"
+    assert lecture._against_lecture(51.3, 51.380224) == "51.3M agrees (rounded down from 51.380M)"
+    assert lecture._against_lecture(5.3, 5.5) == "5.3M differs from the measured 5.5M"

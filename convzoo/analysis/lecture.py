@@ -47,6 +47,19 @@ def _table(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _against_lecture(quoted: float, measured: float, digits: int = 1) -> str:
+    """How the lecture's rounded figure compares with the measurement, decided here, never typed in."""
+    scale = 10**digits
+    if round(measured * scale) == round(quoted * scale):
+        return f"{quoted}M agrees"
+    if int(measured * scale) == round(quoted * scale):
+        return f"{quoted}M agrees (rounded down from {measured:.{digits + 2}f}M)"
+    return f"{quoted}M differs from the measured {measured:.{digits}f}M"
+
+
+LECTURE_REDUCTION = {"direct": 112.9, "reduce": 1.5, "conv": 3.8, "reduced": 5.3}  # the lecture's slide, in M
+
+
 def one_by_one_reduction() -> Section:
     size = (480, 14, 14)
     direct = nn.Conv2d(480, 48, 5, padding=2, bias=False)
@@ -59,7 +72,8 @@ def one_by_one_reduction() -> Section:
 **{direct_macs / M:.1f}M** multiply-adds. With a 1×1 reduction to 16 channels first
 (`nn.Conv2d(480, 16, 1)` then `nn.Conv2d(16, 48, 5, padding=2)`) it costs
 **{reduce_macs / M:.1f}M + {conv_macs / M:.1f}M = {(reduce_macs + conv_macs) / M:.1f}M**,
-{direct_macs / (reduce_macs + conv_macs):.1f}× less. The lecture's 112.9M and 1.5M + 3.8M = 5.3M match."""
+{direct_macs / (reduce_macs + conv_macs):.1f}× less. The lecture's figures:
+{"; ".join(_against_lecture(LECTURE_REDUCTION[key], facts[key] / M) for key in LECTURE_REDUCTION)}."""
     return Section("1×1 convolutions as a bottleneck", text, facts)
 
 
@@ -77,7 +91,7 @@ def global_pooling() -> Section:
     facts = {"fc_weights": weights, "fc_params": _params(fc), "gap_params": _params(gap), "googlenet_logits": logits}
     text = f"""A fully-connected layer from a 7×7×1024 map to 1024 units (`nn.Linear(50176, 1024)`) holds
 **{weights / M:.2f}M** weights ({_params(fc):,} with its bias); global average pooling
-(`nn.AdaptiveAvgPool2d(1)`) holds **{_params(gap)}**. (The lecture's "51.3M" rounds down 51,380,224.)
+(`nn.AdaptiveAvgPool2d(1)`) holds **{_params(gap)}**. (The lecture's {_against_lecture(51.3, weights / M)}.)
 
 Adaptive average pooling produces a fixed output size from any input, so the classifier after it
 never sees the input size:
@@ -161,9 +175,11 @@ def resnet() -> Section:
         macs = _macs(block, (channels, 56, 56))
         rows.append((label, f"{_params(block):,}", f"{macs / M:.1f}M"))
         facts[label] = (_params(block), macs)
+    nearest = min(counts, key=lambda name: abs(counts[name] - 20 * M))
     text = f"""Parameters measured on the registered models: ResNet-18 **{counts['resnet18']:,}**, ResNet-34
-**{counts['resnet34']:,}**, ResNet-50 **{counts['resnet50']:,}**. The lecture's "~20M" fits ResNet-34; ResNet-18 has
-about half of that and ResNet-50 a quarter more, though ResNet-50 is 16 layers deeper than ResNet-34.
+**{counts['resnet34']:,}**, ResNet-50 **{counts['resnet50']:,}**. The lecture's "~20M" is nearest to
+{nearest.replace('resnet', 'ResNet-')}; ResNet-18 has {counts['resnet18'] / counts['resnet34']:.0%} of ResNet-34's
+parameters and ResNet-50 {counts['resnet50'] / counts['resnet34'] - 1:.0%} more, though ResNet-50 is 16 layers deeper than ResNet-34.
 
 Basic block against bottleneck on a 56×56 map (parameters and multiply-adds from the real blocks). At
 equal width (256 channels in and out) the bottleneck costs {facts[list(blocks)[0]][1] / facts[list(blocks)[1]][1]:.0f}× less;

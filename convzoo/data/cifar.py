@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .download import download
+from .download import verified_or_downloaded
 from .sources import cache_dir, candidate_dirs
 
 ARCHIVES = {
@@ -73,7 +73,7 @@ def find(name: str, data_dir: str | Path | None = None, *, download_missing: boo
     if not download_missing:
         raise DataError(f"{name} not found: no {folder}/ in --data-dir, $CONVZOO_DATA or the cache; pass --download")
     root = Path(data_dir) if data_dir is not None else cache_dir() / name
-    archive = download(url, root / Path(url).name, md5)
+    archive = verified_or_downloaded(url, root / Path(url).name, md5)
     with tarfile.open(archive) as tar:
         try:
             tar.extractall(root, filter="data")  # refuses absolute paths and links out of root

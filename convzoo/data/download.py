@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -19,6 +20,19 @@ def md5_of(path: str | Path) -> str:
         for block in iter(lambda: file.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verified_or_downloaded(url: str, destination: str | Path, md5: str) -> Path:
+    """``destination`` if it is there with the right MD5, else downloaded; a file already there is never trusted unchecked."""
+    destination = Path(destination)
+    if not destination.exists():
+        return download(url, destination, md5)
+    actual = md5_of(destination)
+    if actual != md5:
+        raise DataError(
+            f"{destination} has MD5 {actual}, expected {md5} (an altered or incomplete file): delete it and run again to download it"
+        )
+    return destination
 
 
 def download(url: str, destination: str | Path, md5: str, *, timeout: float = 60.0) -> Path:
@@ -40,7 +54,7 @@ def download(url: str, destination: str | Path, md5: str, *, timeout: float = 60
             raise DataError(f"download of {url} has MD5 {actual}, expected {md5}: the file is not the one expected")
         os.replace(partial, destination)
         return destination
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError, OSError) as error:
         if isinstance(error, DataError):
             raise
         reason = getattr(error, "reason", error)

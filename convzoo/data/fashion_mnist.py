@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DataError
-from .download import download
+from .download import verified_or_downloaded
 from .idx import read_idx
 from .sources import cache_dir, candidate_dirs
 
@@ -55,10 +55,9 @@ def load_split(directory: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def fetch(destination: Path, base_url: str = OFFICIAL_URL, checksums: dict[str, str] = OFFICIAL_MD5) -> Path:
-    """Download the four files into ``destination``, each verified against its MD5."""
+    """The four files in ``destination``, each verified against its MD5 (downloaded where missing)."""
     for name, md5 in checksums.items():
-        if not (destination / name).exists():
-            download(base_url + name, destination / name, md5)
+        verified_or_downloaded(base_url + name, destination / name, md5)
     return destination
 
 

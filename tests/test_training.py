@@ -63,6 +63,34 @@ def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path, stop_at
     assert resumed.final["train_loss"] == uninterrupted.final["train_loss"]
 
 
+def test_a_training_step_follows_the_gradient_of_its_own_batch(tmp_path):
+    """The engine's gradient after step 2 against one computed by hand at the weights before it.
+
+    Catches gradients that accumulate over steps (a missing ``zero_grad``), a different loss or input
+    preparation: each gives another gradient.
+    """
+    import copy
+
+    import torch.nn.functional as F
+
+    from convzoo.runtime import Context
+    from convzoo.training.engine import Trainer
+
+    trainer = Trainer(_config(tmp_path, epochs=1, crop_padding=0, flip=False), Context())
+    try:
+        batches = trainer.train_loader.batches()
+        trainer.train_step(*next(batches))
+        images, labels = next(batches)
+        before = copy.deepcopy(trainer.model)
+        trainer.train_step(images, labels)
+    finally:
+        trainer.lock.release()
+    expected = F.cross_entropy(before(trainer.adapter(images)), labels, label_smoothing=trainer.config.label_smoothing)
+    expected.backward()
+    for (name, ours), reference in zip(trainer.model.named_parameters(), before.parameters()):
+        assert torch.allclose(ours.grad, reference.grad, rtol=1e-4, atol=1e-7), name
+
+
 def test_an_existing_run_is_never_overwritten(tmp_path):
     train(_config(tmp_path, epochs=1))
     checkpoint = tmp_path / "run" / "last.pt"

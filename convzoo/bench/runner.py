@@ -43,7 +43,9 @@ class BenchSpec:
     reference_same_flags: bool = False
 
 
-def eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[[], object]:
+def eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec, loss_rule=None) -> Callable[[], object]:
+    """One forward (infer) or training step (train). ``loss_rule``: the zoo model's ``training_loss``, also
+    applied to its reference, whose training-mode outputs have the same structure."""
     dtype = torch.bfloat16 if spec.dtype == "bf16" else None
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -55,9 +57,7 @@ def eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable
 
         def step():
             with autocast(x.device, dtype):
-                out = model(x)
-                out = out[0] if isinstance(out, tuple) else out
-                loss = F.cross_entropy(out.float(), labels)
+                loss, _ = (loss_rule or model.training_loss)(model(x), lambda out: F.cross_entropy(out.float(), labels))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -102,7 +102,7 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
     candidates = {"convzoo": ours_runner(ours, x, spec)}
     if reference is not None:
         reference_spec = spec if spec.reference_same_flags else BenchSpec(**{**spec.__dict__, "dtype": "fp32", "channels_last": False})
-        candidates[f"{spec.against}"] = eager_runner(reference, x, reference_spec)
+        candidates[f"{spec.against}"] = eager_runner(reference, x, reference_spec, loss_rule=ours.training_loss)
     timings = time_interleaved(candidates, warmup=spec.warmup, repeats=spec.repeats, device=device)
     variant = "+".join(v for v, on in (("optimized", spec.optimize), ("compiled", spec.compile), ("channels_last", spec.channels_last)) if on) or "eager"
     rows = []

@@ -2,10 +2,14 @@
 
 ``forward_features`` returns the last feature map, ``forward_head`` turns it
 into logits (or the pre-logits embedding), ``reset_classifier`` swaps the final
-layer. Analysis, training and export rely on exactly these names.
+layer, and ``training_loss`` turns a training-mode output into the loss (a model
+with auxiliary classifiers adds their terms). Analysis, training, benchmarks and
+export rely on exactly these names and never on a family's own output format.
 """
 
 from __future__ import annotations
+
+from typing import Any, Callable
 
 from torch import Tensor, nn
 
@@ -27,6 +31,10 @@ class ZooModel(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x = self.forward_features(x)
         return self.forward_head(x)
+
+    def training_loss(self, output: Any, loss_of: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor]:
+        """``(loss, main logits)`` from what ``forward`` returned in training mode; ``loss_of(logits)`` is the criterion."""
+        return loss_of(output), output
 
     def get_classifier(self) -> nn.Module:
         return self.head.fc

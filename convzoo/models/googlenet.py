@@ -207,6 +207,15 @@ class GoogLeNet(ZooModel):
             return GoogLeNetOutputs(logits, aux2, aux1)
         return logits
 
+    AUX_LOSS_WEIGHT = 0.3  # the paper, section 5: auxiliary losses added with weight 0.3
+
+    def training_loss(self, output, loss_of):
+        """Main loss plus 0.3 × each auxiliary classifier's (only while ``aux_logits`` heads exist)."""
+        if not isinstance(output, tuple):
+            return super().training_loss(output, loss_of)
+        logits, *auxiliary = output
+        return loss_of(logits) + self.AUX_LOSS_WEIGHT * sum(loss_of(aux) for aux in auxiliary), logits
+
     def reset_classifier(self, num_classes: int) -> None:
         super().reset_classifier(num_classes)
         if self.aux1 is not None and self.aux2 is not None:

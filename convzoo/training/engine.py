@@ -163,13 +163,8 @@ class Trainer:
         labels = labels.to(device, non_blocking=True)
         x, targets = mix(x, labels, config, self.data.num_classes)
         with autocast(device, self.amp_dtype):
-            logits = self.net(x)
-            if isinstance(logits, tuple):  # GoogLeNet with auxiliary heads: main + 0.3 × each auxiliary
-                logits, aux = logits[0], logits[1:]
-                loss = F.cross_entropy(logits.float(), targets, label_smoothing=config.label_smoothing)
-                loss = loss + 0.3 * sum(F.cross_entropy(a.float(), targets, label_smoothing=config.label_smoothing) for a in aux)
-            else:
-                loss = F.cross_entropy(logits.float(), targets, label_smoothing=config.label_smoothing)
+            criterion = lambda out: F.cross_entropy(out.float(), targets, label_smoothing=config.label_smoothing)  # noqa: E731
+            loss, logits = self.model.training_loss(self.net(x), criterion)
         loss_value = loss.item()
         if self._any_rank(not math.isfinite(loss_value)):
             self._non_finite_loss(loss_value)

@@ -1,0 +1,112 @@
+"""Documented figures rendered from their JSON in ``benchmarks/results/``, never typed in.
+
+Each function reads result files and returns a Markdown block for ``generated_docs``; a figure whose
+run did not record its commit or CPU kind says so in the table instead of borrowing today's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path("benchmarks") / "results"
+
+
+def _read(root: Path, name: str) -> Any:
+    return json.loads((root / RESULTS / name).read_text())
+
+
+def _cpu(record: dict) -> str:
+    cpu = (record.get("environment") or {}).get("cpu")
+    return f"{cpu['label']} ({cpu['model']})" if cpu else "not recorded"
+
+
+def _commit(record: dict) -> str:
+    commit = record.get("git_commit")
+    return f"`{commit}`" if commit else "not recorded"
+
+
+def _reached(hit: dict | None) -> str:
+    return "—" if hit is None else f"epoch {hit['epoch']}, {hit['minutes']:.2f} min"
+
+
+def time_to_accuracy(root: Path) -> str:
+    """The time-to-accuracy table of docs/training.md, one row per budget."""
+    lines = [
+        "| budget | epochs | reached 93.0% | reached 94.0% | final test top-1 | training time | CPU | commit |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for tag, budget in (("5min", "5 minutes"), ("15min", "15 minutes")):
+        run = _read(root, f"time_to_accuracy-{tag}.json")
+        lines.append(
+            f"| {budget} | {run['config']['epochs']} | {_reached(run['reached_93'])} | {_reached(run['reached_94'])} "
+            f"| **{run['final_top1']:.2%}** | {run['train_minutes']:.2f} min | {_cpu(run)} | {_commit(run)} |"
+        )
+    evaluated = _read(root, "time_to_accuracy-5min.json").get("eval")
+    if evaluated:
+        lines += [
+            "",
+            f"`convzoo eval` on the 5-minute run's final checkpoint: top-1 {evaluated['top1']:.2%} on "
+            f"{evaluated['count']:,} test images, {evaluated['images_per_s']:,.0f} images/s.",
+        ]
+    return "\n".join(lines)
+
+
+DEPLOY_VARIANTS = (
+    ("eager", "eager"),
+    ("optimized-fp32", "`--optimize` fp32"),
+    ("compiled-fp32", "`--optimize --compile` fp32"),
+    ("optimized-bf16", "`--optimize` bf16"),
+    ("compiled-bf16", "`--optimize --compile` bf16"),
+)
+DEPLOY_TARGETS = {"resnet50": "fp32 ≥ 2.0×, bf16 ≥ 5×", "efficientnet_b0": "fp32 ≥ 1.5×", "mobilenet_v2": "fp32 ≥ 1.5×"}
+
+
+def deploy_speed(root: Path) -> str:
+    """Ratios to eager torchvision per model and variant (docs/deploy.md), three decimals: no rounding up to a target."""
+    ratios: dict[str, dict[str, float]] = {}
+    for variant, _ in DEPLOY_VARIANTS:
+        for row in _read(root, f"deploy-{variant}.json"):
+            if row["impl"] == "convzoo":
+                ratios.setdefault(row["model"], {})[variant] = row["ratio"]
+    header = ["model", *(label for _, label in DEPLOY_VARIANTS), "target"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for model, by_variant in ratios.items():
+        cells = [f"{by_variant[variant]:.3f}×" if variant in by_variant else "—" for variant, _ in DEPLOY_VARIANTS]
+        lines.append(f"| {model} | " + " | ".join(cells) + f" | {DEPLOY_TARGETS.get(model, '')} |")
+    return "\n".join(lines)
+
+
+def eager_speed(root: Path) -> str:
+    """Eager forward time against the reference library (docs/benchmarks.md)."""
+    run = _read(root, "eager_speed.json")
+    lines = ["| model | reference | ours (ms) | reference (ms) | speed ratio |", "|---|---|---|---|---|"]
+    for row in run["rows"]:
+        lines.append(
+            f"| {row['model']} | {row['reference']} | {row['ours_ms']:.1f} | {row['reference_ms']:.1f} | {row['speed_ratio']:.3f} |"
+        )
+    lowest = min(run["rows"], key=lambda row: row["speed_ratio"])
+    lines += ["", f"Lowest ratio: {lowest['model']} {lowest['speed_ratio']:.3f}. Commit {_commit(run)}, CPU {_cpu(run)}."]
+    return "\n".join(lines)
+
+
+def onnx_export(root: Path) -> str:
+    """The ONNX export sweep in one sentence per finding (docs/deploy.md), counted from the rows."""
+    rows = _read(root, "onnx_export_all.json")["rows"]
+    verified = [row for row in rows if row["ok"]]
+    small = [row for row in rows if row["max_abs_logit"] < 1]
+    large = [row for row in rows if row["max_abs_logit"] >= 1]
+    lines = [
+        f"**{len(verified)} of {len(rows)} verified.** For the {len(small)} models whose random-weight logits stay "
+        f"below 1 the max absolute difference is at most {max(row['max_abs_difference'] for row in small):.1e}."
+    ]
+    if large:
+        worst = max(large, key=lambda row: row["max_abs_difference"] / row["max_abs_logit"])
+        lines.append(
+            f"The other {len(large)} have logits of {min(r['max_abs_logit'] for r in large):.2g} to "
+            f"{max(r['max_abs_logit'] for r in large):.2g} at random initialization, where the check allows 1e-4 of the "
+            f"largest logit; their largest difference relative to it is {worst['max_abs_difference'] / worst['max_abs_logit']:.1e} "
+            f"({worst['model']})."
+        )
+    return " ".join(lines)

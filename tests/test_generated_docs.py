@@ -1,0 +1,46 @@
+"""The generated parts of README.md and docs/ equal what the code and the JSON results write now."""
+
+import json
+import shutil
+
+import pytest
+
+from convzoo.report import figure_tables
+from convzoo.report.generated_docs import BLOCKS, ROOT, regenerate, stale_pages
+
+
+def test_every_generated_page_is_current():
+    stale = stale_pages()
+    assert not stale, f"stale: {stale}; run python -m convzoo.report.generated_docs and commit the pages"
+
+
+@pytest.fixture()
+def copied_results(tmp_path):
+    shutil.copytree(ROOT / "benchmarks" / "results", tmp_path / "benchmarks" / "results")
+    return tmp_path
+
+
+def test_a_figure_that_changes_in_its_json_makes_the_page_stale(copied_results):
+    block = next(b for b in BLOCKS if b.name == "time-to-accuracy")
+    page = (ROOT / block.page).read_text()
+    assert regenerate(page, block, copied_results) == page
+    path = copied_results / "benchmarks" / "results" / "time_to_accuracy-15min.json"
+    run = json.loads(path.read_text())
+    run["final_top1"] += 0.0001  # 0.01 of a point
+    path.write_text(json.dumps(run))
+    changed = regenerate(page, block, copied_results)
+    assert changed != page and f"**{run['final_top1']:.2%}**" in changed
+
+
+def test_ratios_are_not_rounded_up_to_a_target(copied_results):
+    path = copied_results / "benchmarks" / "results" / "deploy-eager.json"
+    rows = json.loads(path.read_text())
+    rows[0]["ratio"] = 0.9685
+    path.write_text(json.dumps(rows))
+    assert f"| {rows[0]['model']} | 0.969× |" in figure_tables.deploy_speed(copied_results)
+
+
+def test_a_page_without_its_markers_is_an_error(tmp_path):
+    block = next(b for b in BLOCKS if b.name == "eager-speed")
+    with pytest.raises(ValueError, match="no <!-- generated:eager-speed --> block"):
+        regenerate("# a page that lost its block\n", block, ROOT)

@@ -5,12 +5,14 @@
 Runs a trained checkpoint over the full Fashion-MNIST test split (10,000 images) in fp32 eager and
 through ``convzoo.deploy.optimize(dtype="bf16")`` (and ``compile=True`` with ``--compile``), and
 reports how often the two predict the same class, and both accuracies. Target: agreement ≥ 99%.
-Writes ``benchmarks/results/bf16_agreement.json``.
+Writes ``benchmarks/results/bf16_agreement.json`` with the command, commit and CPU kind, and the
+checkpoint's SHA-256 (a checkpoint under /tmp does not outlive the machine; its hash names it).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import torch
 from convzoo.data import BatchLoader, load_dataset
 from convzoo.deploy import optimize
 from convzoo import checkpoint as ckpt
+from convzoo.provenance import provenance
 
 
 def main() -> None:
@@ -27,7 +30,9 @@ def main() -> None:
     parser.add_argument("--data", default="fashion-mnist")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bf16_agreement.json")
+    parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
     args = parser.parse_args()
+    record = provenance(allow_dirty=args.allow_dirty)
     checkpoint = ckpt.load(args.checkpoint)
     model = checkpoint.build_model().eval()
     data = load_dataset(args.data)
@@ -45,7 +50,9 @@ def main() -> None:
             correct16 += (p16 == labels).sum().item()
             total += len(labels)
     result = {
+        **record,
         "checkpoint": str(args.checkpoint),
+        "checkpoint_sha256": hashlib.sha256(args.checkpoint.read_bytes()).hexdigest(),
         "model": checkpoint.model.name,
         "images": total,
         "top1_agreement": round(agree / total, 5),

@@ -64,3 +64,15 @@ def test_cifar_parameter_counts_agree_with_the_papers(name, paper_millions):
         model = convzoo.create_model(name, num_classes=10)
     millions = sum(p.numel() for p in model.parameters()) / 1e6
     assert abs(millions - paper_millions) / paper_millions <= 0.02
+
+
+def test_googlenet_training_loss_adds_its_auxiliary_classifiers():
+    model = convzoo.create_model("googlenet", aux_logits=True, num_classes=10).train()
+    output = model(torch.randn(2, 3, 96, 96))
+    loss, logits = model.training_loss(output, lambda out: out.square().mean())
+    main, aux2, aux1 = output  # torchvision's order
+    assert logits is main
+    assert torch.allclose(loss, main.square().mean() + 0.3 * aux2.square().mean() + 0.3 * aux1.square().mean(), rtol=1e-6)
+    plain = convzoo.create_model("resnet18", num_classes=10).train()
+    out = plain(torch.randn(2, 3, 64, 64))
+    assert plain.training_loss(out, lambda o: o.sum())[1] is out

@@ -48,6 +48,7 @@ BLOCKS = (
     Block("docs/benchmarks.md", "eager-speed", figure_tables.eager_speed),
     Block("docs/deploy.md", "deploy-speed", figure_tables.deploy_speed),
     Block("docs/deploy.md", "onnx-export", figure_tables.onnx_export),
+    Block("docs/deploy.md", "bf16-agreement", figure_tables.bf16_agreement),
 )
 
 

@@ -131,3 +131,42 @@ def bf16_agreement(root: Path) -> str:
         f"{run['top1_fp32']:.2%} in fp32, {run['top1_bf16']:.2%} in bf16 ({run['model']}, checkpoint "
         f"`{run['checkpoint']}` sha256 {run.get('checkpoint_sha256', 'not recorded')[:12]}; commit {_commit(run)}, CPU {_cpu(run)})."
     )
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def profile_speed(root: Path) -> str:
+    """The cost model's time against a plain forward pass (docs/benchmarks.md)."""
+    rows = _read(root, "profile_speed.json")["rows"]
+    return _markdown(
+        ["model", "forward (ms)", "profile (ms)", "profile / forward"],
+        [[r["model"], f"{r['forward_ms']:.1f}", f"{r['profile_ms']:.1f}", f"{r['profile_over_forward']:.2f}"] for r in rows],
+    )
+
+
+def engine_overhead(root: Path) -> str:
+    """The training engine against a hand-written loop (docs/training.md)."""
+    rows = _read(root, "train_throughput.json")["rows"]
+    return _markdown(
+        ["model", "engine images/s", "plain loop images/s", "engine overhead"],
+        [
+            [f"{r['model']}{' (small input)' if r['small_input'] else ''}", f"{r['engine_images_per_s']:,.0f}",
+             f"{r['plain_images_per_s']:,.0f}", f"{r['engine_overhead']:+.1%}".replace("-", "−")]
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+DATA_PIPELINE_LABELS = {
+    "torchvision DataLoader, 0 workers": "torchvision `transforms.v2` per image, `DataLoader`, 0 workers",
+    "torchvision DataLoader, 2 workers": "the same with 2 worker processes",
+    "convzoo BatchLoader + InputAdapter": "convzoo `BatchLoader` + `InputAdapter` (whole-batch crop and flip)",
+}
+
+
+def data_pipeline(root: Path) -> str:
+    """Images/s of the input pipelines (docs/training.md)."""
+    measured = _read(root, "data_pipeline.json")["images_per_s"]
+    return _markdown(["pipeline", "images/s"], [[DATA_PIPELINE_LABELS.get(k, k), f"{v:,}"] for k, v in measured.items()])

@@ -13,6 +13,7 @@ One epoch (60,000 images) each, after a warm-up batch. Writes ``benchmarks/resul
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from convzoo.data import Augment, BatchLoader, InputAdapter, load_dataset
+from convzoo.provenance import provenance
 
 
 class PerSample(Dataset):
@@ -43,6 +45,7 @@ def images_per_second(batches) -> float:
 
 
 def main() -> None:
+    record = provenance(allow_dirty="--allow-dirty" in sys.argv)  # the only option
     from torchvision.transforms import v2
 
     data = load_dataset("fashion-mnist")
@@ -61,7 +64,7 @@ def main() -> None:
     for name, value in rows.items():
         print(f"{name:40s} {value:12,.0f} images/s")
     out = Path(__file__).parent / "results" / "data_pipeline.json"
-    out.write_text(json.dumps({"torch": torch.__version__, "images_per_s": {k: round(v) for k, v in rows.items()}}, indent=2) + "\n")
+    out.write_text(json.dumps({**record, "torch": torch.__version__, "images_per_s": {k: round(v) for k, v in rows.items()}}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

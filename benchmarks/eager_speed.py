@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
 from convzoo.bench import time_interleaved
+from convzoo.provenance import provenance
 from convzoo.registry import get_entry
 from convzoo.weights.reference import paired_models
 
@@ -79,7 +78,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eager_speed.json")
+    parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
     args = parser.parse_args()
+    record = provenance(allow_dirty=args.allow_dirty)
     config = Config(models=args.models, batch=args.batch, size=args.size, repeats=args.repeats)
     rows = []
     for name in config.models:
@@ -90,14 +91,7 @@ def main() -> None:
             f"ref {row['reference_ms']:8.1f} ms  speed ratio {row['speed_ratio']:.3f}",
             flush=True,
         )
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    result = {
-        "config": asdict(config),
-        "torch": torch.__version__,
-        "cpu": platform.processor() or platform.machine(),
-        "git_commit": commit,
-        "rows": rows,
-    }
+    result = {**record, "config": asdict(config), "torch": torch.__version__, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -11,6 +11,7 @@ run in onnxruntime on a *different* batch size; the max absolute difference of t
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,10 +20,12 @@ import torch
 
 import convzoo
 from convzoo.deploy.export import export, onnx_agrees
+from convzoo.provenance import provenance
 from convzoo.registry import get_entry
 
 
 def main() -> None:
+    record = provenance(allow_dirty="--allow-dirty" in sys.argv)  # the only option
     rows = []
     for name in convzoo.list_models():
         size = get_entry(name).default_input_size[-1]
@@ -39,7 +42,7 @@ def main() -> None:
         rows.append(row)
         print(row, flush=True)
     out = Path(__file__).parent / "results" / "onnx_export_all.json"
-    out.write_text(json.dumps({"torch": torch.__version__, "rows": rows}, indent=2) + "\n")
+    out.write_text(json.dumps({**record, "torch": torch.__version__, "rows": rows}, indent=2) + "\n")
     failed = [r["model"] for r in rows if not r["ok"]]
     print(f"{len(rows) - len(failed)} of {len(rows)} exported and verified; failed: {failed or 'none'}")
 

@@ -18,6 +18,7 @@ import torch
 
 import convzoo
 from convzoo.bench import time_interleaved
+from convzoo.provenance import provenance
 
 
 def main() -> None:
@@ -26,7 +27,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "profile_speed.json")
+    parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
     args = parser.parse_args()
+    record = provenance(allow_dirty=args.allow_dirty)
     rows = []
     for name in args.models:
         model = convzoo.create_model(name).eval()
@@ -52,7 +55,7 @@ def main() -> None:
         )
         print(rows[-1], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}, indent=2) + "\n")
+    args.out.write_text(json.dumps({**record, "torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}, indent=2) + "\n")
     print(f"wrote {args.out}")
 
 

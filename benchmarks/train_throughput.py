@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from convzoo.data import Augment, BatchLoader
+from convzoo.provenance import provenance
 from convzoo.training import TrainConfig
 from convzoo.runtime import Context
 from convzoo.training.engine import Trainer
@@ -97,13 +98,15 @@ def main() -> None:
     parser.add_argument("--amp", default="auto")
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "train_throughput.json")
+    parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
     args = parser.parse_args()
+    record = provenance(allow_dirty=args.allow_dirty)
     rows = []
     for name in args.models:
         rows.append(measure(name, args))
         print(rows[-1], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"args": vars(args) | {"out": str(args.out)}, "torch": torch.__version__, "rows": rows}, indent=2) + "\n")
+    args.out.write_text(json.dumps({**record, "args": vars(args) | {"out": str(args.out)}, "torch": torch.__version__, "rows": rows}, indent=2) + "\n")
     print(f"wrote {args.out}")
 
 

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test lint docs bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+docs: setup  # rewrite the generated parts of README.md and docs/ (tests/test_generated_docs.py checks them)
+	$(BIN)/python -m convzoo.report.generated_docs
 
 bench: setup
 	$(BIN)/python benchmarks/eager_speed.py

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
+from convzoo import checkpoint as ckpt
 from convzoo.data import BatchLoader, load_dataset
 from convzoo.deploy import optimize
-from convzoo import checkpoint as ckpt
 from convzoo.provenance import provenance
 
 

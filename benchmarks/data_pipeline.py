@@ -55,7 +55,12 @@ def main() -> None:
     ])  # fmt: skip
     rows = {}
     for workers in (0, 2):
-        loader = DataLoader(PerSample(data.train_images, data.train_labels, transform), batch_size=128, shuffle=True, num_workers=workers)
+        loader = DataLoader(
+            PerSample(data.train_images, data.train_labels, transform),
+            batch_size=128,
+            shuffle=True,
+            num_workers=workers,
+        )
         rows[f"torchvision DataLoader, {workers} workers"] = images_per_second(loader)
         print(rows, flush=True)
     adapter = InputAdapter(1, 1, data.mean, data.std)
@@ -64,7 +69,12 @@ def main() -> None:
     for name, value in rows.items():
         print(f"{name:40s} {value:12,.0f} images/s")
     out = Path(__file__).parent / "results" / "data_pipeline.json"
-    out.write_text(json.dumps({**record, "torch": torch.__version__, "images_per_s": {k: round(v) for k, v in rows.items()}}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {**record, "torch": torch.__version__, "images_per_s": {k: round(v) for k, v in rows.items()}}, indent=2
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,15 @@ from convzoo.registry import get_entry
 from convzoo.weights.reference import paired_models
 
 DEFAULT_MODELS = [
-    "resnet50", "resnext50_32x4d", "vgg16", "googlenet",  # issue 2, against torchvision
-    "efficientnet_b0", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "xception",  # issue 3, against timm
+    "resnet50",
+    "resnext50_32x4d",
+    "vgg16",
+    "googlenet",  # issue 2, against torchvision
+    "efficientnet_b0",
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "convnext_tiny",
+    "xception",  # issue 3, against timm
 ]
 ISSUE_3 = {"efficientnet_b0", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "xception"}
 

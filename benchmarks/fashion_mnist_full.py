@@ -91,7 +91,10 @@ def main() -> None:
             }  # fmt: skip
             _store(run, header)
             shutil.rmtree(out, ignore_errors=True)
-            print(f"{name} seed {seed}: test top-1 {final['test_top1']:.2%} after {args.epochs} epochs, {run['train_minutes']} min", flush=True)
+            print(
+                f"{name} seed {seed}: test top-1 {final['test_top1']:.2%} after {args.epochs} epochs, {run['train_minutes']} min",
+                flush=True,
+            )
 
 
 def result_uses_cuda() -> bool:

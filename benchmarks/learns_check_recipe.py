@@ -26,7 +26,9 @@ RESULTS = Path(__file__).parent / "results" / "learns_check_recipe.json"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="*", default=["vgg16", "alexnet", "mobilenet_v1", "mobilenet_v2", "efficientnet_v2_s"])
+    parser.add_argument(
+        "--models", nargs="*", default=["vgg16", "alexnet", "mobilenet_v1", "mobilenet_v2", "efficientnet_v2_s"]
+    )
     parser.add_argument("--recipes", nargs="*", default=["sgd:0.05", "adamw:2e-3", "adamw:1e-3", "adamw:3e-4"])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--allow-dirty", action="store_true")

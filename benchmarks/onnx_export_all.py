@@ -37,7 +37,12 @@ def main() -> None:
                 ok, difference, scale = onnx_agrees(path, model, torch.randn(3, 3, size, size))
                 row = {"model": name, "size": size, "max_abs_difference": difference, "max_abs_logit": scale, "ok": ok}
             except Exception as error:  # noqa: BLE001  (record why, go on with the next model)
-                row = {"model": name, "size": size, "ok": False, "error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
+                row = {
+                    "model": name,
+                    "size": size,
+                    "ok": False,
+                    "error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}",
+                }
         row["seconds"] = round(time.perf_counter() - start, 1)
         rows.append(row)
         print(row, flush=True)

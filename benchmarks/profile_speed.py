@@ -35,12 +35,12 @@ def main() -> None:
         model = convzoo.create_model(name).eval()
         x = torch.randn(1, 3, args.size, args.size)
 
-        def forward():
+        def forward(model=model, x=x):
             with torch.no_grad():
                 model(x)
 
         timings = time_interleaved(
-            {"forward": forward, "profile": lambda: convzoo.profile(model, (3, args.size, args.size))},
+            {"forward": forward, "profile": lambda model=model: convzoo.profile(model, (3, args.size, args.size))},
             repeats=args.repeats,
         )
         ratio = timings["profile"].median / timings["forward"].median
@@ -55,7 +55,10 @@ def main() -> None:
         )
         print(rows[-1], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({**record, "torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps({**record, "torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}, indent=2)
+        + "\n"
+    )
     print(f"wrote {args.out}")
 
 

@@ -56,7 +56,9 @@ def main() -> None:
 
     def first_reaching(target: float):
         hit = next((r for r in rows if r["test_top1"] >= target), None)
-        return None if hit is None else {"epoch": hit["epoch"], "minutes": round(hit["train_seconds_cumulative"] / 60, 2)}
+        return (
+            None if hit is None else {"epoch": hit["epoch"], "minutes": round(hit["train_seconds_cumulative"] / 60, 2)}
+        )
 
     evaluation = subprocess.run(
         [sys.executable, "-m", "convzoo", "eval", "--checkpoint", str(out / "last.pt"), "--data", "fashion-mnist", "--format", "json"],

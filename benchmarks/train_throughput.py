@@ -26,10 +26,9 @@ import torch.nn.functional as F
 
 from convzoo.data import Augment, BatchLoader
 from convzoo.provenance import provenance
+from convzoo.runtime import Context, autocast
 from convzoo.training import TrainConfig
-from convzoo.runtime import Context
 from convzoo.training.engine import Trainer
-from convzoo.runtime import autocast
 
 MODELS = ["cifar_resnet20", "resnet18", "mobilenet_v2"]
 
@@ -50,7 +49,17 @@ def plain_loop(model, batches, amp_dtype):
 
 def measure(name: str, args) -> dict:
     with tempfile.TemporaryDirectory() as out:
-        config = TrainConfig(model=name, data="fashion-mnist", batch_size=args.batch, amp=args.amp, channels_last=args.channels_last, out=out, progress=False, crop_padding=0, flip=False)
+        config = TrainConfig(
+            model=name,
+            data="fashion-mnist",
+            batch_size=args.batch,
+            amp=args.amp,
+            channels_last=args.channels_last,
+            out=out,
+            progress=False,
+            crop_padding=0,
+            flip=False,
+        )
         trainer = Trainer(config, Context())
         trainer.net.train()
         loader = BatchLoader(trainer.data.train_images, trainer.data.train_labels, args.batch, shuffle=True, seed=0)
@@ -72,7 +81,9 @@ def measure(name: str, args) -> dict:
                 start = time.perf_counter()
                 fn()
                 times[label].append(time.perf_counter() - start)
-        augment_loader = BatchLoader(trainer.data.train_images, trainer.data.train_labels, args.batch, shuffle=True, augment=Augment(2, True))
+        augment_loader = BatchLoader(
+            trainer.data.train_images, trainer.data.train_labels, args.batch, shuffle=True, augment=Augment(2, True)
+        )
         next(iter(augment_loader))  # warm-up
         start = time.perf_counter()
         augmented = sum(len(y) for _, y in augment_loader)  # one whole epoch
@@ -106,7 +117,12 @@ def main() -> None:
         rows.append(measure(name, args))
         print(rows[-1], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({**record, "args": vars(args) | {"out": str(args.out)}, "torch": torch.__version__, "rows": rows}, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {**record, "args": vars(args) | {"out": str(args.out)}, "torch": torch.__version__, "rows": rows}, indent=2
+        )
+        + "\n"
+    )
     print(f"wrote {args.out}")
 
 

@@ -11,4 +11,4 @@ from .weights import convert_state_dict
 
 __version__ = "0.1.0"
 
-__all__ = ["convert_state_dict", "create_model", "list_models", "model_info", "profile", "__version__"]
+__all__ = ["__version__", "convert_state_dict", "create_model", "list_models", "model_info", "profile"]

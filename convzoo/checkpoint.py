@@ -94,7 +94,9 @@ class Checkpoint:
         try:
             model.load_state_dict(state)
         except RuntimeError as error:
-            raise CheckpointError(f"checkpoint weights do not fit {self.model.name}: {str(error).splitlines()[0]}") from None
+            raise CheckpointError(
+                f"checkpoint weights do not fit {self.model.name}: {str(error).splitlines()[0]}"
+            ) from None
         return model
 
     def check_compatible(self, model_name: str, num_classes: int) -> None:
@@ -127,7 +129,9 @@ def save(path: str | Path, checkpoint: Checkpoint) -> Path:
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             kept = f"the previous {path.name} is intact" if path.exists() else f"no {path.name} was written"
-            raise ResourceError(f"disk full while writing {path}; {kept}. Free space, then continue with --resume") from None
+            raise ResourceError(
+                f"disk full while writing {path}; {kept}. Free space, then continue with --resume"
+            ) from None
         raise
     finally:
         Path(temporary).unlink(missing_ok=True)
@@ -149,7 +153,9 @@ def read_plain(path: str | Path, what: str = "checkpoint") -> Any:
     except pickle.UnpicklingError as error:
         first = str(error).strip().splitlines()
         detail = next((line for line in first if "GLOBAL" in line or "Unsupported" in line), first[0] if first else "")
-        raise CheckpointError(f"{path} holds objects other than tensors and plain data, refused unread ({detail.strip()})") from None
+        raise CheckpointError(
+            f"{path} holds objects other than tensors and plain data, refused unread ({detail.strip()})"
+        ) from None
     except (RuntimeError, EOFError, KeyError, ValueError, zipfile.BadZipFile, OSError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(f"{path} is truncated or corrupt ({message})") from None
@@ -164,13 +170,15 @@ def load(path: str | Path) -> Checkpoint:
 def from_payload(payload: Any, path: Path) -> Checkpoint:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(
-            f"{path} is a plain state dict, not a convzoo checkpoint; pass it as --weights (or to "
-            "convert_state_dict)" if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values())
+            f"{path} is a plain state dict, not a convzoo checkpoint; pass it as --weights (or to convert_state_dict)"
+            if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values())
             else f"{path} is not a convzoo checkpoint"
         )
     version = payload.get("version")
     if not isinstance(version, int) or version > VERSION:
-        raise CheckpointError(f"{path} is checkpoint format {version}, newer than this convzoo reads ({VERSION}); upgrade convzoo")
+        raise CheckpointError(
+            f"{path} is checkpoint format {version}, newer than this convzoo reads ({VERSION}); upgrade convzoo"
+        )
     try:
         return _from_v1(payload) if version == 1 else _from_v2(payload)
     except (KeyError, TypeError) as error:
@@ -183,7 +191,15 @@ def _from_v2(payload: dict[str, Any]) -> Checkpoint:
     return Checkpoint(spec, payload["model_state"], payload.get("ema_state"), payload.get("training"))
 
 
-TRAINING_KEYS_V1 = ("optimizer_state", "schedule_state", "scaler_state", "train_state", "rng_state", "cuda_rng_state", "config")
+TRAINING_KEYS_V1 = (
+    "optimizer_state",
+    "schedule_state",
+    "scaler_state",
+    "train_state",
+    "rng_state",
+    "cuda_rng_state",
+    "config",
+)
 
 
 def _from_v1(payload: dict[str, Any]) -> Checkpoint:

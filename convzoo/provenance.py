@@ -23,17 +23,27 @@ import torch
 from .errors import OptionError
 from .runtime import cpu_kind
 
+RESULT_PATHS = ("benchmarks/results/",)  # figures written by earlier runs do not make the code dirty
 
-def git_commit() -> str | None:
-    """The short commit hash, with ``-dirty`` when the working tree has uncommitted changes."""
+
+def _git(*args: str) -> str | None:
     try:
         result = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        )  # fmt: skip
+            ["git", *args], capture_output=True, text=True, timeout=5, check=False, cwd=Path(__file__).resolve().parent
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return result.stdout.strip() or None
+    return result.stdout if result.returncode == 0 else None
+
+
+def git_commit() -> str | None:
+    """The short commit hash, with ``-dirty`` when tracked files other than recorded results have changed."""
+    commit = (_git("rev-parse", "--short", "HEAD") or "").strip()
+    if not commit:
+        return None
+    changed = [line[3:] for line in (_git("status", "--porcelain", "--untracked-files=no") or "").splitlines()]
+    dirty = any(not path.startswith(RESULT_PATHS) for path in changed)
+    return commit + ("-dirty" if dirty else "")
 
 
 def environment() -> dict[str, Any]:
@@ -66,7 +76,7 @@ def _command(argv: list[str]) -> str:
         except ValueError:
             pass
         return shlex.join(["python", script, *argv[1:]])
-    return shlex.join(["convzoo" if script.endswith("convzoo") or script.endswith("__main__.py") else script, *argv[1:]])
+    return shlex.join(["convzoo" if script.endswith(("convzoo", "__main__.py")) else script, *argv[1:]])
 
 
 def provenance(*, allow_dirty: bool = False, argv: list[str] | None = None) -> dict[str, Any]:

@@ -68,9 +68,7 @@ def get_entry(name: str) -> ModelEntry:
     except KeyError:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise OptionError(
-            f"unknown model {name!r}{hint} (`convzoo models` lists all {len(_REGISTRY)})"
-        ) from None
+        raise OptionError(f"unknown model {name!r}{hint} (`convzoo models` lists all {len(_REGISTRY)})") from None
 
 
 def list_models(pattern: str = "*") -> list[str]:

@@ -50,7 +50,9 @@ class RunLock:
                         f"{self.path.parent} is in use by another run (pid {owner}); wait for it, stop it, "
                         "or choose another --out"
                     ) from None
-                print(f"convzoo: taking over the stale lock of {self.path.parent} (pid {owner} is gone)", file=sys.stderr)
+                print(
+                    f"convzoo: taking over the stale lock of {self.path.parent} (pid {owner} is gone)", file=sys.stderr
+                )
                 self.path.unlink(missing_ok=True)
                 continue
             with os.fdopen(handle, "w") as file:
@@ -70,7 +72,7 @@ class RunLock:
             self.path.unlink(missing_ok=True)
         self.held = False
 
-    def __enter__(self) -> RunLock:
+    def __enter__(self) -> RunLock:  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self.acquire()
 
     def __exit__(self, *exc_info) -> None:

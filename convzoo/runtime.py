@@ -45,7 +45,13 @@ def cpu_kind() -> dict:
     capability = torch.backends.cpu.get_cpu_capability()
     if capability in ("AVX2", "DEFAULT") and label not in ("AVX2", "other"):
         label = f"AVX2 (limited by ATEN_CPU_CAPABILITY/ONEDNN_MAX_CPU_ISA on {label})"
-    return {"model": model, "isa": isa, "label": label, "torch_capability": capability, "bf16_native": cpu_supports_bf16()}
+    return {
+        "model": model,
+        "isa": isa,
+        "label": label,
+        "torch_capability": capability,
+        "bf16_native": cpu_supports_bf16(),
+    }
 
 
 def cpu_label(isa: list[str]) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from convzoo.provenance import provenance  # noqa: E402
+from convzoo.provenance import provenance
 
 
 @dataclass(frozen=True)
@@ -89,16 +89,23 @@ def run_with_fault(fault: Fault, timeout: int) -> dict:
     path = ROOT / fault.file
     original = path.read_text()
     if original.count(fault.original) != 1:
-        raise SystemExit(f"{fault.name}: the text to mutate is not found exactly once in {fault.file}; update the script")
+        raise SystemExit(
+            f"{fault.name}: the text to mutate is not found exactly once in {fault.file}; update the script"
+        )
     start = time.perf_counter()
     try:
         path.write_text(original.replace(fault.original, fault.faulty))
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *fault.tests]
-        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
     finally:
         path.write_text(original)
     last = (completed.stdout.strip().splitlines() or [""])[-1]
-    return {**asdict(fault), "caught": completed.returncode != 0, "pytest": last, "seconds": round(time.perf_counter() - start, 1)}
+    return {
+        **asdict(fault),
+        "caught": completed.returncode != 0,
+        "pytest": last,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
 
 
 def main() -> int:
@@ -112,14 +119,20 @@ def main() -> int:
     results = []
     for fault in faults:
         result = run_with_fault(fault, args.timeout)
-        print(f"{'caught  ' if result['caught'] else 'SURVIVED'} {fault.name:20s} {result['seconds']:6.1f} s  {result['pytest']}", flush=True)
+        print(
+            f"{'caught  ' if result['caught'] else 'SURVIVED'} {fault.name:20s} {result['seconds']:6.1f} s  {result['pytest']}",
+            flush=True,
+        )
         results.append(result)
     survived = [r["name"] for r in results if not r["caught"]]
     if not args.only:
         target = ROOT / "benchmarks" / "results" / "mutation_check.json"
         target.write_text(json.dumps({**record, "faults": results, "survived": survived}, indent=2) + "\n")
         print(f"wrote {target.relative_to(ROOT)}")
-    print(f"{len(results) - len(survived)} of {len(results)} faults caught" + (f"; survived: {', '.join(survived)}" if survived else ""))
+    print(
+        f"{len(results) - len(survived)} of {len(results)} faults caught"
+        + (f"; survived: {', '.join(survived)}" if survived else "")
+    )
     return 1 if survived else 0
 
 

@@ -19,7 +19,10 @@ def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
         if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.running_mean is not None:
             module.running_mean.copy_(torch.randn(module.running_mean.shape, generator=generator) * 0.1)
             module.running_var.copy_(torch.rand(module.running_var.shape, generator=generator) + 0.5)
-        if isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)) and module.weight is not None:
+        if (
+            isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm))
+            and module.weight is not None
+        ):
             module.weight.copy_(torch.rand(module.weight.shape, generator=generator) + 0.5)
             module.bias.copy_(torch.randn(module.bias.shape, generator=generator) * 0.1)
     for param_name, param in model.named_parameters():

@@ -25,7 +25,17 @@ class _CreatesAFile:
 @pytest.fixture(scope="module")
 def good_checkpoint(tmp_path_factory):
     model = convzoo.create_model("cifar_resnet20", num_classes=10, in_chans=1)
-    spec = ckpt.ModelSpec("cifar_resnet20", {"num_classes": 10, "in_chans": 1}, [str(i) for i in range(10)], [0.5], [0.25], 1, 28, 1, "fashion-mnist-mini")
+    spec = ckpt.ModelSpec(
+        "cifar_resnet20",
+        {"num_classes": 10, "in_chans": 1},
+        [str(i) for i in range(10)],
+        [0.5],
+        [0.25],
+        1,
+        28,
+        1,
+        "fashion-mnist-mini",
+    )
     return ckpt.save(tmp_path_factory.mktemp("good") / "model.pt", ckpt.Checkpoint(spec, model.state_dict()))
 
 
@@ -128,7 +138,9 @@ def test_a_planted_cifar_batch_cannot_run_code(tmp_path):
     # the genuine layout (numpy arrays, lists, bytes keys written by Python 2) is still read
     (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": ["a", "b"]}, protocol=2))
     data = np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072)
-    (folder / "test_batch").write_bytes(pickle.dumps({"data": data, "labels": [0, 1], "filenames": [b"x", b"y"]}, protocol=2))
+    (folder / "test_batch").write_bytes(
+        pickle.dumps({"data": data, "labels": [0, 1], "filenames": [b"x", b"y"]}, protocol=2)
+    )
     images, labels, classes = cifar.load_split("cifar10", tmp_path, "test")
     assert images.shape == (2, 3, 32, 32) and labels.tolist() == [0, 1] and classes == ["a", "b"]
     assert torch.equal(images.flatten(), torch.from_numpy(data).flatten())

@@ -10,7 +10,20 @@ from convzoo.cli import main
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "run"
-    argv = ["train", "--model", "cifar_resnet20", "--epochs", "1", "--batch-size", "256", "--amp", "none", "--no-progress", "--out", str(out)]
+    argv = [
+        "train",
+        "--model",
+        "cifar_resnet20",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "256",
+        "--amp",
+        "none",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     return out / "last.pt"
 
@@ -54,14 +67,16 @@ def test_bad_evaluation_input(tmp_path, capsys, checkpoint):
     broken = tmp_path / "broken.pt"
     broken.write_bytes(checkpoint.read_bytes()[:5000])
     _one_line_error(["eval", "--checkpoint", str(broken)], capsys, "truncated")
-    from torchvision.io import write_png
     import torch
+    from torchvision.io import write_png
 
     for split in ("train", "test"):
         for label in ("a", "b"):
             (tmp_path / "imgs" / split / label).mkdir(parents=True)
             write_png(torch.zeros(1, 28, 28, dtype=torch.uint8), str(tmp_path / "imgs" / split / label / "0.png"))
-    _one_line_error(["eval", "--checkpoint", str(checkpoint), "--data", f"folder:{tmp_path / 'imgs'}"], capsys, "has 2 classes")
+    _one_line_error(
+        ["eval", "--checkpoint", str(checkpoint), "--data", f"folder:{tmp_path / 'imgs'}"], capsys, "has 2 classes"
+    )
 
 
 def test_unknown_option_value_is_rejected(capsys):

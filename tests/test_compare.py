@@ -64,7 +64,9 @@ def test_a_stopped_comparison_leaves_a_partial_report_and_resume_completes_it(tm
     printed = capsys.readouterr().out
     assert "budget 1.5 min" in printed and "learns here" in printed
     results = _results(out)
-    assert results["partial"] is None and results["seconds"] <= 1.3 * 90  # both parts; +30% for the other test worker's load
+    assert (
+        results["partial"] is None and results["seconds"] <= 1.3 * 90
+    )  # both parts; +30% for the other test worker's load
     for row in results["rows"]:
         assert row["params"] > 0 and row["gmacs"] > 0 and row["activation_mib"] > 0
         assert row["latency_b1_ms"] > 0 and row["throughput_b16_optimized"] > 0
@@ -97,7 +99,11 @@ def test_a_failing_phase_is_reported_in_its_row(tmp_path, monkeypatch):
 def test_a_stop_inside_a_phase_keeps_the_finished_phases(tmp_path, monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(compare_module, "measure_cost", lambda name: calls.append(name) or {"params": 1, "gmacs": 0.1})
-    monkeypatch.setattr(compare_module, "measure_training", lambda *a: {"learns": True, "test_top1": 0.5, "loss_first": 2.3, "loss_last": 1.0})
+    monkeypatch.setattr(
+        compare_module,
+        "measure_training",
+        lambda *a: {"learns": True, "test_top1": 0.5, "loss_first": 2.3, "loss_last": 1.0},
+    )
 
     def stopped(name, repeats):
         raise StopSignal(signal.SIGINT)
@@ -121,9 +127,25 @@ def test_unknown_model_fails_before_any_work(tmp_path, capsys):
 def test_full_runs_rank_only_what_every_seed_supports(tmp_path):
     from convzoo.report.full_runs import load_runs, ranked_pairs, ranking_sentence
 
-    runs = [("a", 0, 0.93), ("a", 1, 0.94), ("b", 0, 0.91), ("b", 1, 0.92), ("c", 0, 0.915), ("c", 1, 0.935), ("d", 0, 0.99)]
+    runs = [
+        ("a", 0, 0.93),
+        ("a", 1, 0.94),
+        ("b", 0, 0.91),
+        ("b", 1, 0.92),
+        ("c", 0, 0.915),
+        ("c", 1, 0.935),
+        ("d", 0, 0.99),
+    ]
     path = tmp_path / "full.json"
-    path.write_text(json.dumps({"runs": [{"model": m, "seed": s, "epochs": 10, "device": "cpu (AVX2)", "test_top1": t} for m, s, t in runs]}))
+    path.write_text(
+        json.dumps(
+            {
+                "runs": [
+                    {"model": m, "seed": s, "epochs": 10, "device": "cpu (AVX2)", "test_top1": t} for m, s, t in runs
+                ]
+            }
+        )
+    )
     loaded = load_runs(path)
     # a beats b on every seed; c overlaps both; d has one seed, so its 0.99 ranks nothing
     assert ranked_pairs(loaded) == [("a", "b")]

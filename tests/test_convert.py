@@ -1,9 +1,9 @@
 import pytest
 import torch
+from reference import build_reference, randomize_, relative_error
 
 import convzoo
 from convzoo.weights import adapt_input_conv, load_converted
-from reference import build_reference, randomize_, relative_error
 
 
 def test_one_channel_input_sums_rgb_filters():

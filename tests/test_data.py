@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from convzoo.data import Augment, BatchLoader, DataError, InputAdapter, load_dataset
-from convzoo.data import fashion_mnist
+from convzoo.data import Augment, BatchLoader, DataError, InputAdapter, fashion_mnist, load_dataset
 from convzoo.data.download import md5_of
 from convzoo.data.idx import read_idx, write_idx
 from convzoo.data.loader import random_crop
@@ -55,7 +54,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         if self.path.endswith("/cut-short.gz"):  # promises more bytes than it sends, then hangs up
             self.send_response(200)
             self.send_header("Content-Length", "1000")
@@ -163,7 +162,10 @@ def _write_cifar(root: Path, per_split: int = 20) -> None:
     with open(folder / "batches.meta", "wb") as file:
         pickle.dump({"label_names": classes}, file)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"data": rng.integers(0, 256, (per_split, 3072), dtype=np.uint8), "labels": list(rng.integers(0, 10, per_split))}
+        batch = {
+            "data": rng.integers(0, 256, (per_split, 3072), dtype=np.uint8),
+            "labels": list(rng.integers(0, 10, per_split)),
+        }
         with open(folder / name, "wb") as file:
             pickle.dump(batch, file)
 

@@ -82,7 +82,19 @@ def test_optimize_rejects_an_unknown_dtype():
         optimize(convzoo.create_model("resnet18"), torch.randn(1, 3, 32, 32), dtype="int4")
 
 
-@pytest.mark.parametrize("name", ["resnet18", "efficientnet_b0", "mobilenet_v3_large", "convnext_tiny", "googlenet", "xception", "cifar_resnet20", "alexnet"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "resnet18",
+        "efficientnet_b0",
+        "mobilenet_v3_large",
+        "convnext_tiny",
+        "googlenet",
+        "xception",
+        "cifar_resnet20",
+        "alexnet",
+    ],
+)
 def test_onnx_round_trip(name, tmp_path):
     model = convzoo.create_model(name, num_classes=10).eval()
     # ONNX's adaptive pooling needs the output size to divide the input size: AlexNet pools to 6x6
@@ -178,17 +190,54 @@ def test_predict_on_real_images_matches_the_model_and_skips_a_broken_one(checkpo
 
 
 def test_bench_against_reference_reports_a_ratio(capsys):
-    argv = ["bench", "resnet18", "--batch", "2", "--size", "64", "--repeats", "2", "--against", "torchvision", "--format", "json"]
+    argv = [
+        "bench",
+        "resnet18",
+        "--batch",
+        "2",
+        "--size",
+        "64",
+        "--repeats",
+        "2",
+        "--against",
+        "torchvision",
+        "--format",
+        "json",
+    ]
     assert main(argv) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["impl"] for r in rows] == ["convzoo", "torchvision:resnet18"]
-    assert rows[0]["ratio"] > 0 and rows[0]["peak_memory_mib"] > 0 and rows[0]["latency_p90_ms"] >= rows[0]["latency_ms"]
+    assert (
+        rows[0]["ratio"] > 0 and rows[0]["peak_memory_mib"] > 0 and rows[0]["latency_p90_ms"] >= rows[0]["latency_ms"]
+    )
 
 
 def test_bench_modes_and_bad_input(capsys):
-    assert main(["bench", "cifar_resnet20", "--mode", "train", "--batch", "4", "--size", "32", "--repeats", "1", "--no-memory", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "cifar_resnet20",
+                "--mode",
+                "train",
+                "--batch",
+                "4",
+                "--size",
+                "32",
+                "--repeats",
+                "1",
+                "--no-memory",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)[0]["mode"] == "train"
-    assert main(["bench", "resnet18", "--batch", "2", "--size", "32", "--repeats", "1", "--optimize", "--format", "json"]) == 0
+    assert (
+        main(["bench", "resnet18", "--batch", "2", "--size", "32", "--repeats", "1", "--optimize", "--format", "json"])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)[0]["variant"] == "optimized"
     assert main(["bench", "xception", "--against", "torchvision"]) == 2
     assert "no torchvision counterpart" in capsys.readouterr().err

@@ -2,10 +2,10 @@
 
 import pytest
 import torch
+from reference import converted_pair, relative_error
 
 import convzoo
 from convzoo.registry import get_entry
-from reference import converted_pair, relative_error
 
 PAIRS = [(name, source) for name in convzoo.list_models() for source in get_entry(name).reference]
 TOLERANCE = 1e-4
@@ -72,7 +72,9 @@ def test_googlenet_training_loss_adds_its_auxiliary_classifiers():
     loss, logits = model.training_loss(output, lambda out: out.square().mean())
     main, aux2, aux1 = output  # torchvision's order
     assert logits is main
-    assert torch.allclose(loss, main.square().mean() + 0.3 * aux2.square().mean() + 0.3 * aux1.square().mean(), rtol=1e-6)
+    assert torch.allclose(
+        loss, main.square().mean() + 0.3 * aux2.square().mean() + 0.3 * aux1.square().mean(), rtol=1e-6
+    )
     plain = convzoo.create_model("resnet18", num_classes=10).train()
     out = plain(torch.randn(2, 3, 64, 64))
     assert plain.training_loss(out, lambda o: o.sum())[1] is out

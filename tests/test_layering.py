@@ -28,7 +28,9 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", ["deploy/*.py", "cli/evaluate.py", "cli/export.py", "cli/predict.py", "checkpoint.py", "evaluation.py"])
+@pytest.mark.parametrize(
+    "path", ["deploy/*.py", "cli/evaluate.py", "cli/export.py", "cli/predict.py", "checkpoint.py", "evaluation.py"]
+)
 def test_checkpoint_readers_do_not_import_the_training_package(path):
     files = sorted(PACKAGE.glob(path))
     assert files

@@ -126,7 +126,7 @@ def test_branches_take_the_widest_field():
             return self.small(x) + self.large(x)
 
     profile = convzoo.profile(TwoBranches(), (1, 9, 9))
-    functional = [row for row in profile.rows if row.path == "(model)"][0]
+    functional = next(row for row in profile.rows if row.path == "(model)")
     assert functional.receptive_field == (5, 5) and functional.other_ops["elementwise"] == 81
 
 
@@ -134,7 +134,7 @@ def test_known_receptive_fields():
     rows = convzoo.profile("resnet50").grouped(1)
     assert {row.path: row.receptive_field[0] for row in rows if row.receptive_field}["layer4"] == 427
     vgg = convzoo.profile("vgg16").grouped(1)
-    assert [row for row in vgg if row.path == "features"][0].receptive_field == (212, 212)
+    assert next(row for row in vgg if row.path == "features").receptive_field == (212, 212)
 
 
 def test_grouping_keeps_the_totals_and_exports_parse():

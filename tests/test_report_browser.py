@@ -18,7 +18,9 @@ PROBE = (
     "b.pageWidth=document.documentElement.scrollWidth;b.tables=document.querySelectorAll('table tr').length})</script>"
 )
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="chromium is not installed (CI installs it)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"), reason="chromium is not installed (CI installs it)"
+)
 
 
 def _results():
@@ -44,17 +46,23 @@ def render_in_chromium(html_path, screenshot=None, width=LAPTOP_WIDTH):
     probed.write_text(html_path.read_text().replace("</body>", PROBE + "</body>"))
     flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width},900",
              "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0"]  # fmt: skip
-    completed = subprocess.run(flags + ["--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        flags + ["--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120, check=False
+    )
     attributes = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', completed.stdout))
     console = [line for line in completed.stderr.splitlines() if "CONSOLE" in line]
     if screenshot is not None:
-        subprocess.run(flags + [f"--screenshot={screenshot}", html_path.as_uri()], capture_output=True, timeout=120, check=True)
+        subprocess.run(
+            flags + [f"--screenshot={screenshot}", html_path.as_uri()], capture_output=True, timeout=120, check=True
+        )
     return attributes, console
 
 
 def test_report_html_renders_plots_and_tables_offline_at_laptop_width(tmp_path):
     full_runs = tmp_path / "full.json"  # one recorded full run: the accuracy plot appears, from this file only
-    full_runs.write_text('{"runs": [{"model": "resnet18", "seed": 0, "epochs": 2, "device": "cpu (AVX2)", "test_top1": 0.91}]}')
+    full_runs.write_text(
+        '{"runs": [{"model": "resnet18", "seed": 0, "epochs": 2, "device": "cpu (AVX2)", "test_top1": 0.91}]}'
+    )
     paths = write_report(_results(), tmp_path, full_runs)
     html = paths["html"].read_text()
     assert "http://" not in html and "https://" not in html  # nothing to fetch: self-contained

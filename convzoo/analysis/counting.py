@@ -17,7 +17,8 @@ Conventions (DESIGN.md, "Measuring"):
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -34,7 +35,22 @@ ACTIVATION_OPS = {
     "hardsigmoid", "hardsigmoid_", "sigmoid", "sigmoid_", "tanh", "tanh_", "leaky_relu", "leaky_relu_",
     "clamp", "clamp_", "clamp_min", "clamp_min_", "elu", "elu_", "mish", "mish_",
 }  # fmt: skip
-ELEMENTWISE_OPS = {"add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_", "rsub", "neg", "exp", "sqrt", "rsqrt", "pow"}
+ELEMENTWISE_OPS = {
+    "add",
+    "add_",
+    "sub",
+    "sub_",
+    "mul",
+    "mul_",
+    "div",
+    "div_",
+    "rsub",
+    "neg",
+    "exp",
+    "sqrt",
+    "rsqrt",
+    "pow",
+}
 SOFTMAX_OPS = {"_softmax", "_log_softmax"}
 WINDOW_POOL_OPS = {"max_pool2d_with_indices", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"}
 GLOBAL_POOL_OPS = {"_adaptive_avg_pool2d", "adaptive_avg_pool2d", "mean", "sum"}

@@ -8,16 +8,17 @@ writes the page (``docs/lecture.md`` in the repository).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 from torch import nn
 
+from ..layers import InvertedResidual, SqueezeExcite
 from ..models.efficientnet import VARIANTS as EFFICIENTNET_VARIANTS
 from ..models.efficientnet import compound_scaling
 from ..models.resnet import BasicBlock, Bottleneck
-from ..layers import InvertedResidual, SqueezeExcite
 from ..registry import count_params, create_model
 from .profile import profile
 
@@ -87,7 +88,9 @@ def global_pooling() -> Section:
         shapes.append((f"1×1024×{height}×{width}", "×".join(map(str, out.shape))))
     model = create_model("googlenet").eval()
     with torch.no_grad():
-        logits = {f"{h}×{w}": tuple(model(torch.zeros(1, 3, h, w)).shape) for h, w in ((224, 224), (320, 320), (160, 256))}
+        logits = {
+            f"{h}×{w}": tuple(model(torch.zeros(1, 3, h, w)).shape) for h, w in ((224, 224), (320, 320), (160, 256))
+        }
     facts = {"fc_weights": weights, "fc_params": _params(fc), "gap_params": _params(gap), "googlenet_logits": logits}
     text = f"""A fully-connected layer from a 7×7×1024 map to 1024 units (`nn.Linear(50176, 1024)`) holds
 **{weights / M:.2f}M** weights ({_params(fc):,} with its bias); global average pooling
@@ -98,8 +101,8 @@ never sees the input size:
 
 {_table(["feature map in", "AdaptiveAvgPool2d(1) out"], shapes)}
 
-GoogLeNet built by convzoo returns logits of shape {logits['224×224']} for 224×224, 320×320 and
-160×256 images alike: {', '.join(f'{k} → {v}' for k, v in logits.items())}."""
+GoogLeNet built by convzoo returns logits of shape {logits["224×224"]} for 224×224, 320×320 and
+160×256 images alike: {", ".join(f"{k} → {v}" for k, v in logits.items())}."""
     return Section("Global average pooling instead of fully-connected layers", text, facts)
 
 
@@ -122,12 +125,19 @@ def vgg16() -> Section:
         "gmacs": result.total_macs / 1e9,
     }
     rows = [
-        (f"{d} × 3×3", rf, f"{p:,} ({p // channels**2}·C²)", f"{k}×{k}", f"{q:,} ({q // channels**2}·C²)", f"{1 - p / q:.0%}")
+        (
+            f"{d} × 3×3",
+            rf,
+            f"{p:,} ({p // channels**2}·C²)",
+            f"{k}×{k}",
+            f"{q:,} ({q // channels**2}·C²)",
+            f"{1 - p / q:.0%}",
+        )
         for d, (rf, p, k, q) in stacks.items()
     ]
-    text = f"""`convzoo.profile("vgg16")`: **{result.total_params:,}** parameters, **{facts['mib']:.1f} MiB**
-({facts['mb']:.0f} MB) in fp32 (the lecture: 138M, ~500 MB), {facts['gmacs']:.2f} GMACs at 224×224. The three
-fully-connected layers hold **{fc_params:,}** parameters, **{facts['fc_share']:.1%}** of the network.
+    text = f"""`convzoo.profile("vgg16")`: **{result.total_params:,}** parameters, **{facts["mib"]:.1f} MiB**
+({facts["mb"]:.0f} MB) in fp32 (the lecture: 138M, ~500 MB), {facts["gmacs"]:.2f} GMACs at 224×224. The three
+fully-connected layers hold **{fc_params:,}** parameters, **{facts["fc_share"]:.1%}** of the network.
 
 Stacked 3×3 convolutions see as far as one large kernel with fewer weights and more non-linearities
 (C = {channels} channels, receptive field measured by the profiler):
@@ -148,12 +158,15 @@ def googlenet() -> Section:
         per_module.setdefault(module, {})[branch] = group.macs
     for module, branches in per_module.items():
         total = sum(branches.values())
-        cells = [f"{branches.get(f'branch{i}', 0) / M:.1f}M ({branches.get(f'branch{i}', 0) / total:.0%})" for i in range(1, 5)]
+        cells = [
+            f"{branches.get(f'branch{i}', 0) / M:.1f}M ({branches.get(f'branch{i}', 0) / total:.0%})"
+            for i in range(1, 5)
+        ]
         rows.append((module, *cells, f"{total / M:.1f}M"))
     facts = {"params": result.total_params, "ratio": vgg / result.total_params, "ratio_with_aux": vgg / with_aux}
     text = f"""`convzoo.profile("googlenet")`: **{result.total_params:,}** parameters (under 7M), against VGG-16's
-{vgg:,}: **{facts['ratio']:.1f}× lighter**. The lecture says "15 times lighter"; the measured ratio is
-{facts['ratio']:.1f}× without the auxiliary classifiers and {facts['ratio_with_aux']:.1f}× with them
+{vgg:,}: **{facts["ratio"]:.1f}× lighter**. The lecture says "15 times lighter"; the measured ratio is
+{facts["ratio"]:.1f}× without the auxiliary classifiers and {facts["ratio_with_aux"]:.1f}× with them
 ({with_aux:,} parameters), which only exist during training. {result.total_macs / 1e9:.2f} GMACs at 224×224.
 
 Multiply-adds of each inception module by branch (1×1 | 1×1→3×3 | 1×1→"5×5" | pool→1×1; torchvision's
@@ -176,13 +189,13 @@ def resnet() -> Section:
         rows.append((label, f"{_params(block):,}", f"{macs / M:.1f}M"))
         facts[label] = (_params(block), macs)
     nearest = min(counts, key=lambda name: abs(counts[name] - 20 * M))
-    text = f"""Parameters measured on the registered models: ResNet-18 **{counts['resnet18']:,}**, ResNet-34
-**{counts['resnet34']:,}**, ResNet-50 **{counts['resnet50']:,}**. The lecture's "~20M" is nearest to
-{nearest.replace('resnet', 'ResNet-')}; ResNet-18 has {counts['resnet18'] / counts['resnet34']:.0%} of ResNet-34's
-parameters and ResNet-50 {counts['resnet50'] / counts['resnet34'] - 1:.0%} more, though ResNet-50 is 16 layers deeper than ResNet-34.
+    text = f"""Parameters measured on the registered models: ResNet-18 **{counts["resnet18"]:,}**, ResNet-34
+**{counts["resnet34"]:,}**, ResNet-50 **{counts["resnet50"]:,}**. The lecture's "~20M" is nearest to
+{nearest.replace("resnet", "ResNet-")}; ResNet-18 has {counts["resnet18"] / counts["resnet34"]:.0%} of ResNet-34's
+parameters and ResNet-50 {counts["resnet50"] / counts["resnet34"] - 1:.0%} more, though ResNet-50 is 16 layers deeper than ResNet-34.
 
 Basic block against bottleneck on a 56×56 map (parameters and multiply-adds from the real blocks). At
-equal width (256 channels in and out) the bottleneck costs {facts[list(blocks)[0]][1] / facts[list(blocks)[1]][1]:.0f}× less;
+equal width (256 channels in and out) the bottleneck costs {facts[next(iter(blocks))][1] / facts[list(blocks)[1]][1]:.0f}× less;
 the paper's Fig. 5 pairs a 64-channel basic block with a 256-channel bottleneck of similar cost:
 
 {_table(["block on 56×56", "parameters", "MACs"], rows)}"""

@@ -21,11 +21,11 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.weak import WeakIdKeyDictionary
 
+from ..errors import OptionError
 from ..registry import create_model, get_entry
 from .counting import OTHER_KINDS, macs_of, op_name, other_ops_of
 from .profile_result import LayerRow, Profile
 from .receptive_field import Field, propagate
-from ..errors import OptionError
 
 
 @dataclass
@@ -142,7 +142,9 @@ def _to_row(record: _Record, module: nn.Module) -> LayerRow:
     own = list(module.parameters(recurse=False))
     trainable = sum(p.numel() for p in own if p.requires_grad)
     frozen = sum(p.numel() for p in own if not p.requires_grad)
-    layer_type = record.type if record.is_leaf else f"{record.type} (own ops: {', '.join(dict.fromkeys(record.ops)) or '-'})"
+    layer_type = (
+        record.type if record.is_leaf else f"{record.type} (own ops: {', '.join(dict.fromkeys(record.ops)) or '-'})"
+    )
     return LayerRow(
         path=record.path or "(model)",
         type=layer_type,

@@ -16,8 +16,9 @@ field can exceed the image (it counts the padding); the effective one is smaller
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -29,13 +30,13 @@ class Field:
     rf: tuple[int, int] = (1, 1)
     jump: tuple[int, int] = (1, 1)
 
-    def through(self, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int] = (1, 1)) -> "Field":
+    def through(self, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int] = (1, 1)) -> Field:
         rf = tuple(r + (k - 1) * d * j for r, k, d, j in zip(self.rf, kernel, dilation, self.jump))
         jump = tuple(j * s for j, s in zip(self.jump, stride))
         return Field(rf, jump)  # type: ignore[arg-type]
 
     @staticmethod
-    def widest(fields: Sequence["Field"]) -> "Field":
+    def widest(fields: Sequence[Field]) -> Field:
         if not fields:
             return Field()
         rf = tuple(max(f.rf[i] for f in fields) for i in range(2))

@@ -101,10 +101,25 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
     x = torch.randn(batch, 3, spec.size, spec.size, device=device)
     candidates = {"convzoo": ours_runner(ours, x, spec)}
     if reference is not None:
-        reference_spec = spec if spec.reference_same_flags else BenchSpec(**{**spec.__dict__, "dtype": "fp32", "channels_last": False})
+        reference_spec = (
+            spec
+            if spec.reference_same_flags
+            else BenchSpec(**{**spec.__dict__, "dtype": "fp32", "channels_last": False})
+        )
         candidates[f"{spec.against}"] = eager_runner(reference, x, reference_spec, loss_rule=ours.training_loss)
     timings = time_interleaved(candidates, warmup=spec.warmup, repeats=spec.repeats, device=device)
-    variant = "+".join(v for v, on in (("optimized", spec.optimize), ("compiled", spec.compile), ("channels_last", spec.channels_last)) if on) or "eager"
+    variant = (
+        "+".join(
+            v
+            for v, on in (
+                ("optimized", spec.optimize),
+                ("compiled", spec.compile),
+                ("channels_last", spec.channels_last),
+            )
+            if on
+        )
+        or "eager"
+    )
     rows = []
     for label, timing in timings.items():
         memory = peak_memory_bytes(candidates[label], device) if spec.memory else None

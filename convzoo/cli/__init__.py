@@ -24,7 +24,17 @@ from . import predict as predict_command
 from . import summary as summary_command
 from . import train as train_command
 
-COMMANDS = [compare_command, models_command, summary_command, lecture_command, train_command, evaluate_command, bench_command, export_command, predict_command]
+COMMANDS = [
+    compare_command,
+    models_command,
+    summary_command,
+    lecture_command,
+    train_command,
+    evaluate_command,
+    bench_command,
+    export_command,
+    predict_command,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--optimize", action="store_true", help="fold BN, channels-last (convzoo only)")
     parser.add_argument("--compile", action="store_true", help="torch.compile, with freezing on CPU (convzoo only)")
     parser.add_argument("--against", choices=("torchvision", "timm"), default=None)
-    parser.add_argument("--reference-same-flags", action="store_true", help="give the reference --dtype and --channels-last too")
+    parser.add_argument(
+        "--reference-same-flags", action="store_true", help="give the reference --dtype and --channels-last too"
+    )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
@@ -56,13 +58,36 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, warmup=args.warmup, repeats=args.repeats, memory=not args.no_memory,
         reference_same_flags=args.reference_same_flags,
     )  # fmt: skip
-    progress = None if args.format == "json" else (lambda row: console().print(f"  {row['model']} {row['impl']} batch {row['batch']}: {row['images_per_s']} img/s"))
+    progress = (
+        None
+        if args.format == "json"
+        else (
+            lambda row: console().print(
+                f"  {row['model']} {row['impl']} batch {row['batch']}: {row['images_per_s']} img/s"
+            )
+        )
+    )
     rows = bench(spec, on_row=progress)
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
-        columns = ["model", "impl", "variant", "mode", "dtype", "batch", "images_per_s", "latency_ms", "latency_p90_ms", "peak_memory_mib"]
+        columns = [
+            "model",
+            "impl",
+            "variant",
+            "mode",
+            "dtype",
+            "batch",
+            "images_per_s",
+            "latency_ms",
+            "latency_p90_ms",
+            "peak_memory_mib",
+        ]
         if args.against:
             columns.append("ratio")
-        emit([{c: row.get(c, "") for c in columns} for row in rows], "table", title="convzoo bench (ratio = speed / reference speed)")
+        emit(
+            [{c: row.get(c, "") for c in columns} for row in rows],
+            "table",
+            title="convzoo bench (ratio = speed / reference speed)",
+        )
     return 0

@@ -19,15 +19,27 @@ from ..tables import console, emit
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("compare", help="measure the lecture's line-up side by side within a time budget; writes a report")
+    parser = subparsers.add_parser(
+        "compare", help="measure the lecture's line-up side by side within a time budget; writes a report"
+    )
     parser.add_argument("models", nargs="*", help=f"models to compare (default: the lecture's {len(LINEUP)})")
-    parser.add_argument("--budget", type=float, default=8.0, help="minutes for the whole run, planned on this machine (default 8)")
-    parser.add_argument("--data", default="fashion-mnist-mini", help="dataset of the learns-check (default: the embedded sample)")
+    parser.add_argument(
+        "--budget", type=float, default=8.0, help="minutes for the whole run, planned on this machine (default 8)"
+    )
+    parser.add_argument(
+        "--data", default="fashion-mnist-mini", help="dataset of the learns-check (default: the embedded sample)"
+    )
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--full-runs", default=None, help="results file of full training runs (default: benchmarks/results/fashion_mnist_full.json)")
+    parser.add_argument(
+        "--full-runs",
+        default=None,
+        help="results file of full training runs (default: benchmarks/results/fashion_mnist_full.json)",
+    )
     parser.add_argument("--out", default="reports/compare")
-    parser.add_argument("--resume", action="store_true", help="finish an interrupted comparison in --out, with its plan")
+    parser.add_argument(
+        "--resume", action="store_true", help="finish an interrupted comparison in --out, with its plan"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier comparison in --out")
     parser.set_defaults(run=run)
 
@@ -37,8 +49,17 @@ def _config(args: argparse.Namespace) -> CompareConfig:
     for name in models:
         get_entry(name)  # unknown names fail before any work
     if args.budget <= 0 or args.batch_size < 1:
-        raise OptionError(f"--budget must be positive and --batch-size at least 1, got {args.budget} and {args.batch_size}")
-    return CompareConfig(models=models, budget_minutes=args.budget, data=args.data, data_dir=args.data_dir, batch_size=args.batch_size, out=args.out)
+        raise OptionError(
+            f"--budget must be positive and --batch-size at least 1, got {args.budget} and {args.batch_size}"
+        )
+    return CompareConfig(
+        models=models,
+        budget_minutes=args.budget,
+        data=args.data,
+        data_dir=args.data_dir,
+        batch_size=args.batch_size,
+        out=args.out,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +82,11 @@ def run(args: argparse.Namespace) -> int:
             def on_phase(name: str, phase: str, left_s: float) -> None:
                 done = sum(len(v) for v in comparison.state["done"].values())
                 index = models.index(name) + 1
-                progress.update(task, completed=done, description=f"{name} ({index}/{len(models)}) {phase}, ~{left_s / 60:.1f} min left")
+                progress.update(
+                    task,
+                    completed=done,
+                    description=f"{name} ({index}/{len(models)}) {phase}, ~{left_s / 60:.1f} min left",
+                )
 
             def on_replan(plan) -> None:
                 trained = [m.name for m in plan.models if m.train_steps]
@@ -74,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
             progress.stop()
             partial = f"stopped by {stop.name} after {comparison.spent_s / 60:.1f} min"
             paths = write_report(comparison.results(partial=partial), comparison.out, args.full_runs)
-            console().print(f"{partial}; partial report: {paths['markdown']}; finish it with --resume --out {comparison.out}")
+            console().print(
+                f"{partial}; partial report: {paths['markdown']}; finish it with --resume --out {comparison.out}"
+            )
             return stop.exit_code
     results = comparison.results()
     paths = write_report(results, comparison.out, args.full_runs)

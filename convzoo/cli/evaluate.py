@@ -24,7 +24,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--tta", action="store_true", help="average with horizontally flipped images")
     parser.add_argument("--amp", default="none", choices=("auto", "none", "bf16"))
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--out", type=Path, default=None, help="where to write the confusion PNG and JSON (default: beside the checkpoint)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where to write the confusion PNG and JSON (default: beside the checkpoint)",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(run=run)
 
@@ -49,16 +54,36 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     out = args.out or args.checkpoint.parent
     stem = f"eval-{Path(data_name).name.replace(':', '_')}"
-    image = plot_confusion(result.confusion, data.classes, out / f"{stem}-confusion.png", f"{spec.name} on {data_name}: top-1 {result.top1:.2%}")
-    report = {"checkpoint": str(args.checkpoint), "data": data_name, "tta": args.tta, **result.as_dict(), "confusion_png": str(image)}
+    image = plot_confusion(
+        result.confusion,
+        data.classes,
+        out / f"{stem}-confusion.png",
+        f"{spec.name} on {data_name}: top-1 {result.top1:.2%}",
+    )
+    report = {
+        "checkpoint": str(args.checkpoint),
+        "data": data_name,
+        "tta": args.tta,
+        **result.as_dict(),
+        "confusion_png": str(image),
+    }
     (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     if args.format == "json":
         print(json.dumps(report, indent=2))
         return 0
     print(f"{spec.name} on {data_name} test split ({result.count} images{', flip TTA' if args.tta else ''})")
-    print(f"top-1 {result.top1:.2%}   top-5 {result.top5:.2%}   loss {result.loss:.4f}   {result.images_per_s:.0f} images/s")
-    emit([{"class": name, "accuracy": f"{acc:.2%}"} for name, acc in result.per_class.items()], "table", title="per-class accuracy")
-    matrix = [{"true \\ predicted": data.classes[i], **{str(j): int(v) for j, v in enumerate(row)}} for i, row in enumerate(result.confusion.tolist())]
+    print(
+        f"top-1 {result.top1:.2%}   top-5 {result.top5:.2%}   loss {result.loss:.4f}   {result.images_per_s:.0f} images/s"
+    )
+    emit(
+        [{"class": name, "accuracy": f"{acc:.2%}"} for name, acc in result.per_class.items()],
+        "table",
+        title="per-class accuracy",
+    )
+    matrix = [
+        {"true \\ predicted": data.classes[i], **{str(j): int(v) for j, v in enumerate(row)}}
+        for i, row in enumerate(result.confusion.tolist())
+    ]
     emit(matrix, "table", title="confusion matrix (columns: predicted class index)")
     console().print(f"confusion matrix: {image}")
     return 0

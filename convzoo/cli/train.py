@@ -33,7 +33,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="train a model on a dataset (resumable; torchrun for several processes)")
+    parser = subparsers.add_parser(
+        "train", help="train a model on a dataset (resumable; torchrun for several processes)"
+    )
     add_config_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -54,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if not result.is_main:
         return 0
     if result.interrupted:
-        print(f"stopped by {result.stop_signal}; checkpoint of the exact position saved in {result.run_dir}; continue with --resume")
+        print(
+            f"stopped by {result.stop_signal}; checkpoint of the exact position saved in {result.run_dir}; continue with --resume"
+        )
         return result.exit_code
     final = result.final
     if final:

@@ -37,5 +37,10 @@ class InputAdapter(nn.Module):
             weights = x.new_tensor(RGB_TO_GREY).view(1, 3, 1, 1)
             x = (x * weights).sum(1, keepdim=True)
         if min(x.shape[-2:]) < self.min_size:
-            x = F.interpolate(x, size=(max(self.min_size, x.shape[-2]), max(self.min_size, x.shape[-1])), mode="bilinear", align_corners=False)
+            x = F.interpolate(
+                x,
+                size=(max(self.min_size, x.shape[-2]), max(self.min_size, x.shape[-1])),
+                mode="bilinear",
+                align_corners=False,
+            )
         return x

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pickle
 import tarfile
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -21,13 +22,25 @@ from .download import verified_or_downloaded
 from .sources import cache_dir, candidate_dirs
 
 ARCHIVES = {
-    "cifar10": ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", "cifar-10-batches-py"),
-    "cifar100": ("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", "eb9058c3a382ffc7106e4002c42a8d85", "cifar-100-python"),
+    "cifar10": (
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "c58f30108f718f92721af3b95e74349a",
+        "cifar-10-batches-py",
+    ),
+    "cifar100": (
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        "eb9058c3a382ffc7106e4002c42a8d85",
+        "cifar-100-python",
+    ),
 }
 
 
 SPLIT_FILES = {
-    "cifar10": {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"], "meta": ("batches.meta", "label_names", "labels")},
+    "cifar10": {
+        "train": [f"data_batch_{i}" for i in range(1, 6)],
+        "test": ["test_batch"],
+        "meta": ("batches.meta", "label_names", "labels"),
+    },
     "cifar100": {"train": ["train"], "test": ["test"], "meta": ("meta", "fine_label_names", "fine_labels")},
 }
 
@@ -39,11 +52,11 @@ class _CifarUnpickler(pickle.Unpickler):
     official files reference exactly these globals (numpy's array reconstruction and its dtype).
     """
 
-    ALLOWED = {
+    ALLOWED: ClassVar[frozenset] = frozenset({
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
         ("_codecs", "encode"),
-    }  # fmt: skip
+    })  # fmt: skip
 
     def find_class(self, module: str, name: str):
         if (module, name) in self.ALLOWED:
@@ -58,7 +71,9 @@ def _unpickle(path: Path) -> dict:
     except FileNotFoundError:
         raise DataError(f"missing CIFAR file {path}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
-        raise DataError(f"{path} is corrupt or not a CIFAR batch file ({error}); delete it and download again") from None
+        raise DataError(
+            f"{path} is corrupt or not a CIFAR batch file ({error}); delete it and download again"
+        ) from None
     if not isinstance(batch, dict):
         raise DataError(f"{path} is not a CIFAR batch file (a {type(batch).__name__}, not a dict)")
     return batch

@@ -35,7 +35,9 @@ MINI_DIR = Path(__file__).parent / "assets" / "fashion-mnist-mini"
 
 
 def _has_files(directory: Path) -> bool:
-    return all((directory / name).exists() or (directory / name[:-3]).exists() for pair in FILES.values() for name in pair)
+    return all(
+        (directory / name).exists() or (directory / name[:-3]).exists() for pair in FILES.values() for name in pair
+    )
 
 
 def _resolve(directory: Path, name: str) -> Path:
@@ -48,7 +50,9 @@ def load_split(directory: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]
     images = read_idx(_resolve(directory, images_file))
     labels = read_idx(_resolve(directory, labels_file))
     if images.dim() != 3 or labels.dim() != 1 or len(images) != len(labels):
-        raise DataError(f"{directory}: {split} images {tuple(images.shape)} and labels {tuple(labels.shape)} do not pair up")
+        raise DataError(
+            f"{directory}: {split} images {tuple(images.shape)} and labels {tuple(labels.shape)} do not pair up"
+        )
     if int(labels.max()) >= len(CLASSES):
         raise DataError(f"{directory}: {split} labels go up to {int(labels.max())}, Fashion-MNIST has 10 classes")
     return images.unsqueeze(1), labels.long()

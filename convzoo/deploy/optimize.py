@@ -18,6 +18,7 @@ an ``OptimizationReport`` that says what was done and how close it came.
 from __future__ import annotations
 
 import copy
+import itertools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -38,7 +39,7 @@ def fold_batch_norms(model: nn.Module) -> int:
         if not isinstance(container, nn.Sequential):
             continue
         names = list(container._modules)
-        for first, second in zip(names, names[1:]):
+        for first, second in itertools.pairwise(names):
             conv, norm = container._modules[first], container._modules[second]
             if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats:
                 container._modules[first] = fuse_conv_bn_eval(conv, norm)
@@ -51,7 +52,9 @@ def check_dtype_supported(dtype: str, device: torch.device) -> None:
     if dtype not in TOLERANCE:
         raise OptionError(f"dtype must be fp32 or bf16, got {dtype!r}")
     if dtype == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
-        raise OptionError("this CPU has no native bf16 (AVX-512 BF16 or AMX); bf16 would be emulated and slow: use fp32")
+        raise OptionError(
+            "this CPU has no native bf16 (AVX-512 BF16 or AMX); bf16 would be emulated and slow: use fp32"
+        )
     if dtype == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise OptionError("this GPU does not support bf16; use fp32")
 
@@ -101,7 +104,9 @@ def optimize(
         runner = _compiled(runner, device)
     difference = relative_difference(runner(example_input), reference)
     if difference > TOLERANCE[dtype]:
-        raise ExportError(f"optimized model differs from the original by {difference:.2e} (> {TOLERANCE[dtype]}) in {dtype}")
+        raise ExportError(
+            f"optimized model differs from the original by {difference:.2e} (> {TOLERANCE[dtype]}) in {dtype}"
+        )
     return Optimized(runner, OptimizationReport(dtype, compile, channels_last, folded, difference))
 
 

@@ -6,7 +6,7 @@ convolution's bias redundant, so the bias is dropped when a norm follows.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import nn
 

@@ -27,7 +27,6 @@ def init_weights(model: nn.Module, *, linear_std: float = 0.01, trunc_normal_std
                 nn.init.normal_(module.weight, 0.0, linear_std)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
-        elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
-            if module.weight is not None:
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
+        elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)) and module.weight is not None:
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)

@@ -12,7 +12,7 @@ depth. All three are this one module with different arguments.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import Tensor, nn
 
@@ -40,9 +40,7 @@ class InvertedResidual(nn.Module):
         super().__init__()
         self.use_shortcut = stride == 1 and in_channels == out_channels
         if expanded_channels != in_channels:
-            self.expand = ConvNormAct(
-                in_channels, expanded_channels, 1, norm_layer=norm_layer, act_layer=act_layer
-            )
+            self.expand = ConvNormAct(in_channels, expanded_channels, 1, norm_layer=norm_layer, act_layer=act_layer)
         else:
             self.expand = nn.Identity()
         self.depthwise = ConvNormAct(
@@ -56,9 +54,7 @@ class InvertedResidual(nn.Module):
             act_layer=act_layer,
         )
         self.se = se_layer(expanded_channels) if se_layer is not None else nn.Identity()
-        self.project = ConvNormAct(
-            expanded_channels, out_channels, 1, norm_layer=norm_layer, act_layer=None
-        )
+        self.project = ConvNormAct(expanded_channels, out_channels, 1, norm_layer=norm_layer, act_layer=None)
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:

@@ -9,7 +9,8 @@ export rely on exactly these names and never on a family's own output format.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from torch import Tensor, nn
 

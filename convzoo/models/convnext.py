@@ -18,8 +18,6 @@ Stochastic depth: block i of n drops with ``drop_path_rate · i / (n - 1)``
 
 from __future__ import annotations
 
-from functools import partial
-
 import torch
 from torch import Tensor, nn
 
@@ -79,7 +77,11 @@ class ConvNeXt(ZooModel):
         stages: list[nn.Module] = []
         for index, (depth, dim) in enumerate(zip(depths, dims)):
             if index > 0:
-                stages.append(nn.Sequential(LayerNorm2d(dims[index - 1], eps=LAYER_NORM_EPS), nn.Conv2d(dims[index - 1], dim, 2, 2)))
+                stages.append(
+                    nn.Sequential(
+                        LayerNorm2d(dims[index - 1], eps=LAYER_NORM_EPS), nn.Conv2d(dims[index - 1], dim, 2, 2)
+                    )
+                )
             stages.append(nn.Sequential(*[ConvNeXtBlock(dim, next(rates)) for _ in range(depth)]))
         self.stages = nn.Sequential(*stages)
         self.num_features = dims[-1]

@@ -85,7 +85,7 @@ def scale_channels(channels: int, width: float) -> int:
 
 
 def scale_repeats(repeats: int, depth: float) -> int:
-    return int(math.ceil(repeats * depth))
+    return math.ceil(repeats * depth)
 
 
 def _squeeze_excite(block_in_channels: int):
@@ -113,7 +113,14 @@ class EfficientNet(ZooModel):
         # torchvision pairs eps 1e-3 (B5–B7) with momentum 0.01, the TensorFlow defaults
         norm_layer = partial(nn.BatchNorm2d, eps=bn_eps, momentum=0.1 if bn_eps == 1e-5 else 0.01)
         stages = [
-            (t, k, s, scale_channels(c_in, scaling.width), scale_channels(c_out, scaling.width), scale_repeats(n, scaling.depth))
+            (
+                t,
+                k,
+                s,
+                scale_channels(c_in, scaling.width),
+                scale_channels(c_out, scaling.width),
+                scale_repeats(n, scaling.depth),
+            )
             for t, k, s, c_in, c_out, n in B0_STAGES
         ]
         channels = stages[0][3]

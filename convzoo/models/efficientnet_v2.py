@@ -56,10 +56,14 @@ class FusedMBConv(nn.Module):
         self.use_shortcut = stride == 1 and in_channels == out_channels
         expanded = make_divisible(in_channels * expansion)
         if expanded != in_channels:
-            self.conv = ConvNormAct(in_channels, expanded, kernel_size, stride, norm_layer=norm_layer, act_layer=nn.SiLU)
+            self.conv = ConvNormAct(
+                in_channels, expanded, kernel_size, stride, norm_layer=norm_layer, act_layer=nn.SiLU
+            )
             self.project: nn.Module = ConvNormAct(expanded, out_channels, 1, norm_layer=norm_layer, act_layer=None)
         else:
-            self.conv = ConvNormAct(in_channels, out_channels, kernel_size, stride, norm_layer=norm_layer, act_layer=nn.SiLU)
+            self.conv = ConvNormAct(
+                in_channels, out_channels, kernel_size, stride, norm_layer=norm_layer, act_layer=nn.SiLU
+            )
             self.project = nn.Identity()
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
 
@@ -127,7 +131,13 @@ class EfficientNetV2(ZooModel):
                 stride = first_stride if index == 0 else 1
                 if kind == FUSED:
                     block: nn.Module = FusedMBConv(
-                        channels, out_channels, expansion, kernel, stride, norm_layer=norm_layer, drop_path_rate=next(rates)
+                        channels,
+                        out_channels,
+                        expansion,
+                        kernel,
+                        stride,
+                        norm_layer=norm_layer,
+                        drop_path_rate=next(rates),
                     )
                 else:
                     squeeze = max(1, channels // 4)

@@ -32,7 +32,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..layers import ClassifierHead, ConvNormAct

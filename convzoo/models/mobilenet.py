@@ -19,7 +19,15 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ..layers import ClassifierHead, ConvNormAct, DepthwiseSeparableConv, InvertedResidual, init_weights, make_divisible, stem_3x3
+from ..layers import (
+    ClassifierHead,
+    ConvNormAct,
+    DepthwiseSeparableConv,
+    InvertedResidual,
+    init_weights,
+    make_divisible,
+    stem_3x3,
+)
 from ..registry import Paper, register_model
 from .base import ZooModel
 
@@ -32,7 +40,15 @@ V2_PAPER = Paper("MobileNetV2: Inverted Residuals and Linear Bottlenecks", "1801
 V1_LAYERS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
 
 # Table 2 of the v2 paper: (expansion t, output channels c, repeats n, first stride s).
-V2_SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+V2_SETTINGS = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+]
 
 
 class MobileNetV1(ZooModel):
@@ -85,7 +101,7 @@ class MobileNetV2(ZooModel):
             out_channels = make_divisible(out_channels * width_mult)
             for index in range(repeats):
                 stride = first_stride if index == 0 else 1
-                expanded = int(round(channels * expansion))
+                expanded = round(channels * expansion)
                 blocks.append(InvertedResidual(channels, out_channels, expanded, 3, stride, act_layer=nn.ReLU6))
                 channels = out_channels
         self.blocks = nn.Sequential(*blocks)

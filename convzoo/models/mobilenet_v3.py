@@ -20,7 +20,15 @@ from functools import partial
 
 from torch import Tensor, nn
 
-from ..layers import ClassifierHead, ConvNormAct, InvertedResidual, SqueezeExcite, init_weights, make_divisible, stem_3x3
+from ..layers import (
+    ClassifierHead,
+    ConvNormAct,
+    InvertedResidual,
+    SqueezeExcite,
+    init_weights,
+    make_divisible,
+    stem_3x3,
+)
 from ..registry import Paper, register_model
 from .base import ZooModel
 

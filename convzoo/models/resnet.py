@@ -23,7 +23,7 @@ downsamples 8× instead of 32×.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import Tensor, nn
 
@@ -97,7 +97,7 @@ class ResNet(ZooModel):
 
     def __init__(
         self,
-        block: type[BasicBlock] | type[Bottleneck],
+        block: type[BasicBlock | Bottleneck],
         layers: tuple[int, int, int, int],
         num_classes: int = 1000,
         in_chans: int = 3,
@@ -139,7 +139,7 @@ class ResNet(ZooModel):
 
 
 # name: (block, blocks per stage, groups, width per group, paper)
-VARIANTS: dict[str, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, int, int, int], int, int, Paper]] = {
+VARIANTS: dict[str, tuple[type[BasicBlock | Bottleneck], tuple[int, int, int, int], int, int, Paper]] = {
     "resnet18": (BasicBlock, (2, 2, 2, 2), 1, 64, RESNET_PAPER),
     "resnet34": (BasicBlock, (3, 4, 6, 3), 1, 64, RESNET_PAPER),
     "resnet50": (Bottleneck, (3, 4, 6, 3), 1, 64, RESNET_PAPER),
@@ -151,6 +151,7 @@ VARIANTS: dict[str, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, int, i
     "resnext101_32x8d": (Bottleneck, (3, 4, 23, 3), 32, 8, RESNEXT_PAPER),
     "resnext101_64x4d": (Bottleneck, (3, 4, 23, 3), 64, 4, RESNEXT_PAPER),
 }
+
 
 def _builder(block, layers, groups, base_width):
     def build(**kwargs) -> ResNet:

@@ -163,7 +163,9 @@ class Comparison:
             self.config = CompareConfig(**self.state["config"])
         else:
             if self.state_path.exists():
-                raise OptionError(f"{self.out} holds an earlier comparison; pass --resume to finish it or choose another --out")
+                raise OptionError(
+                    f"{self.out} holds an earlier comparison; pass --resume to finish it or choose another --out"
+                )
             self.state = {"config": asdict(config), "rows": {}, "done": {}, "spent_s": 0.0, "probe": {}, "plan": None}
             self.state["git_commit"] = git_commit()  # the code that runs: read now, not when the report is written
             self.state["command"] = command_line()
@@ -199,7 +201,13 @@ class Comparison:
                 self.state["probe"][name] = asdict(probe_model(name, self.config.batch_size, amp))
                 self.save()
         probes = {name: Probe(**values) for name, values in self.state["probe"].items()}
-        plan = make_plan(probes, self.config.budget_minutes * 60, time.perf_counter() - start, batch_size=self.config.batch_size, amp=amp)
+        plan = make_plan(
+            probes,
+            self.config.budget_minutes * 60,
+            time.perf_counter() - start,
+            batch_size=self.config.batch_size,
+            amp=amp,
+        )
         self.state["plan"] = plan.as_dict()
         self.save()
         return plan
@@ -220,7 +228,9 @@ class Comparison:
         for phase in PHASES:
             if phase == "train" and self._replan_training(plan) and on_replan is not None:
                 on_replan(plan)
-            models = sorted(plan.models, key=lambda m: m.estimate_s.get("train", 0.0)) if phase == "train" else plan.models
+            models = (
+                sorted(plan.models, key=lambda m: m.estimate_s.get("train", 0.0)) if phase == "train" else plan.models
+            )
             for model in models:
                 if phase in self.state["done"].get(model.name, []):
                     continue
@@ -257,7 +267,9 @@ class Comparison:
             return
         left = self.deadline - time.perf_counter()
         if self.calibration * estimate > left:
-            row["skipped"][phase] = f"left out: would take ~{self.calibration * estimate:.0f} s, {max(left, 0):.0f} s of the budget left"
+            row["skipped"][phase] = (
+                f"left out: would take ~{self.calibration * estimate:.0f} s, {max(left, 0):.0f} s of the budget left"
+            )
             return
         try:
             if phase == "cost":
@@ -287,7 +299,15 @@ class Comparison:
 def remove_comparison(out: str | Path) -> None:
     """Delete what a comparison wrote in ``out`` (its state, report, plots, runs), and nothing else."""
     out = Path(out)
-    for name in (STATE, "results.json", "report.md", "report.html", "latency_vs_gmacs.png", "params_by_family.png", "accuracy_vs_gmacs.png"):
+    for name in (
+        STATE,
+        "results.json",
+        "report.md",
+        "report.html",
+        "latency_vs_gmacs.png",
+        "params_by_family.png",
+        "accuracy_vs_gmacs.png",
+    ):
         (out / name).unlink(missing_ok=True)
     shutil.rmtree(out / "runs", ignore_errors=True)
 

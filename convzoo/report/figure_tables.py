@@ -57,8 +57,10 @@ def time_to_accuracy(root: Path) -> str:
     if evaluated:
         lines += [
             "",
-            f"`convzoo eval` on the 5-minute run's final checkpoint: top-1 {evaluated['top1']:.2%} on "
-            f"{evaluated['count']:,} test images, {evaluated['images_per_s']:,.0f} images/s.",
+            (
+                f"`convzoo eval` on the 5-minute run's final checkpoint: top-1 {evaluated['top1']:.2%} on "
+                f"{evaluated['count']:,} test images, {evaluated['images_per_s']:,.0f} images/s."
+            ),
         ]
     return "\n".join(lines)
 
@@ -97,7 +99,10 @@ def eager_speed(root: Path) -> str:
             f"| {row['model']} | {row['reference']} | {row['ours_ms']:.1f} | {row['reference_ms']:.1f} | {row['speed_ratio']:.3f} |"
         )
     lowest = min(run["rows"], key=lambda row: row["speed_ratio"])
-    lines += ["", f"Lowest ratio: {lowest['model']} {lowest['speed_ratio']:.3f}. Commit {_commit(run)}, CPU {_cpu(run)}."]
+    lines += [
+        "",
+        f"Lowest ratio: {lowest['model']} {lowest['speed_ratio']:.3f}. Commit {_commit(run)}, CPU {_cpu(run)}.",
+    ]
     return "\n".join(lines)
 
 
@@ -108,8 +113,10 @@ def onnx_export(root: Path) -> str:
     small = [row for row in rows if row["max_abs_logit"] < 1]
     large = [row for row in rows if row["max_abs_logit"] >= 1]
     lines = [
-        f"**{len(verified)} of {len(rows)} verified.** For the {len(small)} models whose random-weight logits stay "
-        f"below 1 the max absolute difference is at most {max(row['max_abs_difference'] for row in small):.1e}."
+        (
+            f"**{len(verified)} of {len(rows)} verified.** For the {len(small)} models whose random-weight logits stay "
+            f"below 1 the max absolute difference is at most {max(row['max_abs_difference'] for row in small):.1e}."
+        )
     ]
     if large:
         worst = max(large, key=lambda row: row["max_abs_difference"] / row["max_abs_logit"])
@@ -134,7 +141,9 @@ def bf16_agreement(root: Path) -> str:
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:
-    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows])
+    return "\n".join(
+        ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+    )
 
 
 def profile_speed(root: Path) -> str:
@@ -142,7 +151,10 @@ def profile_speed(root: Path) -> str:
     rows = _read(root, "profile_speed.json")["rows"]
     return _markdown(
         ["model", "forward (ms)", "profile (ms)", "profile / forward"],
-        [[r["model"], f"{r['forward_ms']:.1f}", f"{r['profile_ms']:.1f}", f"{r['profile_over_forward']:.2f}"] for r in rows],
+        [
+            [r["model"], f"{r['forward_ms']:.1f}", f"{r['profile_ms']:.1f}", f"{r['profile_over_forward']:.2f}"]
+            for r in rows
+        ],
     )
 
 
@@ -169,4 +181,6 @@ DATA_PIPELINE_LABELS = {
 def data_pipeline(root: Path) -> str:
     """Images/s of the input pipelines (docs/training.md)."""
     measured = _read(root, "data_pipeline.json")["images_per_s"]
-    return _markdown(["pipeline", "images/s"], [[DATA_PIPELINE_LABELS.get(k, k), f"{v:,}"] for k, v in measured.items()])
+    return _markdown(
+        ["pipeline", "images/s"], [[DATA_PIPELINE_LABELS.get(k, k), f"{v:,}"] for k, v in measured.items()]
+    )

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from . import figure_tables
 
@@ -56,7 +56,9 @@ BLOCKS = (
 
 
 def _markers(name: str) -> re.Pattern:
-    return re.compile(rf"(<!-- generated:{re.escape(name)} -->\n)(.*?)(\n<!-- /generated:{re.escape(name)} -->)", re.S)
+    return re.compile(
+        rf"(<!-- generated:{re.escape(name)} -->\n)(.*?)(\n<!-- /generated:{re.escape(name)} -->)", re.DOTALL
+    )
 
 
 def regenerate(text: str, block: Block, root: Path) -> str:

@@ -79,11 +79,15 @@ class Plan:
     def describe(self) -> list[str]:
         precision = "bf16 autocast (native on this CPU)" if self.amp == "bf16" else "fp32 (no native bf16 on this CPU)"
         lines = [
-            f"machine: {self.cpu['model']} [{self.cpu['label']}: {', '.join(self.cpu['isa']) or 'no AVX'}], "
-            f"{torch.get_num_threads()} threads",
+            (
+                f"machine: {self.cpu['model']} [{self.cpu['label']}: {', '.join(self.cpu['isa']) or 'no AVX'}], "
+                f"{torch.get_num_threads()} threads"
+            ),
             f"budget {self.budget_s / 60:.1f} min; probe took {self.probe_s:.0f} s; plan estimated at {self.estimate_s / 60:.1f} min",
-            f"training: {precision}, {self.steps} steps of batch {self.batch_size} per model (re-planned before training "
-            f"from the time then left); speed: {self.repeats} timed repeat(s)",
+            (
+                f"training: {precision}, {self.steps} steps of batch {self.batch_size} per model (re-planned before training "
+                f"from the time then left); speed: {self.repeats} timed repeat(s)"
+            ),
         ]
         return lines + [f"cut to fit: {line}" for line in self.cuts()]
 
@@ -171,7 +175,9 @@ def make_plan(
 LEFT_OUT = "learns-check left out"
 
 
-def plan_training(plan: Plan, probes: dict[str, Probe], left_s: float, *, test_images: int = 1000, precise_bn: int = 8) -> None:
+def plan_training(
+    plan: Plan, probes: dict[str, Probe], left_s: float, *, test_images: int = 1000, precise_bn: int = 8
+) -> None:
     """Choose one step count for all trained models so their training fits ``left_s``; drop the dearest first.
 
     Called when the plan is made, and again just before the training phase with the time really left
@@ -193,7 +199,9 @@ def plan_training(plan: Plan, probes: dict[str, Probe], left_s: float, *, test_i
         dropped = trained.pop()  # the most expensive to train
         need = train_estimate(probes[dropped], MIN_STEPS, test_images, batch_size, precise_bn)
         model = next(m for m in plan.models if m.name == dropped)
-        model.reason = "; ".join(filter(None, [model.reason, f"{LEFT_OUT}: {MIN_STEPS} steps need ~{need:.0f} s of this budget"]))
+        model.reason = "; ".join(
+            filter(None, [model.reason, f"{LEFT_OUT}: {MIN_STEPS} steps need ~{need:.0f} s of this budget"])
+        )
     for model in plan.models:
         if model.name in trained:
             model.train_steps = steps

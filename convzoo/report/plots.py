@@ -67,7 +67,9 @@ def _labelled_scatter(
     largest = max((r[size_key] for r in points), default=1) if size_key else 1
     for row in points:
         size = 40 + 1400 * (row[size_key] / largest) ** 0.5 if size_key else 60
-        axes.scatter(row[x_key], row[y_key], s=size, color=_color(row["family"]), alpha=0.6, edgecolors="black", linewidths=0.5)
+        axes.scatter(
+            row[x_key], row[y_key], s=size, color=_color(row["family"]), alpha=0.6, edgecolors="black", linewidths=0.5
+        )
         axes.annotate(row["model"], (row[x_key], row[y_key]), fontsize=8, xytext=(4, 4), textcoords="offset points")
     axes.set_xscale("log")
     if min_y_span is not None:  # an axis zoomed onto a 1-point gap would draw noise as a ranking
@@ -84,7 +86,9 @@ def _labelled_scatter(
     return Path(path)
 
 
-def plot_accuracy_vs_gmacs(rows: list[dict], path: str | Path, title: str = "Accuracy vs GMACs (bubble area: parameters)") -> Path | None:
+def plot_accuracy_vs_gmacs(
+    rows: list[dict], path: str | Path, title: str = "Accuracy vs GMACs (bubble area: parameters)"
+) -> Path | None:
     """Accuracy against multiply-adds, bubble area by parameters (EfficientNet paper, Fig. 1).
 
     The accuracy axis spans at least 10 points, so a gap within seed-to-seed noise does not fill the plot.
@@ -107,7 +111,11 @@ def plot_params_by_family(rows: list[dict], path: str | Path) -> Path:
     plt = _pyplot()
     ordered = sorted(rows, key=lambda r: (r["family"], r["params"]))
     figure, axes = plt.subplots(figsize=(8, 0.35 * len(ordered) + 1.5))
-    axes.barh([r["model"] for r in ordered], [r["params"] / 1e6 for r in ordered], color=[_color(r["family"]) for r in ordered])
+    axes.barh(
+        [r["model"] for r in ordered],
+        [r["params"] / 1e6 for r in ordered],
+        color=[_color(r["family"]) for r in ordered],
+    )
     for index, row in enumerate(ordered):
         axes.text(row["params"] / 1e6, index, f" {row['params'] / 1e6:.1f}M", va="center", fontsize=8)
     axes.set_xscale("log")

@@ -36,7 +36,9 @@ def _learns_cell(row: dict) -> str | None:
     if "learns" not in row:
         return None
     verdict = "yes" if row["learns"] else "not yet"
-    return f"{verdict} ({100 * row['test_top1']:.0f}% vs 10% chance; loss {row['loss_first']:.2f}→{row['loss_last']:.2f})"
+    return (
+        f"{verdict} ({100 * row['test_top1']:.0f}% vs 10% chance; loss {row['loss_first']:.2f}→{row['loss_last']:.2f})"
+    )
 
 
 def _cell(key: str, row: dict, full: dict) -> str:
@@ -71,8 +73,10 @@ def _plan_lines(results: dict) -> list[str]:
     cpu = plan["cpu"]
     precision = "bf16 autocast (native on this CPU)" if plan["amp"] == "bf16" else "fp32 (this CPU has no native bf16)"
     lines = [
-        f"Budget {plan['budget_s'] / 60:.1f} min on {cpu['model']} ({cpu['label']}: {', '.join(cpu['isa'])}); "
-        f"probing took {plan['probe_s']:.0f} s and the plan was estimated at {plan['estimate_s'] / 60:.1f} min.",
+        (
+            f"Budget {plan['budget_s'] / 60:.1f} min on {cpu['model']} ({cpu['label']}: {', '.join(cpu['isa'])}); "
+            f"probing took {plan['probe_s']:.0f} s and the plan was estimated at {plan['estimate_s'] / 60:.1f} min."
+        ),
         f"Training for the learns-check: {plan['steps']} steps of batch {plan['batch_size']} per model, {precision}.",
     ]
     cuts = plan.get("cuts") or []
@@ -83,19 +87,24 @@ def _plan_lines(results: dict) -> list[str]:
 def explanation(results: dict, full_runs: str | Path | None = None) -> list[str]:
     config = results["config"]
     return [
-        "**Cost and speed** are measured on this machine for every model: parameters, fp32 weights, multiply-adds "
-        "and activation memory at 224×224 (the cost model), batch-1 latency and batch-16 throughput, eager and "
-        "optimized (batch norm folded, channels-last, fp32), timed interleaved after a warm-up.",
-        f"**Learns here** is a sanity check, not a ranking: each model's small-input variant trains from scratch on "
-        f"`{config['data']}` with one recipe (AdamW, one-cycle peaking at {config.get('lr')} with batch norm and "
-        f"{config.get('lr_without_batch_norm')} without, gradient norm clipped to {config['grad_clip']}, label "
-        f"smoothing 0.1, crop and flip, precise BN over {config['precise_bn']} batches, seed 0), then is tested on "
-        "the held-out split. It passes when test top-1 is above chance by more than 3 standard errors and the "
-        "training loss fell. After a few dozen steps, accuracy reflects how fast a model starts, not what it can "
-        "reach: at this budget the models are not distinguishable by accuracy.",
+        (
+            "**Cost and speed** are measured on this machine for every model: parameters, fp32 weights, multiply-adds "
+            "and activation memory at 224×224 (the cost model), batch-1 latency and batch-16 throughput, eager and "
+            "optimized (batch norm folded, channels-last, fp32), timed interleaved after a warm-up."
+        ),
+        (
+            f"**Learns here** is a sanity check, not a ranking: each model's small-input variant trains from scratch on "
+            f"`{config['data']}` with one recipe (AdamW, one-cycle peaking at {config.get('lr')} with batch norm and "
+            f"{config.get('lr_without_batch_norm')} without, gradient norm clipped to {config['grad_clip']}, label "
+            f"smoothing 0.1, crop and flip, precise BN over {config['precise_bn']} batches, seed 0), then is tested on "
+            "the held-out split. It passes when test top-1 is above chance by more than 3 standard errors and the "
+            "training loss fell. After a few dozen steps, accuracy reflects how fast a model starts, not what it can "
+            "reach: at this budget the models are not distinguishable by accuracy."
+        ),
         "**After full training** comes from full Fashion-MNIST runs recorded in "
         "`benchmarks/results/fashion_mnist_full.json` (`python benchmarks/fashion_mnist_full.py`), with their seeds, "
-        "epochs and machine; **published** is Fashion-MNIST's benchmark table. " + ranking_sentence(load_runs(full_runs)),
+        "epochs and machine; **published** is Fashion-MNIST's benchmark table. "
+        + ranking_sentence(load_runs(full_runs)),
     ]
 
 
@@ -105,11 +114,16 @@ def plots(results: dict, out: Path, full_runs: str | Path | None = None) -> dict
     accuracy_rows = [r | {"test_top1": full[r["model"]].mean} for r in rows if r["model"] in full]
     made = {
         "latency_vs_gmacs": plot_latency_vs_gmacs(rows, out / "latency_vs_gmacs.png"),
-        "params_by_family": plot_params_by_family([r for r in rows if r.get("params")], out / "params_by_family.png") if rows else None,
+        "params_by_family": plot_params_by_family([r for r in rows if r.get("params")], out / "params_by_family.png")
+        if rows
+        else None,
         "accuracy_vs_gmacs": plot_accuracy_vs_gmacs(
-            accuracy_rows, out / "accuracy_vs_gmacs.png",
+            accuracy_rows,
+            out / "accuracy_vs_gmacs.png",
             "Top-1 after full training vs GMACs (recorded runs; see the table for seeds and epochs)",
-        ) if accuracy_rows else None,
+        )
+        if accuracy_rows
+        else None,
     }
     return {name: path for name, path in made.items() if path is not None}
 

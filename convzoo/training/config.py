@@ -20,12 +20,16 @@ class TrainConfig:
     resume: bool = option(False, "continue from the last checkpoint in the run directory")
     epochs: int | None = option(None, "passes over the training split (default per dataset)")
     batch_size: int = option(128, "images per optimizer step, over all processes")
-    steps_per_epoch: int | None = option(None, "at most this many steps per epoch, for quick runs and budgets (default: the whole split)")
+    steps_per_epoch: int | None = option(
+        None, "at most this many steps per epoch, for quick runs and budgets (default: the whole split)"
+    )
     optimizer: str = option("sgd", "sgd (momentum, Nesterov) or adamw", ("sgd", "adamw"))
     lr: float | None = option(None, "peak learning rate (default: 0.1 SGD / 2e-3 AdamW, per 128 images)")
     momentum: float = option(0.9, "SGD momentum")
     nesterov: bool = option(True, "Nesterov momentum for SGD")
-    weight_decay: float | None = option(None, "decoupled weight decay, not on norms and biases (default 5e-4 SGD / 0.05 AdamW)")
+    weight_decay: float | None = option(
+        None, "decoupled weight decay, not on norms and biases (default 5e-4 SGD / 0.05 AdamW)"
+    )
     schedule: str = option("onecycle", "learning-rate schedule after warm-up", ("cosine", "onecycle"))
     warmup_epochs: float = option(1.0, "linear warm-up length in epochs (cosine schedule)")
     label_smoothing: float = option(0.1, "label smoothing of the cross-entropy loss")
@@ -35,13 +39,25 @@ class TrainConfig:
     mixup: float = option(0.0, "mixup alpha (0: off)")
     cutmix: float = option(0.0, "cutmix alpha (0: off)")
     grad_clip: float | None = option(None, "clip the gradient norm to this value")
-    on_nan: str = option("stop", "a NaN/inf loss stops the run (keeping the last good checkpoint) or skips the batch (at most 10)", ("stop", "skip"))
-    amp: str = option("auto", "mixed precision: auto (bf16 where supported), none, bf16, fp16 (CUDA)", ("auto", "none", "bf16", "fp16"))
+    on_nan: str = option(
+        "stop",
+        "a NaN/inf loss stops the run (keeping the last good checkpoint) or skips the batch (at most 10)",
+        ("stop", "skip"),
+    )
+    amp: str = option(
+        "auto",
+        "mixed precision: auto (bf16 where supported), none, bf16, fp16 (CUDA)",
+        ("auto", "none", "bf16", "fp16"),
+    )
     channels_last: bool = option(False, "channels-last memory format for model and inputs")
     ema: float | None = option(None, "keep an exponential moving average of the weights with this decay (e.g. 0.999)")
-    precise_bn: int = option(0, "before each evaluation, recompute batch-norm statistics over this many training batches (0: off)")
+    precise_bn: int = option(
+        0, "before each evaluation, recompute batch-norm statistics over this many training batches (0: off)"
+    )
     seed: int = option(0, "random seed (data order, augmentation, initialization)")
-    small_input: str = option("auto", "small-input variant: auto (for images under 64 px), yes, no", ("auto", "yes", "no"))
+    small_input: str = option(
+        "auto", "small-input variant: auto (for images under 64 px), yes, no", ("auto", "yes", "no")
+    )
     drop_rate: float | None = option(None, "classifier dropout (default: the model's)")
     drop_path_rate: float | None = option(None, "stochastic depth rate (default: the model's)")
     weights: str | None = option(None, "start from a convzoo checkpoint or a torchvision/timm state dict file")

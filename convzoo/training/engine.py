@@ -163,7 +163,7 @@ class Trainer:
         labels = labels.to(device, non_blocking=True)
         x, targets = mix(x, labels, config, self.data.num_classes)
         with autocast(device, self.amp_dtype):
-            criterion = lambda out: F.cross_entropy(out.float(), targets, label_smoothing=config.label_smoothing)  # noqa: E731
+            criterion = lambda out: F.cross_entropy(out.float(), targets, label_smoothing=config.label_smoothing)
             loss, logits = self.model.training_loss(self.net(x), criterion)
         loss_value = loss.item()
         if self._any_rank(not math.isfinite(loss_value)):
@@ -202,9 +202,15 @@ class Trainer:
         if config.on_nan == "skip" and state.skipped_batches < MAX_SKIPPED_BATCHES:
             state.skipped_batches += 1
             if self.context.is_main:
-                print(f"convzoo: skipped a batch with a non-finite loss at {where} ({state.skipped_batches} of at most {MAX_SKIPPED_BATCHES})")
+                print(
+                    f"convzoo: skipped a batch with a non-finite loss at {where} ({state.skipped_batches} of at most {MAX_SKIPPED_BATCHES})"
+                )
             return
-        kept = f"the last good checkpoint is {self.run_dir / CHECKPOINT}" if (self.run_dir / CHECKPOINT).exists() else "no checkpoint had been written yet"
+        kept = (
+            f"the last good checkpoint is {self.run_dir / CHECKPOINT}"
+            if (self.run_dir / CHECKPOINT).exists()
+            else "no checkpoint had been written yet"
+        )
         skipped = f" after skipping {state.skipped_batches} batches" if state.skipped_batches else ""
         raise DivergedError(
             f"the training loss became {value} at {where}{skipped}; {kept}. "
@@ -233,7 +239,7 @@ class Trainer:
 
     @torch.no_grad()
     def recompute_batch_norm(self, model: nn.Module) -> None:
-        """"Precise BN": exact batch-norm statistics of the current weights over a few training batches.
+        """ "Precise BN": exact batch-norm statistics of the current weights over a few training batches.
 
         After a very short training the running averages lag behind weights that still move fast,
         and evaluation-mode accuracy falls far below training-mode accuracy (measured: 34% against
@@ -242,9 +248,17 @@ class Trainer:
         """
         from torch.optim.swa_utils import update_bn
 
-        loader = BatchLoader(self.data.train_images, self.data.train_labels, self.train_loader.batch_size, shuffle=True, seed=self.config.seed + 1)
+        loader = BatchLoader(
+            self.data.train_images,
+            self.data.train_labels,
+            self.train_loader.batch_size,
+            shuffle=True,
+            seed=self.config.seed + 1,
+        )
         loader.set_epoch(self.state.epoch)
-        batches = [self.adapter(x.to(self.context.device)) for _, (x, _labels) in zip(range(self.config.precise_bn), loader)]
+        batches = [
+            self.adapter(x.to(self.context.device)) for _, (x, _labels) in zip(range(self.config.precise_bn), loader)
+        ]
         if self.config.channels_last:
             batches = [b.contiguous(memory_format=torch.channels_last) for b in batches]
         with autocast(self.context.device, self.amp_dtype):
@@ -287,7 +301,9 @@ class Trainer:
     def fit(self, on_step: Callable[[TrainState], None] | None = None) -> TrainResult:
         history: list[dict[str, Any]] = []
         progress = EpochProgress(enabled=self.config.progress and self.context.is_main)
-        self.log.write_config(asdict(self.config), {"model_kwargs": self.model_kwargs, "world_size": self.context.world_size})
+        self.log.write_config(
+            asdict(self.config), {"model_kwargs": self.model_kwargs, "world_size": self.context.world_size}
+        )
         self.net.train()
         try:
             while self.state.epoch < self.config.epochs:
@@ -321,10 +337,14 @@ def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None =
             finished = True
             return result
     except OUT_OF_MEMORY as error:
-        raise ResourceError(f"out of memory with batch size {config.batch_size}; try a smaller --batch-size ({str(error).splitlines()[0][:120]})") from None
+        raise ResourceError(
+            f"out of memory with batch size {config.batch_size}; try a smaller --batch-size ({str(error).splitlines()[0][:120]})"
+        ) from None
     except RuntimeError as error:
         if "can't allocate memory" in str(error).lower():  # the CPU allocator raises a plain RuntimeError
-            raise ResourceError(f"out of memory with batch size {config.batch_size}; try a smaller --batch-size") from None
+            raise ResourceError(
+                f"out of memory with batch size {config.batch_size}; try a smaller --batch-size"
+            ) from None
         raise
     finally:
         if trainer is not None:

@@ -28,7 +28,9 @@ class EpochProgress:
             transient=True,
         )
         self.progress.start()
-        self.task = self.progress.add_task("train", total=steps, completed=done, epoch=f"{epoch + 1}/{epochs}", loss=0.0, acc=0.0, speed=0.0)
+        self.task = self.progress.add_task(
+            "train", total=steps, completed=done, epoch=f"{epoch + 1}/{epochs}", loss=0.0, acc=0.0, speed=0.0
+        )
         self.started, self.images = time.perf_counter(), 0
 
     def advance(self, state, images: int) -> None:

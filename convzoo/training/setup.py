@@ -62,7 +62,9 @@ def minimum_size(model_name: str, model_kwargs: dict[str, Any]) -> int:
     return (entry.small_min_input_size or 1) if model_kwargs.get("small_input") else entry.min_input_size
 
 
-def load_initial_weights(model: nn.Module, config: TrainConfig, model_kwargs: dict[str, Any], start: StartingWeights) -> None:
+def load_initial_weights(
+    model: nn.Module, config: TrainConfig, model_kwargs: dict[str, Any], start: StartingWeights
+) -> None:
     """``--weights``: a convzoo checkpoint, our own state dict, or a torchvision/timm one; head stays fresh."""
     path = Path(config.weights)
     state, source_name = start.state, start.model_name or config.model
@@ -72,7 +74,9 @@ def load_initial_weights(model: nn.Module, config: TrainConfig, model_kwargs: di
     if not set(state) <= template:  # not ours: try the reference layouts
         state = _convert_reference(state, config.model, model_kwargs, path)
     else:
-        state = {k: v for k, v in state.items() if not k.startswith("head.fc.") or v.shape == model.state_dict()[k].shape}
+        state = {
+            k: v for k, v in state.items() if not k.startswith("head.fc.") or v.shape == model.state_dict()[k].shape
+        }
     load_converted(model, state)
     if config.freeze_backbone:
         for name, param in model.named_parameters():

@@ -26,13 +26,14 @@ Two adaptations:
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ..registry import create_model, get_entry
 from ..errors import CheckpointError, OptionError
+from ..registry import create_model, get_entry
 
 SOURCES = ("torchvision", "timm")
 _BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
@@ -115,7 +116,9 @@ def convert_state_dict(
         if _is_classifier(our_key):
             reference_classes = their_tensor.shape[0]
             if their_tensor.shape[1:] != our_tensor.shape[1:]:
-                raise CheckpointError(f"classifier {their_key} has shape {tuple(their_tensor.shape)}, expected {our_key}")
+                raise CheckpointError(
+                    f"classifier {their_key} has shape {tuple(their_tensor.shape)}, expected {our_key}"
+                )
             converted[our_key] = their_tensor
             continue
         if _buffer_kind(our_key) != _buffer_kind(their_key) or not _same_layout(our_tensor.shape, their_tensor.shape):

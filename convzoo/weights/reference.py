@@ -12,9 +12,9 @@ from typing import Any
 
 from torch import nn
 
+from ..errors import OptionError
 from ..registry import create_model, get_entry
 from .convert import convert_state_dict
-from ..errors import OptionError
 
 
 def build_reference(name: str, source: str, **kwargs: Any) -> nn.Module:

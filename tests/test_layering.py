@@ -72,3 +72,21 @@ def test_out_of_memory_is_caught_by_type(tmp_path, monkeypatch):
     with pytest.raises(ResourceError, match="out of memory with batch size 4096; try a smaller --batch-size"):
         engine.train(config)
     assert not (tmp_path / "run" / ".lock").exists()
+
+
+def test_generic_code_names_no_family_or_model():
+    """Training, benchmarking and deployment work through the model interface and registry facts only."""
+    import re
+
+    from convzoo.registry import get_entry, list_models
+
+    names = set(list_models()) | {get_entry(name).family for name in list_models()}
+    pattern = re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b", re.I)
+    found = [
+        f"{path.relative_to(PACKAGE)}:{text[: match.start()].count(chr(10)) + 1}: {match.group()}"
+        for layer in ("training", "bench", "deploy")
+        for path in sorted((PACKAGE / layer).rglob("*.py"))
+        for text in [path.read_text()]
+        for match in pattern.finditer(text)
+    ]
+    assert not found, found

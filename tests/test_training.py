@@ -1,6 +1,7 @@
 """The training engine: a real run, exact resume, refusals that protect earlier runs, fine-tuning, torchrun."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -213,3 +214,20 @@ def test_two_processes_with_torchrun_reach_the_weights_of_one(tmp_path):
     for key, tensor in alone.items():
         moved = (tensor - start[key]).abs().max()  # how far training moved this tensor
         assert (together[key] - tensor).abs().max() <= 1e-3 * moved + 1e-6, key
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"epochs": 0}, "--epochs must be an integer of at least 1, got 0"),
+        ({"batch_size": -4}, "--batch-size must be an integer of at least 1"),
+        ({"optimizer": "lamb"}, "--optimizer must be one of sgd, adamw, got 'lamb'"),
+        ({"label_smoothing": 1.5}, "--label-smoothing must be in [0, 1)"),
+        ({"lr": -0.1}, "--lr must be at least 0"),
+    ],
+)
+def test_the_config_checks_itself_for_every_entry_point(overrides, message):
+    from convzoo.errors import OptionError
+
+    with pytest.raises(OptionError, match=re.escape(message)):
+        TrainConfig(**overrides)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import MISSING, fields
 
-from ..errors import OptionError
 from ..training import TrainConfig, train
 
 
@@ -45,13 +44,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    if config.epochs is not None and config.epochs < 1:
-        raise OptionError(f"--epochs must be at least 1, got {config.epochs}")
-    if config.steps_per_epoch is not None and config.steps_per_epoch < 1:
-        raise OptionError(f"--steps-per-epoch must be at least 1, got {config.steps_per_epoch}")
-    if config.batch_size < 1:
-        raise OptionError(f"--batch-size must be at least 1, got {config.batch_size}")
+    config = config_from_args(args)  # validates itself
     result = train(config)
     if not result.is_main:
         return 0

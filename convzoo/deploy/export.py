@@ -73,7 +73,7 @@ def onnx_agrees(path: str | Path, model: nn.Module, images: torch.Tensor) -> tup
     """``(ok, max abs difference, max |logit|)``: ok when the difference is ≤ 1e-4 × max(1, max |logit|).
 
     Trained models have logits of order 10 and meet 1e-4 absolutely. Deep nets at random
-    initialization (a 110-layer ResNet in eval mode) can have logits of order 1e5, where fp32
+    initialization (a residual net of 100+ layers in eval mode) can have logits of order 1e5, where fp32
     rounding alone exceeds 1e-4; the bound then scales with the outputs.
     """
     expected = model.eval()(images)

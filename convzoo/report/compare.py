@@ -35,15 +35,12 @@ from ..bench.runner import BenchSpec, eager_runner, ours_runner
 from ..bench.timing import time_interleaved
 from ..errors import OptionError
 from ..provenance import command_line, environment, git_commit
-from ..registry import count_params, create_model, get_entry
+from ..registry import LECTURE_LINEUP, count_params, create_model, get_entry
 from ..stopping import StopSignal
 from ..training import TrainConfig, train
 from .plan import REPORT_SECONDS, SAFETY, Plan, Probe, choose_amp, make_plan, plan_training, probe_model
 
-LINEUP = [
-    "alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "resnext50_32x4d", "xception",
-    "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "efficientnet_v2_s", "convnext_tiny",
-]  # fmt: skip
+LINEUP = LECTURE_LINEUP
 PHASES = ("cost", "speed", "train")
 STATE = "state.json"
 

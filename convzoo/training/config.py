@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+from ..errors import OptionError
+from ..registry import DEFAULT_MODEL
 
 
 def option(default: Any, help: str, choices: tuple | None = None) -> Any:
@@ -12,7 +15,7 @@ def option(default: Any, help: str, choices: tuple | None = None) -> Any:
 
 @dataclass
 class TrainConfig:
-    model: str = option("cifar_resnet20", "registered model name (`convzoo models`)")
+    model: str = option(DEFAULT_MODEL, "registered model name (`convzoo models`)")
     data: str = option("fashion-mnist-mini", "fashion-mnist-mini, fashion-mnist, cifar10, cifar100 or folder:PATH")
     data_dir: str | None = option(None, "where the dataset lies (default: $CONVZOO_DATA, system packages, cache)")
     download: bool = option(False, "download the dataset if it is not found (checksums verified)")
@@ -66,21 +69,41 @@ class TrainConfig:
     tensorboard: bool = option(False, "also log to TensorBoard (if installed)")
     progress: bool = option(True, "show a progress bar")
 
+    def __post_init__(self) -> None:
+        """The checks every entry point gets (CLI, ``compare``, the Python API): one clear line each."""
+        for name in ("epochs", "steps_per_epoch", "batch_size", "precise_bn"):
+            value = getattr(self, name)
+            minimum = 0 if name == "precise_bn" else 1
+            if value is not None and (not isinstance(value, int) or value < minimum):
+                raise OptionError(f"--{name.replace('_', '-')} must be an integer of at least {minimum}, got {value!r}")
+        for spec in fields(self):
+            choices = spec.metadata.get("choices")
+            if choices and getattr(self, spec.name) not in choices:
+                raise OptionError(
+                    f"--{spec.name.replace('_', '-')} must be one of {', '.join(choices)}, got {getattr(self, spec.name)!r}"
+                )
+        for name in ("lr", "weight_decay", "grad_clip"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise OptionError(f"--{name.replace('_', '-')} must be at least 0, got {value}")
+        for name in ("label_smoothing", "random_erasing", "ema"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 1:
+                raise OptionError(f"--{name.replace('_', '-')} must be in [0, 1), got {value}")
+
     def resolved(self, image_size: int, dataset: str) -> TrainConfig:
         """A copy with every ``None`` default filled in for the dataset."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        if values["epochs"] is None:
-            values["epochs"] = DEFAULT_EPOCHS.get(dataset, 20)
-        scale = values["batch_size"] / 128
-        if values["lr"] is None:
-            values["lr"] = (0.1 if values["optimizer"] == "sgd" else 2e-3) * scale
-        if values["weight_decay"] is None:
-            values["weight_decay"] = 5e-4 if values["optimizer"] == "sgd" else 0.05
-        if values["crop_padding"] is None:
-            values["crop_padding"] = 2 if image_size <= 28 else 4
-        if values["out"] is None:
-            values["out"] = f"runs/{self.model}-{dataset.replace('/', '_').replace(':', '_')}"
-        return TrainConfig(**values)
+        optimizer_defaults = {"sgd": (0.1, 5e-4), "adamw": (2e-3, 0.05)}[self.optimizer]  # (lr per 128 images, decay)
+        return replace(
+            self,
+            epochs=self.epochs if self.epochs is not None else DEFAULT_EPOCHS.get(dataset, 20),
+            lr=self.lr if self.lr is not None else optimizer_defaults[0] * self.batch_size / 128,
+            weight_decay=self.weight_decay if self.weight_decay is not None else optimizer_defaults[1],
+            crop_padding=self.crop_padding if self.crop_padding is not None else (2 if image_size <= 28 else 4),
+            out=self.out
+            if self.out is not None
+            else f"runs/{self.model}-{dataset.replace('/', '_').replace(':', '_')}",
+        )
 
 
 DEFAULT_EPOCHS = {"fashion-mnist-mini": 10, "fashion-mnist": 15, "cifar10": 30, "cifar100": 30}

@@ -242,8 +242,7 @@ class Trainer:
         """ "Precise BN": exact batch-norm statistics of the current weights over a few training batches.
 
         After a very short training the running averages lag behind weights that still move fast,
-        and evaluation-mode accuracy falls far below training-mode accuracy (measured: 34% against
-        67% for a small-input ResNet-18 after one epoch of the embedded sample). Recomputing the
+        and evaluation-mode accuracy falls far below training-mode accuracy. Recomputing the
         statistics with a cumulative average fixes that (Wu & Johnson 2021, arXiv:2105.07576, §3).
         """
         from torch.optim.swa_utils import update_bn

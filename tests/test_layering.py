@@ -81,7 +81,9 @@ def test_generic_code_names_no_family_or_model():
     from convzoo.registry import get_entry, list_models
 
     names = set(list_models()) | {get_entry(name).family for name in list_models()}
-    pattern = re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b", re.I)
+    pattern = re.compile(
+        r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b", re.IGNORECASE
+    )
     found = [
         f"{path.relative_to(PACKAGE)}:{text[: match.start()].count(chr(10)) + 1}: {match.group()}"
         for layer in ("training", "bench", "deploy")

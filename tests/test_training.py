@@ -1,8 +1,8 @@
 """The training engine: a real run, exact resume, refusals that protect earlier runs, fine-tuning, torchrun."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 

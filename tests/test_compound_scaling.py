@@ -17,8 +17,8 @@ def test_network_follows_the_formula(phi):
         model = convzoo.create_model("efficientnet", phi=phi)
     depths = [len(stage) for stage in model.stages]
     widths = [stage[-1].project[0].out_channels for stage in model.stages]
-    assert depths == [math.ceil(n * alpha**phi) for *_, n in B0_STAGES]
-    assert widths == [make_divisible(c * beta**phi, 8) for *_, c, _ in B0_STAGES]
+    assert depths == [math.ceil(stage.repeats * alpha**phi) for stage in B0_STAGES]
+    assert widths == [make_divisible(stage.out_channels * beta**phi, 8) for stage in B0_STAGES]
     assert all(w % 8 == 0 for w in widths)
     assert model.stem[0].out_channels == make_divisible(32 * beta**phi, 8)
     assert model.resolution == round(224 * gamma**phi / 8) * 8

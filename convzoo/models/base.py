@@ -9,12 +9,20 @@ export rely on exactly these names and never on a family's own output format.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from torch import Tensor, nn
 
 from ..layers import ClassifierHead
+
+Row = TypeVar("Row")
+
+
+def register_variants(variants: Mapping[str, Row], register: Callable[[str, Row], Any]) -> None:
+    """Call ``register(name, row)`` for each row of a family's variant table (no loop variables left at module level)."""
+    for name, row in variants.items():
+        register(name, row)
 
 
 class ZooModel(nn.Module):

@@ -29,12 +29,15 @@ and changes nothing; they take any input from 8×8 up.
 
 from __future__ import annotations
 
+from functools import partial
+from typing import NamedTuple
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..layers import ClassifierHead, ConvNormAct, init_weights
 from ..registry import Paper, register_model
-from .base import ZooModel
+from .base import ZooModel, register_variants
 
 RESNET_PAPER = Paper("Deep Residual Learning for Image Recognition", "1512.03385", 2015)
 PREACT_PAPER = Paper("Identity Mappings in Deep Residual Networks", "1603.05027", 2016)
@@ -172,29 +175,37 @@ class CifarResNet(ZooModel):
         return self.final_act(x)
 
 
-def _builder(depth: int, block: str, shortcut: str):
-    def build(**kwargs) -> CifarResNet:
-        kwargs.setdefault("shortcut", shortcut)
-        return CifarResNet(depth, block=block, **kwargs)
+class Variant(NamedTuple):
+    depth: int  # weighted layers
+    block: str  # "basic" or "preact_bottleneck"
+    shortcut: str  # "A" (zero-padded identity), "B" (1x1 projection when the shape changes) or "none" (plain net)
+    paper: Paper
 
-    return build
 
-
-# name: (depth, block, shortcut, paper)
 VARIANTS = {
-    **{f"cifar_resnet{d}": (d, "basic", "A", RESNET_PAPER) for d in (20, 32, 44, 56, 110, 1202)},
-    **{f"cifar_plain{d}": (d, "basic", "none", RESNET_PAPER) for d in (20, 32, 44, 56, 110)},
-    **{f"cifar_preact_resnet{d}": (d, "preact_bottleneck", "B", PREACT_PAPER) for d in (164, 1001)},
+    **{
+        f"cifar_resnet{d}": Variant(d, block="basic", shortcut="A", paper=RESNET_PAPER)
+        for d in (20, 32, 44, 56, 110, 1202)
+    },
+    **{
+        f"cifar_plain{d}": Variant(d, block="basic", shortcut="none", paper=RESNET_PAPER) for d in (20, 32, 44, 56, 110)
+    },
+    **{
+        f"cifar_preact_resnet{d}": Variant(d, block="preact_bottleneck", shortcut="B", paper=PREACT_PAPER)
+        for d in (164, 1001)
+    },
 }
 
-for _name, (_depth, _block, _shortcut, _paper) in VARIANTS.items():
-    register_model(
-        _name,
-        _builder(_depth, _block, _shortcut),
+register_variants(
+    VARIANTS,
+    lambda name, variant: register_model(
+        name,
+        partial(CifarResNet, variant.depth, block=variant.block, shortcut=variant.shortcut),
         family="cifar_resnet",
-        paper=_paper,
+        paper=variant.paper,
         default_input_size=(3, 32, 32),
         min_input_size=8,
         small_min_input_size=8,
         native_small_input=True,
-    )
+    ),
+)

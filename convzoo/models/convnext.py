@@ -18,12 +18,15 @@ Stochastic depth: block i of n drops with ``drop_path_rate · i / (n - 1)``
 
 from __future__ import annotations
 
+from functools import partial
+from typing import NamedTuple
+
 import torch
 from torch import Tensor, nn
 
 from ..layers import ClassifierHead, DropPath, LayerNorm2d, drop_path_rates, init_weights
 from ..registry import Paper, register_model
-from .base import ZooModel
+from .base import ZooModel, register_variants
 
 PAPER = Paper("A ConvNet for the 2020s", "2201.03545", 2022)
 
@@ -94,29 +97,27 @@ class ConvNeXt(ZooModel):
         return self.stages(x)  # (N, C3, H/32, W/32)
 
 
-# name: (depths, dims, stochastic depth rate)
+class Variant(NamedTuple):
+    depths: tuple[int, int, int, int]  # blocks per stage
+    dims: tuple[int, int, int, int]  # channels per stage
+    drop_path_rate: float  # the default stochastic depth of the official training recipe
+
+
 VARIANTS = {
-    "convnext_tiny": ((3, 3, 9, 3), (96, 192, 384, 768), 0.1),
-    "convnext_small": ((3, 3, 27, 3), (96, 192, 384, 768), 0.4),
-    "convnext_base": ((3, 3, 27, 3), (128, 256, 512, 1024), 0.5),
-    "convnext_large": ((3, 3, 27, 3), (192, 384, 768, 1536), 0.5),
+    "convnext_tiny": Variant(depths=(3, 3, 9, 3), dims=(96, 192, 384, 768), drop_path_rate=0.1),
+    "convnext_small": Variant(depths=(3, 3, 27, 3), dims=(96, 192, 384, 768), drop_path_rate=0.4),
+    "convnext_base": Variant(depths=(3, 3, 27, 3), dims=(128, 256, 512, 1024), drop_path_rate=0.5),
+    "convnext_large": Variant(depths=(3, 3, 27, 3), dims=(192, 384, 768, 1536), drop_path_rate=0.5),
 }
 
-
-def _builder(depths, dims, drop_path_rate):
-    def build(**kwargs) -> ConvNeXt:
-        kwargs.setdefault("drop_path_rate", drop_path_rate)
-        return ConvNeXt(depths, dims, **kwargs)
-
-    return build
-
-
-for _name, (_depths, _dims, _rate) in VARIANTS.items():
-    register_model(
-        _name,
-        _builder(_depths, _dims, _rate),
+register_variants(
+    VARIANTS,
+    lambda name, variant: register_model(
+        name,
+        partial(ConvNeXt, variant.depths, variant.dims, drop_path_rate=variant.drop_path_rate),
         family="convnext",
         paper=PAPER,
-        reference={"torchvision": _name, "timm": _name},
+        reference={"torchvision": name, "timm": name},
         uses_drop_path=True,
-    )
+    ),
+)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 from torch import Tensor, nn
 
@@ -47,20 +48,40 @@ from ..layers import (
     stem_3x3,
 )
 from ..registry import Paper, register_model
-from .base import ZooModel
+from .base import ZooModel, register_variants
 
 PAPER = Paper("EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", "1905.11946", 2019)
 
+
 # Table 1 of the paper (B0): (expansion, kernel, first stride, input channels, output channels, repeats)
-B0_STAGES = [
-    (1, 3, 1, 32, 16, 1),
-    (6, 3, 2, 16, 24, 2),
-    (6, 5, 2, 24, 40, 2),
-    (6, 3, 2, 40, 80, 3),
-    (6, 5, 1, 80, 112, 3),
-    (6, 5, 2, 112, 192, 4),
-    (6, 3, 1, 192, 320, 1),
-]
+class StageConfig(NamedTuple):
+    """One row of the paper's Table 1: a stage of MBConv blocks."""
+
+    expansion: int
+    kernel: int
+    stride: int  # of the stage's first block
+    in_channels: int
+    out_channels: int
+    repeats: int
+
+    def scaled(self, scaling: Scaling) -> StageConfig:
+        """Width rounded to a multiple of 8, repeats rounded up (the official code's rules)."""
+        return self._replace(
+            in_channels=scale_channels(self.in_channels, scaling.width),
+            out_channels=scale_channels(self.out_channels, scaling.width),
+            repeats=scale_repeats(self.repeats, scaling.depth),
+        )
+
+
+B0_STAGES = (
+    StageConfig(1, 3, 1, 32, 16, 1),
+    StageConfig(6, 3, 2, 16, 24, 2),
+    StageConfig(6, 5, 2, 24, 40, 2),
+    StageConfig(6, 3, 2, 40, 80, 3),
+    StageConfig(6, 5, 1, 80, 112, 3),
+    StageConfig(6, 5, 2, 112, 192, 4),
+    StageConfig(6, 3, 1, 192, 320, 1),
+)
 B0_RESOLUTION = 224
 
 
@@ -72,6 +93,8 @@ class Scaling:
     depth: float
     resolution: int
     drop_rate: float = 0.2
+    bn_eps: float = 1e-5  # torchvision: 1e-3 with momentum 0.01 (TensorFlow's defaults) for B5-B7
+    bn_momentum: float = 0.1
 
 
 def compound_scaling(phi: float, alpha: float = 1.2, beta: float = 1.1, gamma: float = 1.15) -> Scaling:
@@ -102,7 +125,7 @@ class EfficientNet(ZooModel):
         num_classes: int = 1000,
         in_chans: int = 3,
         *,
-        bn_eps: float = 1e-5,
+        bn_eps: float | None = None,
         drop_rate: float | None = None,
         drop_path_rate: float = 0.2,
         small_input: bool = False,
@@ -110,40 +133,31 @@ class EfficientNet(ZooModel):
         super().__init__()
         self.scaling = scaling
         self.resolution = scaling.resolution  # the input size this variant is meant to be trained at
-        # torchvision pairs eps 1e-3 (B5–B7) with momentum 0.01, the TensorFlow defaults
-        norm_layer = partial(nn.BatchNorm2d, eps=bn_eps, momentum=0.1 if bn_eps == 1e-5 else 0.01)
-        stages = [
-            (
-                t,
-                k,
-                s,
-                scale_channels(c_in, scaling.width),
-                scale_channels(c_out, scaling.width),
-                scale_repeats(n, scaling.depth),
-            )
-            for t, k, s, c_in, c_out, n in B0_STAGES
-        ]
-        channels = stages[0][3]
+        # bn_eps overrides the variant's (timm builds every variant with 1e-5 and momentum 0.1)
+        eps, momentum = (scaling.bn_eps, scaling.bn_momentum) if bn_eps is None else (bn_eps, 0.1)
+        norm_layer = partial(nn.BatchNorm2d, eps=eps, momentum=momentum)
+        stages = [stage.scaled(scaling) for stage in B0_STAGES]
+        channels = stages[0].in_channels
         self.stem = stem_3x3(in_chans, channels, small_input=small_input, act_layer=nn.SiLU, norm_layer=norm_layer)
-        rates = iter(drop_path_rates(drop_path_rate, sum(stage[-1] for stage in stages)))
+        rates = iter(drop_path_rates(drop_path_rate, sum(stage.repeats for stage in stages)))
         stage_modules = []
-        for expansion, kernel, first_stride, _, out_channels, repeats in stages:
+        for stage in stages:
             blocks = []
-            for index in range(repeats):
+            for index in range(stage.repeats):
                 blocks.append(
                     InvertedResidual(
                         channels,
-                        out_channels,
-                        make_divisible(channels * expansion),
-                        kernel,
-                        first_stride if index == 0 else 1,
+                        stage.out_channels,
+                        make_divisible(channels * stage.expansion),
+                        stage.kernel,
+                        stage.stride if index == 0 else 1,
                         act_layer=nn.SiLU,
                         norm_layer=norm_layer,
                         se_layer=_squeeze_excite(channels),
                         drop_path_rate=next(rates),
                     )
                 )
-                channels = out_channels
+                channels = stage.out_channels
             stage_modules.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stage_modules)
         self.num_features = 4 * channels
@@ -158,18 +172,18 @@ class EfficientNet(ZooModel):
         return self.conv_head(x)  # (N, 1280·w, H/32, W/32)
 
 
-# The released variants (Table 2 / the official code): width, depth, resolution, dropout.
+# The released variants (Table 2 / the official code), with torchvision's batch-norm settings.
+TF_BN = {"bn_eps": 1e-3, "bn_momentum": 0.01}
 VARIANTS = {
-    "efficientnet_b0": Scaling(1.0, 1.0, 224, 0.2),
-    "efficientnet_b1": Scaling(1.0, 1.1, 240, 0.2),
-    "efficientnet_b2": Scaling(1.1, 1.2, 260, 0.3),
-    "efficientnet_b3": Scaling(1.2, 1.4, 300, 0.3),
-    "efficientnet_b4": Scaling(1.4, 1.8, 380, 0.4),
-    "efficientnet_b5": Scaling(1.6, 2.2, 456, 0.4),
-    "efficientnet_b6": Scaling(1.8, 2.6, 528, 0.5),
-    "efficientnet_b7": Scaling(2.0, 3.1, 600, 0.5),
+    "efficientnet_b0": Scaling(width=1.0, depth=1.0, resolution=224, drop_rate=0.2),
+    "efficientnet_b1": Scaling(width=1.0, depth=1.1, resolution=240, drop_rate=0.2),
+    "efficientnet_b2": Scaling(width=1.1, depth=1.2, resolution=260, drop_rate=0.3),
+    "efficientnet_b3": Scaling(width=1.2, depth=1.4, resolution=300, drop_rate=0.3),
+    "efficientnet_b4": Scaling(width=1.4, depth=1.8, resolution=380, drop_rate=0.4),
+    "efficientnet_b5": Scaling(width=1.6, depth=2.2, resolution=456, drop_rate=0.4, **TF_BN),
+    "efficientnet_b6": Scaling(width=1.8, depth=2.6, resolution=528, drop_rate=0.5, **TF_BN),
+    "efficientnet_b7": Scaling(width=2.0, depth=3.1, resolution=600, drop_rate=0.5, **TF_BN),
 }
-LARGE_BN_EPS = {"efficientnet_b5", "efficientnet_b6", "efficientnet_b7"}  # torchvision's eps 1e-3
 
 
 def efficientnet(
@@ -184,26 +198,20 @@ def efficientnet(
     return EfficientNet(compound_scaling(phi, alpha, beta, gamma), **kwargs)
 
 
-def _builder(scaling: Scaling, bn_eps: float):
-    def build(**kwargs) -> EfficientNet:
-        return EfficientNet(scaling, bn_eps=bn_eps, **kwargs)
-
-    return build
-
-
-for _name, _scaling in VARIANTS.items():
-    _bn_eps = 1e-3 if _name in LARGE_BN_EPS else 1e-5
-    register_model(
-        _name,
-        _builder(_scaling, _bn_eps),
+register_variants(
+    VARIANTS,
+    lambda name, scaling: register_model(
+        name,
+        partial(EfficientNet, scaling),
         family="efficientnet",
         paper=PAPER,
-        default_input_size=(3, _scaling.resolution, _scaling.resolution),
-        reference={"torchvision": _name, "timm": _name},
-        reference_kwargs={"timm": {"bn_eps": _bn_eps}},  # timm's EfficientNets all use 1e-5
+        default_input_size=(3, scaling.resolution, scaling.resolution),
+        reference={"torchvision": name, "timm": name},
+        reference_kwargs={"timm": {"bn_eps": scaling.bn_eps}},  # timm's EfficientNets all use 1e-5
         uses_drop_path=True,
-        extra_info={"width_mult": _scaling.width, "depth_mult": _scaling.depth},
-    )
+        extra_info={"width_mult": scaling.width, "depth_mult": scaling.depth},
+    ),
+)
 
 register_model(
     "efficientnet",

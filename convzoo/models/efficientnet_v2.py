@@ -15,6 +15,7 @@ Stochastic depth: block i of n drops with ``drop_path_rate · i / n`` (default 0
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 from torch import Tensor, nn
 
@@ -31,7 +32,7 @@ from ..layers import (
 )
 from ..layers.conv_norm_act import ModuleFactory
 from ..registry import Paper, register_model
-from .base import ZooModel
+from .base import ZooModel, register_variants
 
 PAPER = Paper("EfficientNetV2: Smaller Models and Faster Training", "2104.00298", 2021)
 
@@ -77,32 +78,43 @@ class FusedMBConv(nn.Module):
         return x
 
 
-# (block, expansion, kernel, first stride, input channels, output channels, repeats)
+class StageConfig(NamedTuple):
+    """One row of the paper's Table 4 / torchvision's configuration."""
+
+    block: str  # FUSED or MBCONV
+    expansion: int
+    kernel: int
+    stride: int  # of the stage's first block
+    in_channels: int
+    out_channels: int
+    repeats: int
+
+
 S_STAGES = [
-    (FUSED, 1, 3, 1, 24, 24, 2),
-    (FUSED, 4, 3, 2, 24, 48, 4),
-    (FUSED, 4, 3, 2, 48, 64, 4),
-    (MBCONV, 4, 3, 2, 64, 128, 6),
-    (MBCONV, 6, 3, 1, 128, 160, 9),
-    (MBCONV, 6, 3, 2, 160, 256, 15),
+    StageConfig(FUSED, 1, 3, 1, 24, 24, 2),
+    StageConfig(FUSED, 4, 3, 2, 24, 48, 4),
+    StageConfig(FUSED, 4, 3, 2, 48, 64, 4),
+    StageConfig(MBCONV, 4, 3, 2, 64, 128, 6),
+    StageConfig(MBCONV, 6, 3, 1, 128, 160, 9),
+    StageConfig(MBCONV, 6, 3, 2, 160, 256, 15),
 ]
 M_STAGES = [
-    (FUSED, 1, 3, 1, 24, 24, 3),
-    (FUSED, 4, 3, 2, 24, 48, 5),
-    (FUSED, 4, 3, 2, 48, 80, 5),
-    (MBCONV, 4, 3, 2, 80, 160, 7),
-    (MBCONV, 6, 3, 1, 160, 176, 14),
-    (MBCONV, 6, 3, 2, 176, 304, 18),
-    (MBCONV, 6, 3, 1, 304, 512, 5),
+    StageConfig(FUSED, 1, 3, 1, 24, 24, 3),
+    StageConfig(FUSED, 4, 3, 2, 24, 48, 5),
+    StageConfig(FUSED, 4, 3, 2, 48, 80, 5),
+    StageConfig(MBCONV, 4, 3, 2, 80, 160, 7),
+    StageConfig(MBCONV, 6, 3, 1, 160, 176, 14),
+    StageConfig(MBCONV, 6, 3, 2, 176, 304, 18),
+    StageConfig(MBCONV, 6, 3, 1, 304, 512, 5),
 ]
 L_STAGES = [
-    (FUSED, 1, 3, 1, 32, 32, 4),
-    (FUSED, 4, 3, 2, 32, 64, 7),
-    (FUSED, 4, 3, 2, 64, 96, 7),
-    (MBCONV, 4, 3, 2, 96, 192, 10),
-    (MBCONV, 6, 3, 1, 192, 224, 19),
-    (MBCONV, 6, 3, 2, 224, 384, 25),
-    (MBCONV, 6, 3, 1, 384, 640, 7),
+    StageConfig(FUSED, 1, 3, 1, 32, 32, 4),
+    StageConfig(FUSED, 4, 3, 2, 32, 64, 7),
+    StageConfig(FUSED, 4, 3, 2, 64, 96, 7),
+    StageConfig(MBCONV, 4, 3, 2, 96, 192, 10),
+    StageConfig(MBCONV, 6, 3, 1, 192, 224, 19),
+    StageConfig(MBCONV, 6, 3, 2, 224, 384, 25),
+    StageConfig(MBCONV, 6, 3, 1, 384, 640, 7),
 ]
 
 
@@ -111,7 +123,7 @@ class EfficientNetV2(ZooModel):
 
     def __init__(
         self,
-        stages: list[tuple],
+        stages: list[StageConfig],
         num_classes: int = 1000,
         in_chans: int = 3,
         *,
@@ -121,11 +133,11 @@ class EfficientNetV2(ZooModel):
     ) -> None:
         super().__init__()
         norm_layer = partial(nn.BatchNorm2d, eps=1e-3)
-        channels = stages[0][4]
+        channels = stages[0].in_channels
         self.stem = stem_3x3(in_chans, channels, small_input=small_input, act_layer=nn.SiLU, norm_layer=norm_layer)
-        rates = iter(drop_path_rates(drop_path_rate, sum(stage[-1] for stage in stages)))
+        rates = iter(drop_path_rates(drop_path_rate, sum(stage.repeats for stage in stages)))
         stage_modules = []
-        for kind, expansion, kernel, first_stride, _, out_channels, repeats in stages:
+        for kind, expansion, kernel, first_stride, _, out_channels, repeats in stages:  # StageConfig's fields
             blocks: list[nn.Module] = []
             for index in range(repeats):
                 stride = first_stride if index == 0 else 1
@@ -167,29 +179,27 @@ class EfficientNetV2(ZooModel):
         return self.conv_head(x)  # (N, 1280, H/32, W/32)
 
 
-# name: (stages, dropout, evaluation resolution)
+class Variant(NamedTuple):
+    stages: list[StageConfig]
+    drop_rate: float
+    resolution: int  # evaluation resolution
+
+
 VARIANTS = {
-    "efficientnet_v2_s": (S_STAGES, 0.2, 384),
-    "efficientnet_v2_m": (M_STAGES, 0.3, 480),
-    "efficientnet_v2_l": (L_STAGES, 0.4, 480),
+    "efficientnet_v2_s": Variant(S_STAGES, drop_rate=0.2, resolution=384),
+    "efficientnet_v2_m": Variant(M_STAGES, drop_rate=0.3, resolution=480),
+    "efficientnet_v2_l": Variant(L_STAGES, drop_rate=0.4, resolution=480),
 }
 
-
-def _builder(stages: list[tuple], drop_rate: float):
-    def build(**kwargs) -> EfficientNetV2:
-        kwargs.setdefault("drop_rate", drop_rate)
-        return EfficientNetV2(stages, **kwargs)
-
-    return build
-
-
-for _name, (_stages, _drop_rate, _resolution) in VARIANTS.items():
-    register_model(
-        _name,
-        _builder(_stages, _drop_rate),
+register_variants(
+    VARIANTS,
+    lambda name, variant: register_model(
+        name,
+        partial(EfficientNetV2, variant.stages, drop_rate=variant.drop_rate),
         family="efficientnet_v2",
         paper=PAPER,
-        default_input_size=(3, _resolution, _resolution),
-        reference={"torchvision": _name},
+        default_input_size=(3, variant.resolution, variant.resolution),
+        reference={"torchvision": name},
         uses_drop_path=True,
-    )
+    ),
+)

@@ -112,16 +112,34 @@ class InceptionAux(nn.Module):
         return self.fc2(x)
 
 
-# Table 1 of the paper: (in, #1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj)
-INCEPTION_3 = {"a": (192, 64, 96, 128, 16, 32, 32), "b": (256, 128, 128, 192, 32, 96, 64)}
-INCEPTION_4 = {
-    "a": (480, 192, 96, 208, 16, 48, 64),
-    "b": (512, 160, 112, 224, 24, 64, 64),
-    "c": (512, 128, 128, 256, 24, 64, 64),
-    "d": (512, 112, 144, 288, 32, 64, 64),
-    "e": (528, 256, 160, 320, 32, 128, 128),
+class InceptionConfig(NamedTuple):
+    """One row of the paper's Table 1: the channels of each branch of an inception module."""
+
+    in_channels: int
+    ch1x1: int
+    ch3x3_reduce: int
+    ch3x3: int
+    ch5x5_reduce: int
+    ch5x5: int
+    pool_proj: int
+
+
+# Table 1 of the paper, by group (3, 4, 5; a max-pool between groups) and module letter.
+INCEPTION_3 = {
+    "a": InceptionConfig(192, ch1x1=64, ch3x3_reduce=96, ch3x3=128, ch5x5_reduce=16, ch5x5=32, pool_proj=32),
+    "b": InceptionConfig(256, ch1x1=128, ch3x3_reduce=128, ch3x3=192, ch5x5_reduce=32, ch5x5=96, pool_proj=64),
 }
-INCEPTION_5 = {"a": (832, 256, 160, 320, 32, 128, 128), "b": (832, 384, 192, 384, 48, 128, 128)}
+INCEPTION_4 = {
+    "a": InceptionConfig(480, ch1x1=192, ch3x3_reduce=96, ch3x3=208, ch5x5_reduce=16, ch5x5=48, pool_proj=64),
+    "b": InceptionConfig(512, ch1x1=160, ch3x3_reduce=112, ch3x3=224, ch5x5_reduce=24, ch5x5=64, pool_proj=64),
+    "c": InceptionConfig(512, ch1x1=128, ch3x3_reduce=128, ch3x3=256, ch5x5_reduce=24, ch5x5=64, pool_proj=64),
+    "d": InceptionConfig(512, ch1x1=112, ch3x3_reduce=144, ch3x3=288, ch5x5_reduce=32, ch5x5=64, pool_proj=64),
+    "e": InceptionConfig(528, ch1x1=256, ch3x3_reduce=160, ch3x3=320, ch5x5_reduce=32, ch5x5=128, pool_proj=128),
+}
+INCEPTION_5 = {
+    "a": InceptionConfig(832, ch1x1=256, ch3x3_reduce=160, ch3x3=320, ch5x5_reduce=32, ch5x5=128, pool_proj=128),
+    "b": InceptionConfig(832, ch1x1=384, ch3x3_reduce=192, ch3x3=384, ch5x5_reduce=48, ch5x5=128, pool_proj=128),
+}
 
 
 class GoogLeNet(ZooModel):
@@ -151,14 +169,14 @@ class GoogLeNet(ZooModel):
         self.conv2 = conv_bn_relu(64, 64, 1)
         self.conv3 = conv_bn_relu(64, 192, 3)
         self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        for suffix, args in INCEPTION_3.items():
-            self.add_module(f"inception3{suffix}", Inception(*args, paper_5x5=paper_5x5))
+        for suffix, config in INCEPTION_3.items():
+            self.add_module(f"inception3{suffix}", Inception(*config, paper_5x5=paper_5x5))
         self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        for suffix, args in INCEPTION_4.items():
-            self.add_module(f"inception4{suffix}", Inception(*args, paper_5x5=paper_5x5))
+        for suffix, config in INCEPTION_4.items():
+            self.add_module(f"inception4{suffix}", Inception(*config, paper_5x5=paper_5x5))
         self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
-        for suffix, args in INCEPTION_5.items():
-            self.add_module(f"inception5{suffix}", Inception(*args, paper_5x5=paper_5x5))
+        for suffix, config in INCEPTION_5.items():
+            self.add_module(f"inception5{suffix}", Inception(*config, paper_5x5=paper_5x5))
         self.aux1 = InceptionAux(512, num_classes) if aux_logits else None
         self.aux2 = InceptionAux(528, num_classes) if aux_logits else None
         self.num_features = 1024

@@ -17,6 +17,7 @@ about 1e-3 relative unless that eps is matched.
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 from torch import Tensor, nn
 
@@ -30,7 +31,7 @@ from ..layers import (
     stem_3x3,
 )
 from ..registry import Paper, register_model
-from .base import ZooModel
+from .base import ZooModel, register_variants
 
 PAPER = Paper("Searching for MobileNetV3", "1905.02244", 2019)
 
@@ -124,25 +125,25 @@ class MobileNetV3(ZooModel):
         return self.conv_head(x)  # (N, 960 | 576, H/32, W/32)
 
 
-def _builder(layers: list[tuple], hidden_features: int):
-    def build(**kwargs) -> MobileNetV3:
-        return MobileNetV3(layers, hidden_features, **kwargs)
+class Variant(NamedTuple):
+    layers: list[tuple]  # the layer table above
+    hidden_features: int  # of the head's hidden linear layer
+    timm_name: str
 
-    return build
 
-
-# name: (layer table, hidden features of the head, timm name)
 VARIANTS = {
-    "mobilenet_v3_large": (LARGE, 1280, "mobilenetv3_large_100"),
-    "mobilenet_v3_small": (SMALL, 1024, "mobilenetv3_small_100"),
+    "mobilenet_v3_large": Variant(LARGE, hidden_features=1280, timm_name="mobilenetv3_large_100"),
+    "mobilenet_v3_small": Variant(SMALL, hidden_features=1024, timm_name="mobilenetv3_small_100"),
 }
 
-for _name, (_layers, _hidden, _timm) in VARIANTS.items():
-    register_model(
-        _name,
-        _builder(_layers, _hidden),
+register_variants(
+    VARIANTS,
+    lambda name, variant: register_model(
+        name,
+        partial(MobileNetV3, variant.layers, variant.hidden_features),
         family="mobilenet",
         paper=PAPER,
-        reference={"torchvision": _name, "timm": _timm},
+        reference={"torchvision": name, "timm": variant.timm_name},
         reference_kwargs={"timm": {"bn_eps": 1e-3}},  # timm's MobileNetV3 uses 1e-5, torchvision 1e-3
-    )
+    ),
+)

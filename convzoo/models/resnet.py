@@ -24,12 +24,14 @@ downsamples 8× instead of 32×.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import NamedTuple
 
 from torch import Tensor, nn
 
 from ..layers import ClassifierHead, ConvNormAct, init_weights
 from ..registry import Paper, register_model
-from .base import ZooModel
+from .base import ZooModel, register_variants
 
 RESNET_PAPER = Paper("Deep Residual Learning for Image Recognition", "1512.03385", 2015)
 RESNEXT_PAPER = Paper("Aggregated Residual Transformations for Deep Neural Networks", "1611.05431", 2016)
@@ -138,33 +140,39 @@ class ResNet(ZooModel):
         return x
 
 
-# name: (block, blocks per stage, groups, width per group, paper)
-VARIANTS: dict[str, tuple[type[BasicBlock | Bottleneck], tuple[int, int, int, int], int, int, Paper]] = {
-    "resnet18": (BasicBlock, (2, 2, 2, 2), 1, 64, RESNET_PAPER),
-    "resnet34": (BasicBlock, (3, 4, 6, 3), 1, 64, RESNET_PAPER),
-    "resnet50": (Bottleneck, (3, 4, 6, 3), 1, 64, RESNET_PAPER),
-    "resnet101": (Bottleneck, (3, 4, 23, 3), 1, 64, RESNET_PAPER),
-    "resnet152": (Bottleneck, (3, 8, 36, 3), 1, 64, RESNET_PAPER),
-    "wide_resnet50_2": (Bottleneck, (3, 4, 6, 3), 1, 128, WIDE_PAPER),
-    "wide_resnet101_2": (Bottleneck, (3, 4, 23, 3), 1, 128, WIDE_PAPER),
-    "resnext50_32x4d": (Bottleneck, (3, 4, 6, 3), 32, 4, RESNEXT_PAPER),
-    "resnext101_32x8d": (Bottleneck, (3, 4, 23, 3), 32, 8, RESNEXT_PAPER),
-    "resnext101_64x4d": (Bottleneck, (3, 4, 23, 3), 64, 4, RESNEXT_PAPER),
+class ResNetConfig(NamedTuple):
+    """One variant: its block, the number of blocks per stage, and the bottleneck's grouped width."""
+
+    block: type[BasicBlock | Bottleneck]
+    layers: tuple[int, int, int, int]  # blocks per stage
+    groups: int = 1  # ResNeXt's cardinality
+    width_per_group: int = 64  # 128: Wide ResNet-*-2
+    paper: Paper = RESNET_PAPER
+
+    @property
+    def family(self) -> str:
+        return "resnext" if self.groups > 1 else ("wide_resnet" if self.width_per_group > 64 else "resnet")
+
+    def builder(self):
+        return partial(ResNet, self.block, self.layers, groups=self.groups, base_width=self.width_per_group)
+
+
+VARIANTS = {
+    "resnet18": ResNetConfig(BasicBlock, (2, 2, 2, 2)),
+    "resnet34": ResNetConfig(BasicBlock, (3, 4, 6, 3)),
+    "resnet50": ResNetConfig(Bottleneck, (3, 4, 6, 3)),
+    "resnet101": ResNetConfig(Bottleneck, (3, 4, 23, 3)),
+    "resnet152": ResNetConfig(Bottleneck, (3, 8, 36, 3)),
+    "wide_resnet50_2": ResNetConfig(Bottleneck, (3, 4, 6, 3), width_per_group=128, paper=WIDE_PAPER),
+    "wide_resnet101_2": ResNetConfig(Bottleneck, (3, 4, 23, 3), width_per_group=128, paper=WIDE_PAPER),
+    "resnext50_32x4d": ResNetConfig(Bottleneck, (3, 4, 6, 3), groups=32, width_per_group=4, paper=RESNEXT_PAPER),
+    "resnext101_32x8d": ResNetConfig(Bottleneck, (3, 4, 23, 3), groups=32, width_per_group=8, paper=RESNEXT_PAPER),
+    "resnext101_64x4d": ResNetConfig(Bottleneck, (3, 4, 23, 3), groups=64, width_per_group=4, paper=RESNEXT_PAPER),
 }
 
-
-def _builder(block, layers, groups, base_width):
-    def build(**kwargs) -> ResNet:
-        return ResNet(block, layers, groups=groups, base_width=base_width, **kwargs)
-
-    return build
-
-
-for _name, (_block, _layers, _groups, _width, _paper) in VARIANTS.items():
-    register_model(
-        _name,
-        _builder(_block, _layers, _groups, _width),
-        family="resnext" if _groups > 1 else ("wide_resnet" if _width > 64 else "resnet"),
-        paper=_paper,
-        reference={"torchvision": _name, "timm": _name},
-    )
+register_variants(
+    VARIANTS,
+    lambda name, config: register_model(
+        name, config.builder(), family=config.family, paper=config.paper, reference={"torchvision": name, "timm": name}
+    ),
+)

@@ -15,11 +15,13 @@ global average pooling and one linear layer from 512 features, without the
 
 from __future__ import annotations
 
+from functools import partial
+
 from torch import Tensor, nn
 
 from ..layers import ClassifierHead, init_weights
 from ..registry import Paper, register_model
-from .base import ZooModel
+from .base import ZooModel, register_variants
 
 PAPER = Paper("Very Deep Convolutional Networks for Large-Scale Image Recognition", "1409.1556", 2014)
 
@@ -87,19 +89,15 @@ CONFIGS: dict[str, list[int | str]] = {
 }
 
 
-def _builder(layers: list[int | str], batch_norm: bool):
-    def build(**kwargs) -> VGG:
-        return VGG(layers, batch_norm=batch_norm, **kwargs)
+VARIANTS = {  # each configuration with and without batch norm (torchvision's vgg*_bn)
+    name + suffix: partial(VGG, layers, batch_norm=batch_norm)
+    for name, layers in CONFIGS.items()
+    for suffix, batch_norm in (("", False), ("_bn", True))
+}
 
-    return build
-
-
-for _name, _layers in CONFIGS.items():
-    for _suffix, _bn in (("", False), ("_bn", True)):
-        register_model(
-            _name + _suffix,
-            _builder(_layers, _bn),
-            family="vgg",
-            paper=PAPER,
-            reference={"torchvision": _name + _suffix, "timm": _name + _suffix},
-        )
+register_variants(
+    VARIANTS,
+    lambda name, builder: register_model(
+        name, builder, family="vgg", paper=PAPER, reference={"torchvision": name, "timm": name}
+    ),
+)

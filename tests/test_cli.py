@@ -44,7 +44,7 @@ def test_bad_input_is_one_clear_line(argv, message, capsys):
 
 
 def test_lecture_writes_the_page(tmp_path, monkeypatch, capsys):
-    from convzoo.analysis import lecture
+    from convzoo.report import lecture
 
     monkeypatch.setattr(lecture, "SECTIONS", (lecture.one_by_one_reduction, lecture.global_pooling))
     out = tmp_path / "lecture.md"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from convzoo.analysis import lecture
+from convzoo.report import lecture
 
 
 def test_one_by_one_reduction_reproduces_the_lecture():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.markdown import Markdown
 
-from ..analysis.lecture import lecture_markdown
+from ..report.lecture import lecture_markdown
 from ..tables import console
 
 

@@ -29,7 +29,7 @@ def _models_table(root: Path) -> str:
 
 
 def _lecture_page(root: Path) -> str:
-    from ..analysis.lecture import lecture_markdown
+    from .lecture import lecture_markdown
 
     return lecture_markdown()
 

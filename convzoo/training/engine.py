@@ -33,6 +33,7 @@ from ..evaluation import evaluate
 from ..run_lock import RunLock
 from ..runtime import Context, all_reduce_max, all_reduce_sum, autocast, resolve_amp
 from ..stopping import GracefulStop, ImmediateStop
+from .checkpointing import Checkpointing
 from .config import TrainConfig
 from .distributed import setup, teardown
 from .optim import build_optimizer, build_schedule
@@ -42,7 +43,7 @@ from .setup import CHECKPOINT, build_model, minimum_size, prepare_run_dir
 from .state import MAX_SKIPPED_BATCHES, StopAtBoundary, TrainResult, TrainState, mix
 
 
-class Trainer:
+class Trainer(Checkpointing):
     """One run: holds the model, data, optimizer and state; ``fit()`` runs the remaining epochs."""
 
     def __init__(self, config: TrainConfig, context: Context, stop: GracefulStop | None = None) -> None:
@@ -100,60 +101,6 @@ class Trainer:
         return AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema), use_buffers=True)
 
     # --- checkpoints -------------------------------------------------------------------------------
-    def model_spec(self) -> ckpt.ModelSpec:
-        data = self.data
-        return ckpt.ModelSpec(
-            name=self.config.model, kwargs=self.model_kwargs, classes=list(data.classes), mean=list(data.mean),
-            std=list(data.std), data_channels=data.channels, image_size=data.image_size,
-            min_size=minimum_size(self.config.model, self.model_kwargs), dataset=self.config.data,
-        )  # fmt: skip
-
-    def checkpoint(self) -> ckpt.Checkpoint:
-        training = {
-            "optimizer_state": self.optimizer.state_dict(),
-            "schedule_state": self.schedule.state_dict(),
-            "scaler_state": self.scaler.state_dict() if self.scaler is not None else None,
-            "train_state": asdict(self.state),
-            "rng_state": torch.get_rng_state(),
-            "cuda_rng_state": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            "config": asdict(self.config),
-            # AveragedModel copies (not averages) while its count is 0: a resumed EMA must keep its count
-            "ema_updates": int(self.ema.n_averaged) if self.ema is not None else None,
-        }
-        ema_state = self.ema.module.state_dict() if self.ema is not None else None
-        return ckpt.Checkpoint(self.model_spec(), self.model.state_dict(), ema_state, training)
-
-    def save(self, name: str = CHECKPOINT) -> None:
-        if self.context.is_main:
-            ckpt.save(self.run_dir / name, self.checkpoint())
-
-    def _restore(self, checkpoint: ckpt.Checkpoint) -> None:
-        checkpoint.check_compatible(self.config.model, self.data.num_classes)
-        training = checkpoint.training
-        if not training:
-            raise ckpt.CheckpointError(f"{self.run_dir / CHECKPOINT} holds weights only, no training state to resume")
-        saved = training.get("config") or {}
-        changed = [key for key in SCHEDULE_KEYS if key in saved and saved[key] != getattr(self.config, key)]
-        if changed:
-            was = ", ".join(f"--{key.replace('_', '-')} {saved[key]}" for key in changed)
-            raise ckpt.CheckpointError(
-                f"the run in {self.run_dir} was started with {was}; resume with the same values "
-                "(the learning-rate schedule was laid out for them), or start a new run with --weights"
-            )
-        self.model.load_state_dict(checkpoint.model_state)
-        if self.ema is not None and checkpoint.ema_state:
-            self.ema.module.load_state_dict(checkpoint.ema_state)
-            updates = training.get("ema_updates")  # older checkpoints: one update per step
-            self.ema.n_averaged.fill_(training["train_state"]["global_step"] if updates is None else updates)
-        self.optimizer.load_state_dict(training["optimizer_state"])
-        self.schedule.load_state_dict(training["schedule_state"])
-        if self.scaler is not None and training.get("scaler_state"):
-            self.scaler.load_state_dict(training["scaler_state"])
-        self.state = TrainState(**training["train_state"])
-        torch.set_rng_state(training["rng_state"])
-        if training.get("cuda_rng_state") and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(training["cuda_rng_state"])
-
     # --- the loop ----------------------------------------------------------------------------------
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         device, config = self.context.device, self.config
@@ -351,5 +298,4 @@ def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None =
         teardown(context, finished=finished)
 
 
-SCHEDULE_KEYS = ("epochs", "steps_per_epoch", "batch_size", "schedule")  # what the saved schedule depends on
 OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)

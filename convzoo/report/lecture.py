@@ -15,12 +15,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..analysis import profile
 from ..layers import InvertedResidual, SqueezeExcite
 from ..models.efficientnet import VARIANTS as EFFICIENTNET_VARIANTS
 from ..models.efficientnet import compound_scaling
 from ..models.resnet import BasicBlock, Bottleneck
 from ..registry import count_params, create_model
-from .profile import profile
 
 M = 1e6
 

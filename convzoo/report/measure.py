@@ -1,0 +1,103 @@
+"""The three measurements of ``convzoo compare`` for one model: cost, speed, and the learns-check.
+
+Each returns a row fragment (plain numbers, JSON-ready); :mod:`convzoo.report.compare` schedules them
+within the budget. See that module's docstring for what each phase means and why.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..analysis import profile
+from ..bench.runner import BenchSpec, eager_runner, ours_runner
+from ..bench.timing import time_interleaved
+from ..registry import count_params, create_model
+from ..stopping import StopSignal
+from ..training import TrainConfig, train
+from .plan import Plan
+
+if TYPE_CHECKING:
+    from .compare import CompareConfig
+
+
+def measure_cost(name: str) -> dict:
+    params = count_params(name)
+    model = create_model(name).eval()
+    result = profile(model, (3, 224, 224))
+    return {
+        "params": params,
+        "weights_mib": round(params * 4 / 2**20, 1),
+        "gmacs": round(result.total_macs / 1e9, 3),
+        "activation_mib": round(result.activation_bytes / 2**20, 1),
+    }
+
+
+def measure_speed(name: str, repeats: int) -> dict:
+    """Latency at batch 1 and throughput at batch 16 (eager and optimized), timed interleaved."""
+    model = create_model(name).eval()
+    spec = BenchSpec(models=[], warmup=1, repeats=repeats, memory=False)
+    single, batch = torch.randn(1, 3, 224, 224), torch.randn(16, 3, 224, 224)
+    candidates = {
+        "b1": eager_runner(model, single, spec),
+        "b16": eager_runner(model, batch, spec),
+        "b16_optimized": ours_runner(model, batch, BenchSpec(models=[], optimize=True)),
+    }
+    timings = time_interleaved(candidates, warmup=1, repeats=repeats)
+    return {
+        "latency_b1_ms": round(timings["b1"].median * 1000, 2),
+        "throughput_b16": round(16 / timings["b16"].median, 2),
+        "throughput_b16_optimized": round(16 / timings["b16_optimized"].median, 2),
+    }
+
+
+def learns(test_top1: float, count: int, classes: int, loss_first: float, loss_last: float) -> bool:
+    """Above chance by more than 3 standard errors (one-sided p < 0.0014), and the training loss fell."""
+    chance = 1 / classes
+    standard_error = math.sqrt(chance * (1 - chance) / max(count, 1))
+    return test_top1 > chance + 3 * standard_error and loss_last < loss_first
+
+
+def has_batch_norm(model: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def measure_training(name: str, config: CompareConfig, plan: Plan, steps: int, run_dir: Path) -> dict:
+    shutil.rmtree(run_dir, ignore_errors=True)
+    losses: list[float] = []
+    previous = [0.0, 0.0]
+
+    def record(state) -> None:  # the mean loss of each step, from the running sums
+        loss_sum, count = state.sums[0], state.sums[2]
+        losses.append((loss_sum - previous[0]) / max(count - previous[1], 1))
+        previous[:] = [loss_sum, count]
+
+    with torch.device("meta"):  # structure only: no memory, no initialization
+        lr = config.lr if has_batch_norm(create_model(name, num_classes=10)) else config.lr_without_batch_norm
+    train_config = TrainConfig(
+        model=name, data=config.data, data_dir=config.data_dir, epochs=1, steps_per_epoch=steps,
+        batch_size=config.batch_size, optimizer=config.optimizer, lr=lr, grad_clip=config.grad_clip,
+        precise_bn=config.precise_bn, amp=plan.amp, seed=config.seed, out=str(run_dir), progress=False,
+    )  # fmt: skip
+    result = train(train_config, on_step=record)
+    shutil.rmtree(run_dir, ignore_errors=True)  # VGG-16's checkpoints alone would take 3 GB
+    if result.interrupted:
+        raise StopSignal(result.exit_code - 128)
+    final = result.final
+    quarter = max(1, len(losses) // 4)
+    first, last = sum(losses[:quarter]) / quarter, sum(losses[-quarter:]) / quarter
+    test_count = int(final["test_count"])
+    return {
+        "train_steps": steps,
+        "lr": lr,
+        "train_seconds": round(final["epoch_seconds"], 1),
+        "test_top1": final["test_top1"],
+        "test_count": test_count,
+        "loss_first": round(first, 4),
+        "loss_last": round(last, 4),
+        "learns": learns(final["test_top1"], test_count, len(result.classes), first, last),
+    }

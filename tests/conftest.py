@@ -1,10 +1,7 @@
 import os
-import sys
 
 import pytest
 import torch
-
-sys.path.insert(0, os.path.dirname(__file__))  # tests/reference.py
 
 # Two pytest-xdist workers share two cores: one thread each avoids oversubscription.
 if os.environ.get("PYTEST_XDIST_WORKER"):

@@ -1,6 +1,6 @@
 import pytest
 import torch
-from reference import build_reference, randomize_, relative_error
+from equivalence_helpers import build_reference, randomize_, relative_error
 
 import convzoo
 from convzoo.weights import adapt_input_conv, load_converted

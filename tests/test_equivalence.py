@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from reference import converted_pair, relative_error
+from equivalence_helpers import converted_pair, relative_error
 
 import convzoo
 from convzoo.registry import get_entry
@@ -38,7 +38,7 @@ def test_googlenet_transform_input_matches_torchvision():
 
 @pytest.mark.parametrize("name", [n for n in convzoo.list_models() if get_entry(n).reference])
 def test_parameter_count_equals_reference(name):
-    from reference import build_reference
+    from equivalence_helpers import build_reference
 
     entry = get_entry(name)
     source = "torchvision" if "torchvision" in entry.reference else "timm"

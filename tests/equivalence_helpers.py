@@ -1,4 +1,6 @@
-"""Test helpers: randomized reference weights and output comparison."""
+"""Test helpers for the equivalence tests: randomized reference weights and output comparison.
+
+Imported by name (pytest puts this directory on the import path for test modules outside a package)."""
 
 from __future__ import annotations
 

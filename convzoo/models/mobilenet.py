@@ -17,6 +17,8 @@ instead of 2, so the network downsamples 16× instead of 32×.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from torch import Tensor, nn
 
 from ..layers import (
@@ -39,15 +41,24 @@ V2_PAPER = Paper("MobileNetV2: Inverted Residuals and Linear Bottlenecks", "1801
 # Table 1 of the v1 paper, after the stem: (output channels, stride) of each depthwise-separable layer.
 V1_LAYERS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
 
-# Table 2 of the v2 paper: (expansion t, output channels c, repeats n, first stride s).
+
+class V2Stage(NamedTuple):
+    """One row of Table 2 of the v2 paper."""
+
+    expansion: int  # t
+    out_channels: int  # c
+    repeats: int  # n
+    stride: int  # s, of the first block
+
+
 V2_SETTINGS = [
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
-    (6, 160, 3, 2),
-    (6, 320, 1, 1),
+    V2Stage(expansion=1, out_channels=16, repeats=1, stride=1),
+    V2Stage(expansion=6, out_channels=24, repeats=2, stride=2),
+    V2Stage(expansion=6, out_channels=32, repeats=3, stride=2),
+    V2Stage(expansion=6, out_channels=64, repeats=4, stride=2),
+    V2Stage(expansion=6, out_channels=96, repeats=3, stride=1),
+    V2Stage(expansion=6, out_channels=160, repeats=3, stride=2),
+    V2Stage(expansion=6, out_channels=320, repeats=1, stride=1),
 ]
 
 

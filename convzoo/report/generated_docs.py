@@ -43,6 +43,9 @@ class Block:
 
 BLOCKS = (
     Block("README.md", "models", _models_table),
+    Block("README.md", "demo-runs", figure_tables.readme_demo),
+    Block("README.md", "full-runs", figure_tables.readme_full_runs),
+    Block("README.md", "deploy-headline", figure_tables.readme_deploy),
     Block("docs/lecture.md", None, _lecture_page),
     Block("docs/training.md", "time-to-accuracy", figure_tables.time_to_accuracy),
     Block("docs/benchmarks.md", "eager-speed", figure_tables.eager_speed),

@@ -30,4 +30,4 @@ bench: setup
 	$(BIN)/python benchmarks/eager_speed.py
 	$(BIN)/python benchmarks/profile_speed.py
 	$(BIN)/python benchmarks/train_throughput.py
-	PATH=$(BIN):$$PATH bash benchmarks/deploy_speed.sh
+	$(BIN)/python benchmarks/deploy_speed.py

@@ -17,6 +17,11 @@ def _read(root: Path, name: str) -> Any:
     return json.loads((root / RESULTS / name).read_text())
 
 
+def _rows(root: Path, name: str) -> list[dict]:
+    recorded = _read(root, name)
+    return recorded["rows"] if isinstance(recorded, dict) else recorded  # older runs wrote a bare list
+
+
 def _cpu(record: dict) -> str:
     cpu = (record.get("environment") or {}).get("cpu")
     return f"{cpu['label']} ({cpu['model']})" if cpu else "not recorded"
@@ -79,7 +84,7 @@ def deploy_speed(root: Path) -> str:
     """Ratios to eager torchvision per model and variant (docs/deploy.md), three decimals: no rounding up to a target."""
     ratios: dict[str, dict[str, float]] = {}
     for variant, _ in DEPLOY_VARIANTS:
-        for row in _read(root, f"deploy-{variant}.json"):
+        for row in _rows(root, f"deploy-{variant}.json"):
             if row["impl"] == "convzoo":
                 ratios.setdefault(row["model"], {})[variant] = row["ratio"]
     header = ["model", *(label for _, label in DEPLOY_VARIANTS), "target"]
@@ -87,6 +92,9 @@ def deploy_speed(root: Path) -> str:
     for model, by_variant in ratios.items():
         cells = [f"{by_variant[variant]:.3f}×" if variant in by_variant else "—" for variant, _ in DEPLOY_VARIANTS]
         lines.append(f"| {model} | " + " | ".join(cells) + f" | {DEPLOY_TARGETS.get(model, '')} |")
+    run = _read(root, "deploy-eager.json")
+    record = run if isinstance(run, dict) else {}
+    lines += ["", f"Commit {_commit(record)}, CPU {_cpu(record)}."]
     return "\n".join(lines)
 
 
@@ -229,7 +237,7 @@ def readme_deploy(root: Path) -> str:
     ratio = {
         variant: next(
             r["ratio"]
-            for r in _read(root, f"deploy-{variant}.json")
+            for r in _rows(root, f"deploy-{variant}.json")
             if r["impl"] == "convzoo" and r["model"] == "resnet50"
         )
         for variant in ("compiled-fp32", "compiled-bf16")

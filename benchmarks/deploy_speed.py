@@ -1,0 +1,60 @@
+"""Optimized inference against eager torchvision, batch 16 at 224 on the CPU (docs/deploy.md).
+
+    python benchmarks/deploy_speed.py
+
+Five variants of ``convzoo bench MODELS --batch 16 --against torchvision``: eager, ``--optimize``,
+``--optimize --compile``, and both optimized ones in bf16 (skipped where the CPU has no native bf16).
+Each writes ``benchmarks/results/deploy-VARIANT.json`` with the command, the commit (a dirty tree is
+refused unless ``--allow-dirty``) and the CPU kind; the ratio is our images/s over eager torchvision's,
+measured interleaved in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from convzoo.bench.runner import BenchSpec, bench
+from convzoo.provenance import provenance
+from convzoo.runtime import cpu_supports_bf16
+
+VARIANTS = {  # name: BenchSpec options
+    "eager": {},
+    "optimized-fp32": {"optimize": True},
+    "compiled-fp32": {"optimize": True, "compile": True},
+    "optimized-bf16": {"optimize": True, "dtype": "bf16"},
+    "compiled-bf16": {"optimize": True, "compile": True, "dtype": "bf16"},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="*", default=["resnet50", "efficientnet_b0", "mobilenet_v2"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
+    args = parser.parse_args()
+    record = provenance(allow_dirty=args.allow_dirty)
+    results = Path(__file__).parent / "results"
+    for variant, options in VARIANTS.items():
+        if options.get("dtype") == "bf16" and not cpu_supports_bf16():
+            print(f"{variant:16s} skipped: no native bf16 on this CPU")
+            continue
+        spec = BenchSpec(
+            models=args.models, batches=[16], size=224, against="torchvision", repeats=args.repeats, memory=False,
+            **options,
+        )  # fmt: skip
+        rows = bench(spec)
+        (results / f"deploy-{variant}.json").write_text(
+            json.dumps({**record, "variant": variant, "rows": rows}, indent=2) + "\n"
+        )
+        for row in rows:
+            if row["impl"] == "convzoo":
+                print(
+                    f"{variant:16s} {row['model']:16s} {row['images_per_s']:8.1f} images/s  {row['ratio']:.3f}x eager torchvision",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

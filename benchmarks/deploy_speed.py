@@ -4,6 +4,9 @@
 
 Five variants of ``convzoo bench MODELS --batch 16 --against torchvision``: eager, ``--optimize``,
 ``--optimize --compile``, and both optimized ones in bf16 (skipped where the CPU has no native bf16).
+Each variant runs in its own process, as a user would run it: in one process, torch.compile's
+recompilation limit (8 per code object) is reached after a few models and later ones silently run
+eager.
 Each writes ``benchmarks/results/deploy-VARIANT.json`` with the command, the commit (a dirty tree is
 refused unless ``--allow-dirty``) and the CPU kind; the ratio is our images/s over eager torchvision's,
 measured interleaved in the same process.
@@ -15,16 +18,15 @@ import argparse
 import json
 from pathlib import Path
 
-from convzoo.bench.runner import BenchSpec, bench
 from convzoo.provenance import provenance
 from convzoo.runtime import cpu_supports_bf16
 
-VARIANTS = {  # name: BenchSpec options
-    "eager": {},
-    "optimized-fp32": {"optimize": True},
-    "compiled-fp32": {"optimize": True, "compile": True},
-    "optimized-bf16": {"optimize": True, "dtype": "bf16"},
-    "compiled-bf16": {"optimize": True, "compile": True, "dtype": "bf16"},
+VARIANTS = {  # name: `convzoo bench` flags
+    "eager": [],
+    "optimized-fp32": ["--optimize"],
+    "compiled-fp32": ["--optimize", "--compile"],
+    "optimized-bf16": ["--optimize", "--dtype", "bf16"],
+    "compiled-bf16": ["--optimize", "--compile", "--dtype", "bf16"],
 }
 
 

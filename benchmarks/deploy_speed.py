@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from convzoo.provenance import provenance
@@ -38,18 +40,16 @@ def main() -> None:
     args = parser.parse_args()
     record = provenance(allow_dirty=args.allow_dirty)
     results = Path(__file__).parent / "results"
-    for variant, options in VARIANTS.items():
-        if options.get("dtype") == "bf16" and not cpu_supports_bf16():
+    common = ["--batch", "16", "--size", "224", "--against", "torchvision", "--repeats", str(args.repeats)]
+    for variant, flags in VARIANTS.items():
+        if "bf16" in flags and not cpu_supports_bf16():
             print(f"{variant:16s} skipped: no native bf16 on this CPU")
             continue
-        spec = BenchSpec(
-            models=args.models, batches=[16], size=224, against="torchvision", repeats=args.repeats, memory=False,
-            **options,
-        )  # fmt: skip
-        rows = bench(spec)
-        (results / f"deploy-{variant}.json").write_text(
-            json.dumps({**record, "variant": variant, "rows": rows}, indent=2) + "\n"
-        )
+        command = ["convzoo", "bench", *args.models, *common, "--no-memory", "--format", "json", *flags]
+        completed = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True, check=True)
+        rows = json.loads(completed.stdout)
+        payload = {**record, "variant": variant, "bench_command": " ".join(command), "rows": rows}
+        (results / f"deploy-{variant}.json").write_text(json.dumps(payload, indent=2) + "\n")
         for row in rows:
             if row["impl"] == "convzoo":
                 print(

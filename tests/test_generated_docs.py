@@ -34,9 +34,10 @@ def test_a_figure_that_changes_in_its_json_makes_the_page_stale(copied_results):
 
 def test_ratios_are_not_rounded_up_to_a_target(copied_results):
     path = copied_results / "benchmarks" / "results" / "deploy-eager.json"
-    rows = json.loads(path.read_text())
+    recorded = json.loads(path.read_text())
+    rows = recorded["rows"]
     rows[0]["ratio"] = 0.9685
-    path.write_text(json.dumps(rows))
+    path.write_text(json.dumps(recorded))
     assert f"| {rows[0]['model']} | 0.969× |" in figure_tables.deploy_speed(copied_results)
 
 

@@ -73,7 +73,7 @@ FAULTS = (
         ("tests/test_training.py", "-k", "torchrun"),
     ),
     Fault(
-        "ema_resume", "a resumed EMA forgets how many updates it has averaged", "convzoo/training/engine.py",
+        "ema_resume", "a resumed EMA forgets how many updates it has averaged", "convzoo/training/checkpointing.py",
         "            self.ema.n_averaged.fill_(", "            (lambda count: None)(",
         ("tests/test_training.py", "-k", "every-random-part"),
     ),

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -26,6 +26,13 @@ def _looks_numeric(value: Any) -> bool:
     return True
 
 
+def markdown(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table: a header row, a separator, one line per row."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def render(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None) -> str | Table:
     """A rich ``Table`` for ``"table"``, else the text of the chosen format."""
     columns = list(rows[0]) if rows else []
@@ -38,9 +45,7 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None
         writer.writerows(rows)
         return buffer.getvalue()
     if fmt == "md":
-        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-        lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
-        return "\n".join(lines)
+        return markdown(columns, ([row[c] for c in columns] for row in rows))
     table = Table(title=title)
     for column in columns:
         numeric = bool(rows) and all(_looks_numeric(row[column]) for row in rows)

@@ -9,6 +9,7 @@ import time
 
 from convzoo.cli import main
 from convzoo.report import compare as compare_module
+from convzoo.report.measure import learns
 from convzoo.report.plan import MAX_STEPS, MIN_STEPS, SAFETY, Probe, make_plan
 from convzoo.stopping import StopSignal
 
@@ -34,9 +35,9 @@ def test_the_plan_uses_the_budget_and_cuts_the_most_expensive_first():
 
 def test_learns_needs_three_standard_errors_above_chance_and_a_falling_loss():
     # 1000 test images, 10 classes: chance 10%, standard error 0.95 points, threshold 12.85%
-    assert compare_module.learns(0.13, 1000, 10, 2.3, 2.0)
-    assert not compare_module.learns(0.128, 1000, 10, 2.3, 2.0)
-    assert not compare_module.learns(0.5, 1000, 10, 2.0, 2.1)
+    assert learns(0.13, 1000, 10, 2.3, 2.0)
+    assert not learns(0.128, 1000, 10, 2.3, 2.0)
+    assert not learns(0.5, 1000, 10, 2.0, 2.1)
 
 
 def _results(out):

@@ -32,7 +32,7 @@ import torch
 from ..errors import OptionError
 from ..provenance import command_line, environment, git_commit
 from ..registry import LECTURE_LINEUP, get_entry
-from .measure import learns, measure_cost, measure_speed, measure_training  # noqa: F401 (learns: API)
+from .measure import measure_cost, measure_speed, measure_training
 from .plan import REPORT_SECONDS, SAFETY, Plan, Probe, choose_amp, make_plan, plan_training, probe_model
 
 LINEUP = LECTURE_LINEUP

@@ -10,16 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..tables import markdown
+
 RESULTS = Path("benchmarks") / "results"
+DEMO_RUNS = Path("docs") / "compare"
 
 
-def _read(root: Path, name: str) -> Any:
-    return json.loads((root / RESULTS / name).read_text())
-
-
-def _rows(root: Path, name: str) -> list[dict]:
-    recorded = _read(root, name)
-    return recorded["rows"] if isinstance(recorded, dict) else recorded  # older runs wrote a bare list
+def _read(root: Path, name: str, folder: Path = RESULTS) -> Any:
+    return json.loads((root / folder / name).read_text())
 
 
 def _cpu(record: dict) -> str:
@@ -48,16 +46,25 @@ def _target(run: dict, tag: str) -> str:
 
 def time_to_accuracy(root: Path) -> str:
     """The time-to-accuracy table of docs/training.md, one row per budget, with the target's verdict."""
-    lines = [
-        "| budget | epochs | reached 93.0% | reached 94.0% | final test top-1 | training time | target | CPU | commit |",
-        "|---|---|---|---|---|---|---|---|---|",
+    header = [
+        "budget",
+        "epochs",
+        "reached 93.0%",
+        "reached 94.0%",
+        "final test top-1",
+        "training time",
+        "target",
+        "CPU",
+        "commit",
     ]
+    rows = []
     for tag, budget in (("5min", "5 minutes"), ("15min", "15 minutes")):
         run = _read(root, f"time_to_accuracy-{tag}.json")
-        lines.append(
-            f"| {budget} | {run['config']['epochs']} | {_reached(run['reached_93'])} | {_reached(run['reached_94'])} "
-            f"| **{run['final_top1']:.2%}** | {run['train_minutes']:.2f} min | {_target(run, tag)} | {_cpu(run)} | {_commit(run)} |"
-        )
+        rows.append([
+            budget, run["config"]["epochs"], _reached(run["reached_93"]), _reached(run["reached_94"]),
+            f"**{run['final_top1']:.2%}**", f"{run['train_minutes']:.2f} min", _target(run, tag), _cpu(run), _commit(run),
+        ])  # fmt: skip
+    lines = [markdown(header, rows)]
     evaluated = _read(root, "time_to_accuracy-5min.json").get("eval")
     if evaluated:
         lines += [
@@ -84,28 +91,31 @@ def deploy_speed(root: Path) -> str:
     """Ratios to eager torchvision per model and variant (docs/deploy.md), three decimals: no rounding up to a target."""
     ratios: dict[str, dict[str, float]] = {}
     for variant, _ in DEPLOY_VARIANTS:
-        for row in _rows(root, f"deploy-{variant}.json"):
+        for row in _read(root, f"deploy-{variant}.json")["rows"]:
             if row["impl"] == "convzoo":
                 ratios.setdefault(row["model"], {})[variant] = row["ratio"]
     header = ["model", *(label for _, label in DEPLOY_VARIANTS), "target"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for model, by_variant in ratios.items():
-        cells = [f"{by_variant[variant]:.3f}×" if variant in by_variant else "—" for variant, _ in DEPLOY_VARIANTS]
-        lines.append(f"| {model} | " + " | ".join(cells) + f" | {DEPLOY_TARGETS.get(model, '')} |")
+    rows = [
+        [
+            model,
+            *(f"{by_variant[v]:.3f}×" if v in by_variant else "—" for v, _ in DEPLOY_VARIANTS),
+            DEPLOY_TARGETS.get(model, ""),
+        ]
+        for model, by_variant in ratios.items()
+    ]
     run = _read(root, "deploy-eager.json")
-    record = run if isinstance(run, dict) else {}
-    lines += ["", f"Commit {_commit(record)}, CPU {_cpu(record)}."]
-    return "\n".join(lines)
+    return f"{markdown(header, rows)}\n\nCommit {_commit(run)}, CPU {_cpu(run)}."
 
 
 def eager_speed(root: Path) -> str:
     """Eager forward time against the reference library (docs/benchmarks.md)."""
     run = _read(root, "eager_speed.json")
-    lines = ["| model | reference | ours (ms) | reference (ms) | speed ratio |", "|---|---|---|---|---|"]
-    for row in run["rows"]:
-        lines.append(
-            f"| {row['model']} | {row['reference']} | {row['ours_ms']:.1f} | {row['reference_ms']:.1f} | {row['speed_ratio']:.3f} |"
-        )
+    header = ["model", "reference", "ours (ms)", "reference (ms)", "speed ratio"]
+    rows = [
+        [r["model"], r["reference"], f"{r['ours_ms']:.1f}", f"{r['reference_ms']:.1f}", f"{r['speed_ratio']:.3f}"]
+        for r in run["rows"]
+    ]
+    lines = [markdown(header, rows)]
     lowest = min(run["rows"], key=lambda row: row["speed_ratio"])
     lines += [
         "",
@@ -148,16 +158,10 @@ def bf16_agreement(root: Path) -> str:
     )
 
 
-def _markdown(header: list[str], rows: list[list[str]]) -> str:
-    return "\n".join(
-        ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
-    )
-
-
 def profile_speed(root: Path) -> str:
     """The cost model's time against a plain forward pass (docs/benchmarks.md)."""
     rows = _read(root, "profile_speed.json")["rows"]
-    return _markdown(
+    return markdown(
         ["model", "forward (ms)", "profile (ms)", "profile / forward"],
         [
             [r["model"], f"{r['forward_ms']:.1f}", f"{r['profile_ms']:.1f}", f"{r['profile_over_forward']:.2f}"]
@@ -170,7 +174,7 @@ def engine_overhead(root: Path) -> str:
     """The training engine against a hand-written loop (docs/training.md)."""
     run = _read(root, "train_throughput.json")
     rows = run["rows"]
-    table = _markdown(
+    table = markdown(
         ["model", "engine images/s", "plain loop images/s", "engine overhead"],
         [
             [f"{r['model']}{' (small input)' if r['small_input'] else ''}", f"{r['engine_images_per_s']:,.0f}",
@@ -199,21 +203,17 @@ def data_pipeline(root: Path) -> str:
     ours = measured["convzoo BatchLoader + InputAdapter"]
     best_name, best = max(((k, v) for k, v in measured.items() if k.startswith("torchvision")), key=lambda kv: kv[1])
     return (
-        f"{_markdown(['pipeline', 'images/s'], rows)}\n\nThe batched pipeline is {ours / best:.1f}× faster than the "
+        f"{markdown(['pipeline', 'images/s'], rows)}\n\nThe batched pipeline is {ours / best:.1f}× faster than the "
         f"best DataLoader setting ({best_name}) and costs {60_000 / ours:.2f} s an epoch of 60,000 images, "
         f"against {60_000 / best:.1f} s."
     )
-
-
-def _demo_run(root: Path, name: str) -> dict:
-    return json.loads((root / "docs" / "compare" / name).read_text())
 
 
 def readme_demo(root: Path) -> str:
     """The committed `make demo` runs on this machine kind and with torch limited to AVX2 (README)."""
     runs = []
     for name in ("results.json", "results-avx2-emulated.json"):
-        run = _demo_run(root, name)
+        run = _read(root, name, DEMO_RUNS)
         cpu, learned = run["plan"]["cpu"], sum(1 for row in run["rows"] if row.get("learns"))
         precision = "bf16" if run["plan"]["amp"] == "bf16" else "fp32"
         runs.append(
@@ -225,7 +225,7 @@ def readme_demo(root: Path) -> str:
 
 def readme_full_runs(root: Path) -> str:
     """Full Fashion-MNIST runs behind the report's accuracy column (README)."""
-    runs = json.loads((root / RESULTS / "fashion_mnist_full.json").read_text())["runs"]
+    runs = _read(root, "fashion_mnist_full.json")["runs"]
     described = ", ".join(
         f"{run['model']} {run['test_top1']:.1%} after {run['epochs']} epochs (seed {run['seed']})" for run in runs
     )
@@ -237,7 +237,7 @@ def readme_deploy(root: Path) -> str:
     ratio = {
         variant: next(
             r["ratio"]
-            for r in _rows(root, f"deploy-{variant}.json")
+            for r in _read(root, f"deploy-{variant}.json")["rows"]
             if r["impl"] == "convzoo" and r["model"] == "resnet50"
         )
         for variant in ("compiled-fp32", "compiled-bf16")

@@ -21,6 +21,7 @@ from ..models.efficientnet import VARIANTS as EFFICIENTNET_VARIANTS
 from ..models.efficientnet import compound_scaling
 from ..models.resnet import BasicBlock, Bottleneck
 from ..registry import count_params, create_model
+from ..tables import markdown
 
 M = 1e6
 
@@ -40,12 +41,6 @@ def _params(module: nn.Module) -> int:
 
 def _macs(module: nn.Module, input_size: tuple[int, ...]) -> int:
     return profile(module, input_size).total_macs
-
-
-def _table(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _against_lecture(quoted: float, measured: float, digits: int = 1) -> str:
@@ -99,7 +94,7 @@ def global_pooling() -> Section:
 Adaptive average pooling produces a fixed output size from any input, so the classifier after it
 never sees the input size:
 
-{_table(["feature map in", "AdaptiveAvgPool2d(1) out"], shapes)}
+{markdown(["feature map in", "AdaptiveAvgPool2d(1) out"], shapes)}
 
 GoogLeNet built by convzoo returns logits of shape {logits["224×224"]} for 224×224, 320×320 and
 160×256 images alike: {", ".join(f"{k} → {v}" for k, v in logits.items())}."""
@@ -142,7 +137,7 @@ fully-connected layers hold **{fc_params:,}** parameters, **{facts["fc_share"]:.
 Stacked 3×3 convolutions see as far as one large kernel with fewer weights and more non-linearities
 (C = {channels} channels, receptive field measured by the profiler):
 
-{_table(["stack", "receptive field", "weights", "single kernel", "weights", "saved"], rows)}"""
+{markdown(["stack", "receptive field", "weights", "single kernel", "weights", "saved"], rows)}"""
     return Section("VGG-16: 3×3 convolutions only", text, facts)
 
 
@@ -172,7 +167,7 @@ def googlenet() -> Section:
 Multiply-adds of each inception module by branch (1×1 | 1×1→3×3 | 1×1→"5×5" | pool→1×1; torchvision's
 layout uses 3×3 in the third branch, see `convzoo/models/googlenet.py`):
 
-{_table(["module", "branch 1", "branch 2", "branch 3", "branch 4", "total"], rows)}"""
+{markdown(["module", "branch 1", "branch 2", "branch 3", "branch 4", "total"], rows)}"""
     return Section("GoogLeNet: the inception module", text, facts)
 
 
@@ -198,7 +193,7 @@ Basic block against bottleneck on a 56×56 map (parameters and multiply-adds fro
 equal width (256 channels in and out) the bottleneck costs {facts[next(iter(blocks))][1] / facts[list(blocks)[1]][1]:.0f}× less;
 the paper's Fig. 5 pairs a 64-channel basic block with a 256-channel bottleneck of similar cost:
 
-{_table(["block on 56×56", "parameters", "MACs"], rows)}"""
+{markdown(["block on 56×56", "parameters", "MACs"], rows)}"""
     return Section("ResNet: parameters and bottleneck blocks", text, facts)
 
 
@@ -233,13 +228,13 @@ def efficientnet(phis: Iterable[int] = range(5), published: Iterable[str] = tupl
 `create_model("efficientnet", phi=φ)` profiled at its own resolution (channels rounded to multiples of 8,
 repeats rounded up, resolution to a multiple of 8, so the ratio drifts from 2^φ):
 
-{_table(["φ", "depth", "width", "resolution", "GMACs", "× φ=0", "2^φ"], formula_rows)}
+{markdown(["φ", "depth", "width", "resolution", "GMACs", "× φ=0", "2^φ"], formula_rows)}
 
 The published B0–B7 against the formula's network at the same φ (published / formula). The released
 models were rounded by hand: B1–B4 are shallower and cheaper than the formula, B5–B7 close in width
 and resolution but shallower.
 
-{_table(["model", "depth", "width", "resolution", "GMACs"], published_rows)}"""
+{markdown(["model", "depth", "width", "resolution", "GMACs"], published_rows)}"""
     return Section("EfficientNet: compound scaling", text, facts)
 
 
@@ -261,7 +256,7 @@ def mbconv_vs_bottleneck() -> Section:
 narrow, with a depthwise convolution on the wide tensor and no activation after the projection. Both
 measured on a {size}×{size} map:
 
-{_table(["block", "in", "middle", "out", "parameters", "MACs"], rows)}"""
+{markdown(["block", "in", "middle", "out", "parameters", "MACs"], rows)}"""
     return Section("MBConv against the ResNet bottleneck", text, facts)
 
 

@@ -42,6 +42,8 @@ class ModelEntry:
     reference: dict[str, str] = field(default_factory=dict)
     # arguments the reference builders need to build the same architecture, per library
     reference_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # attributes of a reference module that are create_model options of ours (GoogLeNet's transform_input)
+    reference_attributes: tuple[str, ...] = ()
     min_input_size: int = 32  # smallest H and W the default (ImageNet) layout accepts
     small_min_input_size: int | None = 28  # with small_input=True; None: no small-input variant
     native_small_input: bool = False  # designed for 28-32 px images (CIFAR nets): no small-input variant needed

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from equivalence_helpers import converted_pair, relative_error
+from equivalence_helpers import build_reference, converted_pair, randomize_, relative_error
 
 import convzoo
 from convzoo.registry import get_entry
@@ -12,11 +12,36 @@ TOLERANCE = 1e-4
 
 
 @pytest.mark.parametrize("name,source", PAIRS, ids=[f"{n}-{s}" for n, s in PAIRS])
-def test_same_outputs_as_reference(name, source):
-    reference, ours = converted_pair(name, source)
+def test_from_reference_gives_the_reference_outputs(name, source):
+    """The reference as its library builds it by default (timm's MobileNetV3 with eps 1e-5 included)."""
+    reference = randomize_(build_reference(name, source))
+    ours = convzoo.from_reference(reference)
+    assert not ours.training and type(ours).__module__.startswith("convzoo.models")
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert relative_error(ours(x), reference(x)) <= TOLERANCE
+
+
+def test_from_reference_reads_class_count_channels_and_settings():
+    import timm
+    import torchvision
+
+    reference = randomize_(timm.create_model("mobilenetv3_small_100", num_classes=7, in_chans=1))
+    ours = convzoo.from_reference(reference)
+    assert ours.num_classes == 7 and ours.stem[0].in_channels == 1
+    assert {m.eps for m in ours.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {1e-5}
+    x = torch.randn(2, 1, 64, 64)
+    with torch.no_grad():
+        assert relative_error(ours(x), reference(x)) <= TOLERANCE
+    headless = randomize_(timm.create_model("resnet18", num_classes=0))
+    assert convzoo.from_reference(headless)(torch.randn(1, 3, 64, 64)).shape == (1, 512)
+    googlenet = randomize_(torchvision.models.googlenet(init_weights=False, aux_logits=False, transform_input=True))
+    ours = convzoo.from_reference(googlenet)
+    assert ours.transform_input
+    with torch.no_grad():
+        assert relative_error(ours(x.expand(2, 3, 64, 64)), googlenet(x.expand(2, 3, 64, 64))) <= TOLERANCE
+    with pytest.raises(convzoo.registry.OptionError, match="torchvision or timm"):
+        convzoo.from_reference(torch.nn.Conv2d(3, 3, 3))
 
 
 def test_googlenet_with_aux_heads_matches_torchvision():

@@ -17,8 +17,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from ..download import verified_or_downloaded
 from ..errors import DataError
-from .download import verified_or_downloaded
 from .sources import cache_dir, candidate_dirs
 
 ARCHIVES = {

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
+from ..download import verified_or_downloaded
 from ..errors import DataError
-from .download import verified_or_downloaded
 from .idx import read_idx
 from .sources import cache_dir, candidate_dirs
 

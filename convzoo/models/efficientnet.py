@@ -126,6 +126,7 @@ class EfficientNet(ZooModel):
         in_chans: int = 3,
         *,
         bn_eps: float | None = None,
+        bn_momentum: float | None = None,
         drop_rate: float | None = None,
         drop_path_rate: float = 0.2,
         small_input: bool = False,
@@ -133,8 +134,9 @@ class EfficientNet(ZooModel):
         super().__init__()
         self.scaling = scaling
         self.resolution = scaling.resolution  # the input size this variant is meant to be trained at
-        # bn_eps overrides the variant's (timm builds every variant with 1e-5 and momentum 0.1)
-        eps, momentum = (scaling.bn_eps, scaling.bn_momentum) if bn_eps is None else (bn_eps, 0.1)
+        # bn_eps / bn_momentum override the variant's (timm builds every variant with 1e-5 and 0.1)
+        eps = scaling.bn_eps if bn_eps is None else bn_eps
+        momentum = scaling.bn_momentum if bn_momentum is None else bn_momentum
         norm_layer = partial(nn.BatchNorm2d, eps=eps, momentum=momentum)
         stages = [stage.scaled(scaling) for stage in B0_STAGES]
         channels = stages[0].in_channels
@@ -207,7 +209,6 @@ register_variants(
         paper=PAPER,
         default_input_size=(3, scaling.resolution, scaling.resolution),
         reference={"torchvision": name, "timm": name},
-        reference_kwargs={"timm": {"bn_eps": scaling.bn_eps}},  # timm's EfficientNets all use 1e-5
         uses_drop_path=True,
         extra_info={"width_mult": scaling.width, "depth_mult": scaling.depth},
     ),

@@ -247,4 +247,5 @@ register_model(
     paper=PAPER,
     reference={"torchvision": "googlenet"},
     reference_kwargs={"torchvision": {"aux_logits": False, "init_weights": False}},
+    reference_attributes=("aux_logits", "transform_input"),
 )

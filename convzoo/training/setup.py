@@ -13,7 +13,7 @@ from .. import checkpoint as ckpt
 from ..data import ImageDataset
 from ..errors import CheckpointError
 from ..registry import create_model, get_entry, wants_small_input
-from ..weights import convert_state_dict, load_converted
+from ..weights.pretrained import fit_state_dict
 from .config import TrainConfig
 
 CHECKPOINT = "last.pt"
@@ -70,31 +70,10 @@ def load_initial_weights(
     state, source_name = start.state, start.model_name or config.model
     if source_name != config.model:
         raise CheckpointError(f"{path} holds {source_name} weights, not {config.model}")
-    template = {k for k in model.state_dict()}
-    if not set(state) <= template:  # not ours: try the reference layouts
-        state = _convert_reference(state, config.model, model_kwargs, path)
-    else:
-        state = {
-            k: v for k, v in state.items() if not k.startswith("head.fc.") or v.shape == model.state_dict()[k].shape
-        }
-    load_converted(model, state)
+    fit_state_dict(model, state, config.model, model_kwargs, path)
     if config.freeze_backbone:
         for name, param in model.named_parameters():
             param.requires_grad = name.startswith("head.fc.")
-
-
-def _convert_reference(state, model_name: str, model_kwargs: dict[str, Any], path: Path) -> dict:
-    errors = []
-    for source in get_entry(model_name).reference:
-        try:
-            return convert_state_dict(
-                state, source=source, model_name=model_name,
-                num_classes=model_kwargs["num_classes"], in_chans=model_kwargs["in_chans"],
-                **({"small_input": True} if model_kwargs.get("small_input") else {}),
-            )  # fmt: skip
-        except ValueError as error:
-            errors.append(f"{source}: {error}")
-    raise CheckpointError(f"{path} does not fit {model_name}: " + ("; ".join(errors) or "no reference layout known"))
 
 
 def prepare_run_dir(config: TrainConfig, is_main: bool) -> Path:

@@ -1,5 +1,17 @@
-"""Where weights come from: conversion of torchvision/timm state dicts."""
+"""Where weights come from: released weights (table, cache, download), torchvision/timm conversion."""
 
 from .convert import adapt_input_conv, convert_state_dict, load_converted
+from .from_reference import from_reference
+from .pretrained import create_model, model_info
+from .table import all_weights, weights_for
 
-__all__ = ["adapt_input_conv", "convert_state_dict", "load_converted"]
+__all__ = [
+    "adapt_input_conv",
+    "all_weights",
+    "convert_state_dict",
+    "create_model",
+    "from_reference",
+    "load_converted",
+    "model_info",
+    "weights_for",
+]

@@ -101,8 +101,10 @@ def convert_state_dict(
     entry = get_entry(model_name)
     if source not in entry.reference:
         raise OptionError(f"{model_name} has no {source} counterpart; known: {sorted(entry.reference) or 'none'}")
-    template = _template(model_name, **model_kwargs)
     theirs = OrderedDict(state_dict)
+    first_conv_in = next((t.shape[1] for t in theirs.values() if t.dim() == 4), 3)
+    headless = num_classes == 0  # a timm model built with num_classes=0 has no classifier tensors
+    template = _template(model_name, in_chans=first_conv_in, num_classes=0 if headless else 1000, **model_kwargs)
     if not any(key.startswith("aux") for key in template):
         theirs = OrderedDict((k, v) for k, v in theirs.items() if not k.startswith("aux"))
     if len(theirs) != len(template):

@@ -19,6 +19,7 @@ libraries, so run this again after upgrading either.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from pathlib import Path
@@ -32,8 +33,10 @@ from torchvision.models import get_model_weights
 import convzoo
 from convzoo.registry import get_entry
 from convzoo.weights.from_reference import settings_of
+from convzoo.weights.key_order import TIMM_ORDER_FILE
 
-OUT = Path(__file__).resolve().parents[1] / "convzoo" / "weights" / "pretrained.json"
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "convzoo" / "weights"
+OUT = WEIGHTS_DIR / "pretrained.json"
 
 # timm's published ImageNet-1k validation results (top-1 %, image size, crop fraction, interpolation), from
 # https://github.com/huggingface/pytorch-image-models/blob/0173a139a2c66db3a41ebfe1d8ac4fb02483642e/results/results-imagenet.csv
@@ -134,12 +137,25 @@ def _settings(module, name: str) -> dict:
     return {k: v for k, v in settings.items() if k not in ("num_classes", "in_chans")}
 
 
+def timm_tensor_orders() -> dict[str, list[str]]:
+    """Each timm architecture's state-dict keys in module order (safetensors files lose it)."""
+    orders = {}
+    for name in convzoo.list_models():
+        architecture = get_entry(name).reference.get("timm")
+        if architecture and architecture not in orders:
+            with torch.device("meta"):
+                orders[architecture] = list(timm.create_model(architecture, pretrained=False).state_dict())
+    return orders
+
+
 def main() -> None:
     rows = [row for name in convzoo.list_models() for row in (torchvision_row(name), timm_row(name)) if row]
     table = {"generated_by": "scripts/make_weights_table.py", "torchvision": torchvision.__version__.split("+")[0],
              "timm": timm.__version__, "weights": rows}  # fmt: skip
     OUT.write_text(json.dumps(table, indent=1) + "\n")
-    print(f"wrote {len(rows)} entries to {OUT}")
+    order_file = WEIGHTS_DIR / TIMM_ORDER_FILE
+    order_file.write_bytes(gzip.compress(json.dumps(timm_tensor_orders()).encode(), compresslevel=9, mtime=0))
+    print(f"wrote {len(rows)} entries to {OUT} and {order_file.name}")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,13 @@
 """Datasets, downloads (against a local HTTP server), batching, augmentation and input adaptation."""
 
-import functools
 import gzip
-import http.server
 import pickle
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from http_server import LocalServer, closed_port_url
 
 from convzoo.data import Augment, BatchLoader, DataError, InputAdapter, fashion_mnist, load_dataset
 from convzoo.data.idx import read_idx, write_idx
@@ -50,33 +48,16 @@ def test_idx_round_trip_and_corruption(tmp_path):
         read_idx(tmp_path / "absent.gz")
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        if self.path.endswith("/cut-short.gz"):  # promises more bytes than it sends, then hangs up
-            self.send_response(200)
-            self.send_header("Content-Length", "1000")
-            self.end_headers()
-            self.wfile.write(b"x" * 10)
-            return
-        super().do_GET()
-
-
 @pytest.fixture()
 def server(tmp_path):
     served = tmp_path / "served"
     served.mkdir()
     for file in fashion_mnist.MINI_DIR.iterdir():
         (served / file.name).write_bytes(file.read_bytes())
-    handler = functools.partial(_Handler, directory=str(served))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/", served
-    httpd.shutdown()
-    httpd.server_close()
+    (served / "cut-short.gz").write_bytes(b"x" * 1000)
+    with LocalServer(served) as local:
+        local.truncate["/cut-short.gz"] = 10  # promises 1000 bytes, sends 10, hangs up
+        yield local.url + "/", served
 
 
 def test_download_good(server, tmp_path):
@@ -123,13 +104,8 @@ def test_files_already_present_are_checked_before_they_are_trusted(server, tmp_p
 
 
 def test_download_from_a_server_that_is_down(tmp_path):
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     with pytest.raises(DataError, match="cannot download"):
-        fashion_mnist.fetch(tmp_path / "fm", f"http://127.0.0.1:{port}/", {"t10k-labels-idx1-ubyte.gz": "0" * 32})
+        fashion_mnist.fetch(tmp_path / "fm", closed_port_url() + "/", {"t10k-labels-idx1-ubyte.gz": "0" * 32})
 
 
 def test_full_dataset_lookup(tmp_path, monkeypatch):

@@ -1,4 +1,7 @@
-"""``convzoo models [PATTERN]``: the registered models with family, year, parameters and input size."""
+"""``convzoo models [PATTERN]``: the registered models with family, year, parameters and input size.
+
+``--pretrained``: the released weights instead, one row per (model, source).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,14 @@ from ..analysis import profile
 from ..errors import OptionError
 from ..registry import list_models, model_info
 from ..tables import FORMATS, emit
+from ..weights.table import all_weights
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("models", help="list the registered models")
     parser.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. 'resnet*'")
     parser.add_argument("--gmacs", action="store_true", help="also profile each model at its default input size")
+    parser.add_argument("--pretrained", action="store_true", help="list the released weights: source, top-1, size")
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.set_defaults(run=run)
 
@@ -36,9 +41,20 @@ def model_rows(pattern: str = "*", *, gmacs: bool = False) -> list[dict]:
     return rows
 
 
+def weights_rows(pattern: str = "*") -> list[dict]:
+    names = set(list_models(pattern))
+    return [
+        {"model": w.model, "source": w.source, "weights": w.tag,
+         "top-1": "-" if w.top1 is None else f"{w.top1:.2f}", "input": w.transform.crop,
+         "MB": f"{w.size_mb:.1f}", "license": w.license}
+        for w in all_weights() if w.model in names
+    ]  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
-    rows = model_rows(args.pattern, gmacs=args.gmacs)
+    rows = weights_rows(args.pattern) if args.pretrained else model_rows(args.pattern, gmacs=args.gmacs)
     if not rows:
-        raise OptionError(f"no model matches {args.pattern!r}")
-    emit(rows, args.format, title=f"convzoo models ({len(rows)})")
+        raise OptionError(f"no model {'with released weights ' if args.pretrained else ''}matches {args.pattern!r}")
+    title = "released weights" if args.pretrained else "convzoo models"
+    emit(rows, args.format, title=f"{title} ({len(rows)})")
     return 0

@@ -1,14 +1,17 @@
-"""Top-k predictions for image files, prepared exactly as the checkpoint's training data was."""
+"""Top-k predictions for image files, prepared exactly as the model's training (or released weights') data was."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import Tensor, nn
 
 from ..checkpoint import Checkpoint
 from ..errors import DataError
+from ..weights.table import EvalTransform
 
 
 @dataclass
@@ -18,39 +21,71 @@ class Prediction:
     error: str | None = None
 
 
-def load_image(path: Path, channels: int, size: int) -> torch.Tensor:
-    """A uint8 ``(C, size, size)`` tensor from any file PIL reads."""
+def read_image(path: Path, channels: int) -> Tensor:
+    """A uint8 ``(C, H, W)`` tensor from any file PIL reads, as grey (1 channel) or RGB."""
     from PIL import Image, UnidentifiedImageError
     from torchvision.transforms.v2 import functional as TF
 
     try:
         with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            tensor = TF.pil_to_tensor(image)
+            return TF.pil_to_tensor(image.convert("L" if channels == 1 else "RGB"))
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise DataError(f"{path}: not a readable image ({type(error).__name__})") from None
-    return TF.resize(tensor, [size, size], antialias=True)
+
+
+def evaluation_transform(transform: EvalTransform) -> Callable[[Tensor], Tensor]:
+    """Released weights' evaluation preprocessing: resize the shorter side, center crop, scale, normalize."""
+    from torchvision.transforms import v2
+
+    return v2.Compose([
+        v2.Resize(transform.resize, interpolation=v2.InterpolationMode(transform.interpolation), antialias=True),
+        v2.CenterCrop(transform.crop),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(list(transform.mean), list(transform.std)),
+    ])  # fmt: skip
 
 
 class Predictor:
-    def __init__(self, checkpoint: Checkpoint, device: torch.device = torch.device("cpu")) -> None:
-        self.spec, self.device = checkpoint.model, device
-        self.model = checkpoint.build_model().to(device).eval()
-        self.adapter = self.spec.adapter().to(device)
-        self.classes = self.spec.classes
+    """A model, the preparation of one image, and the class names."""
+
+    def __init__(
+        self, model: nn.Module, prepare: Callable[[Path], Tensor], classes: list[str], device: torch.device
+    ) -> None:
+        self.model, self.prepare, self.classes, self.device = model.to(device).eval(), prepare, classes, device
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Checkpoint, device: torch.device = torch.device("cpu")) -> Predictor:
+        """A trained convzoo checkpoint: its image size, channels and normalization."""
+        spec = checkpoint.model
+        adapter = spec.adapter()
+
+        def prepare(path: Path) -> Tensor:
+            from torchvision.transforms.v2 import functional as TF
+
+            image = TF.resize(read_image(path, spec.data_channels), [spec.image_size] * 2, antialias=True)
+            return adapter(image.unsqueeze(0)).squeeze(0)
+
+        return cls(checkpoint.build_model(), prepare, spec.classes, device)
+
+    @classmethod
+    def from_pretrained(cls, model: nn.Module, device: torch.device = torch.device("cpu")) -> Predictor:
+        """A model with released weights (``create_model(..., pretrained=...)``): their own evaluation transform."""
+        weights = model.pretrained_weights
+        transform = evaluation_transform(weights.transform)
+        return cls(model, lambda path: transform(read_image(path, 3)), weights.classes, device)
 
     @torch.no_grad()
     def predict(self, paths: list[Path], k: int = 5) -> list[Prediction]:
         results, images, readable = [], [], []
         for path in paths:
             try:
-                images.append(load_image(path, self.spec.data_channels, self.spec.image_size))
+                images.append(self.prepare(path))
                 readable.append(len(results))
                 results.append(Prediction(str(path), None))
             except DataError as error:
                 results.append(Prediction(str(path), None, str(error)))
         if images:
-            probabilities = self.model(self.adapter(torch.stack(images).to(self.device))).softmax(1)
+            probabilities = self.model(torch.stack(images).to(self.device)).softmax(1)
             top = probabilities.topk(min(k, len(self.classes)), dim=1)
             for index, values, classes in zip(readable, top.values.tolist(), top.indices.tolist()):
                 results[index].top = [(self.classes[c], round(v, 5)) for c, v in zip(classes, values)]

@@ -28,6 +28,13 @@ def _models_table(root: Path) -> str:
     return render(model_rows(gmacs=True), "md")
 
 
+def _weights_table(root: Path) -> str:
+    from ..cli.models import weights_rows
+    from ..tables import render
+
+    return render(weights_rows(), "md")
+
+
 def _lecture_page(root: Path) -> str:
     from .lecture import lecture_markdown
 
@@ -47,6 +54,7 @@ BLOCKS = (
     Block("README.md", "full-runs", figure_tables.readme_full_runs),
     Block("README.md", "deploy-headline", figure_tables.readme_deploy),
     Block("docs/lecture.md", None, _lecture_page),
+    Block("docs/pretrained.md", "weights-table", _weights_table),
     Block("docs/training.md", "time-to-accuracy", figure_tables.time_to_accuracy),
     Block("docs/benchmarks.md", "eager-speed", figure_tables.eager_speed),
     Block("docs/benchmarks.md", "profile-speed", figure_tables.profile_speed),

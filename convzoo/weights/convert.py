@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from ..errors import CheckpointError, OptionError
 from ..registry import create_model, get_entry
+from .key_order import in_reference_order
 
 SOURCES = ("torchvision", "timm")
 _BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
@@ -101,7 +102,7 @@ def convert_state_dict(
     entry = get_entry(model_name)
     if source not in entry.reference:
         raise OptionError(f"{model_name} has no {source} counterpart; known: {sorted(entry.reference) or 'none'}")
-    theirs = OrderedDict(state_dict)
+    theirs = in_reference_order(state_dict, source, model_name)  # safetensors files store tensors sorted
     first_conv_in = next((t.shape[1] for t in theirs.values() if t.dim() == 4), 3)
     headless = num_classes == 0  # a timm model built with num_classes=0 has no classifier tensors
     template = _template(model_name, in_chans=first_conv_in, num_classes=0 if headless else 1000, **model_kwargs)

@@ -20,6 +20,7 @@ code (safetensors, or ``torch.load(weights_only=True)``).
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -54,7 +55,10 @@ def huggingface_cached(weights: Weights) -> Path | None:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return None
-    found = try_to_load_from_cache(weights.hf_repo, weights.file_name, revision=weights.hf_revision)
+    cache_dir = os.environ.get("HF_HUB_CACHE")  # read now: huggingface_hub reads it once, at import
+    found = try_to_load_from_cache(
+        weights.hf_repo, weights.file_name, cache_dir=cache_dir, revision=weights.hf_revision
+    )
     if not isinstance(found, str):  # None (not cached) or a marker that the file does not exist upstream
         return None
     path = Path(found)

@@ -17,6 +17,7 @@ from ..errors import ConvzooError
 from . import bench as bench_command
 from . import compare as compare_command
 from . import evaluate as evaluate_command
+from . import experiment as experiment_command
 from . import export as export_command
 from . import lecture as lecture_command
 from . import models as models_command
@@ -29,6 +30,7 @@ COMMANDS = [
     models_command,
     summary_command,
     lecture_command,
+    experiment_command,
     train_command,
     evaluate_command,
     bench_command,

@@ -23,6 +23,9 @@ the output variance of a 1202-layer net doubles hundreds of times before
 training starts and overflows to infinity in evaluation mode. Shallower nets
 keep the He init, which trains faster in the first epochs; plain nets always do.
 
+``norm_layer=None`` builds them without batch normalization (the convolutions
+then have biases): the lecture lab's vanishing-gradient experiment compares them.
+
 These networks are built for small inputs already: ``small_input`` is accepted
 and changes nothing; they take any input from 8×8 up.
 """
@@ -72,10 +75,12 @@ def make_shortcut(kind: str, in_channels: int, out_channels: int, stride: int) -
 class CifarBasicBlock(nn.Module):
     """Two 3×3 convolutions; with a shortcut unless the net is plain."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int, shortcut: str) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, stride: int, shortcut: str, norm_layer: type | None = nn.BatchNorm2d
+    ) -> None:
         super().__init__()
-        self.conv1 = ConvNormAct(in_channels, out_channels, 3, stride)
-        self.conv2 = ConvNormAct(out_channels, out_channels, 3, act_layer=None)
+        self.conv1 = ConvNormAct(in_channels, out_channels, 3, stride, norm_layer=norm_layer)
+        self.conv2 = ConvNormAct(out_channels, out_channels, 3, norm_layer=norm_layer, act_layer=None)
         self.shortcut = make_shortcut(shortcut, in_channels, out_channels, stride)
         self.act = nn.ReLU(inplace=True)
 
@@ -124,11 +129,14 @@ class CifarResNet(ZooModel):
         block: str = "basic",
         shortcut: str = "A",
         zero_init_residual: bool | None = None,
+        norm_layer: type | None = nn.BatchNorm2d,  # None: no normalization (the lecture lab's vanishing gradients)
         drop_rate: float = 0.0,
         small_input: bool = True,
     ) -> None:
         super().__init__()
         preact = block == "preact_bottleneck"
+        if preact and norm_layer is not nn.BatchNorm2d:
+            raise ValueError("pre-activation bottleneck nets are built with batch norm only")
         per_block, widths = (9, (64, 128, 256)) if preact else (6, (16, 32, 64))
         if (depth - 2) % per_block != 0:
             raise ValueError(f"depth must be {per_block}n + 2 for {block} blocks, got {depth}")
@@ -136,7 +144,7 @@ class CifarResNet(ZooModel):
         if preact:
             self.stem: nn.Module = nn.Conv2d(in_chans, 16, 3, 1, 1, bias=False)
         else:
-            self.stem = ConvNormAct(in_chans, 16, 3)
+            self.stem = ConvNormAct(in_chans, 16, 3, norm_layer=norm_layer)
         in_channels = 16
         stages = []
         for index, out_channels in enumerate(widths):
@@ -146,7 +154,7 @@ class CifarResNet(ZooModel):
                 if preact:
                     blocks.append(PreActBottleneck(in_channels, out_channels, stride))
                 else:
-                    blocks.append(CifarBasicBlock(in_channels, out_channels, stride, shortcut))
+                    blocks.append(CifarBasicBlock(in_channels, out_channels, stride, shortcut, norm_layer))
                 in_channels = out_channels
             stages.append(nn.Sequential(*blocks))
         self.stage1, self.stage2, self.stage3 = stages
@@ -162,8 +170,9 @@ class CifarResNet(ZooModel):
 
     def _zero_init_residual_branches(self) -> None:
         for module in self.modules():
-            if isinstance(module, CifarBasicBlock):
-                nn.init.zeros_(module.conv2[1].weight)  # the branch's last BN scale
+            if isinstance(module, CifarBasicBlock):  # the branch's last BN scale, or its conv without a norm
+                last = module.conv2[-1]  # (conv, norm) or just (conv,)
+                nn.init.zeros_(last.weight)
             elif isinstance(module, PreActBottleneck):
                 nn.init.zeros_(module.conv3.weight)
 

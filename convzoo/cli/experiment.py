@@ -1,0 +1,35 @@
+"""``convzoo experiment NAME [--quick] [--budget MINUTES] [--out DIR]``: the lecture's lab (``--list`` shows it)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import experiments
+from ..errors import OptionError
+from ..tables import emit
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("experiment", help="the lecture's claims, reproduced by training (--list)")
+    parser.add_argument("name", nargs="?", help=f"one of: {', '.join(experiments.NAMES)}")
+    parser.add_argument("--list", action="store_true", help="list the experiments, one line each")
+    parser.add_argument("--quick", action="store_true", help="a run of under a minute: the structure, not a verdict")
+    parser.add_argument("--budget", type=float, help="minutes to spend (default: the experiment's own)")
+    parser.add_argument("--out", type=Path, help="output folder (default: experiments/NAME)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        rows = [{"experiment": name, "default budget (min)": experiments.experiment(name).DEFAULT_BUDGET_MINUTES,
+                 "what it shows": experiments.experiment(name).DESCRIPTION} for name in experiments.NAMES]  # fmt: skip
+        emit(rows, "table", title="convzoo experiment NAME")
+        return 0
+    if args.name is None:
+        raise OptionError("name an experiment (`convzoo experiment --list` shows them)")
+    out = args.out or Path("experiments") / args.name
+    report = experiments.run(args.name, out=out, budget_minutes=args.budget, quick=args.quick)
+    print(report.read_text().split("\n\n")[2])  # the verdict line
+    print(f"report: {report}")
+    return 0

@@ -1,0 +1,43 @@
+"""The lecture's lab: experiments that show by training why each architectural idea matters.
+
+Each experiment is one module that reads top to bottom, built on the shared
+loop in :mod:`convzoo.experiments.lab` and the cost model; ``convzoo experiment
+NAME`` runs it. Committed runs live in ``docs/experiments/NAME/``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from ..errors import OptionError
+from .lab import Lab
+
+NAMES = ("filters", "gradients", "degradation", "bottleneck", "scaling")
+QUICK_BUDGET_MINUTES = 0.5  # --quick: the structure of the results, in well under a minute; too short to judge
+
+
+def experiment(name: str) -> ModuleType:
+    if name not in NAMES:
+        raise OptionError(f"unknown experiment {name!r}; `convzoo experiment --list` shows: {', '.join(NAMES)}")
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def run(name: str, *, out: Path, budget_minutes: float | None = None, quick: bool = False) -> Path:
+    """Run experiment ``name``; returns its report.md."""
+    module = experiment(name)
+    budget = (
+        budget_minutes
+        if budget_minutes is not None
+        else (QUICK_BUDGET_MINUTES if quick else module.DEFAULT_BUDGET_MINUTES)
+    )
+    if budget <= 0:
+        raise OptionError(f"--budget must be positive minutes, got {budget}")
+    out.mkdir(parents=True, exist_ok=True)
+    lab = Lab(name, out, budget, quick)
+    module.run(lab)
+    return out / "report.md"
+
+
+__all__ = ["NAMES", "experiment", "run"]

@@ -1,0 +1,113 @@
+"""Convolution is a filter that can be learned.
+
+A 3×3 convolution is a hand-designed image filter (Sobel edges, a box blur)
+whose nine weights are free. Fit one 3×3 convolution by gradient descent to the
+output of the hand-designed filter on real images: the learned kernel converges
+to the filter (the problem is least squares, so it should, up to the data's
+conditioning). Then train a real network on the images and look at what its
+first layer's 16 filters became, next to their random start.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .. import registry
+from .lab import Lab, Recipe, accuracy, fashion_mnist_sample, train
+
+DESCRIPTION = "a 3×3 convolution fitted to Sobel and blur converges to them; a trained net's first-layer filters"
+DEFAULT_BUDGET_MINUTES = 3.0
+CLAIM = "A convolution is a filter whose weights can be learned: gradient descent recovers a hand-designed filter."
+
+TARGETS = {
+    "sobel_x": torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]),
+    "blur_3x3": torch.full((3, 3), 1.0 / 9),
+}
+
+
+def fit_kernel(images: torch.Tensor, target: torch.Tensor, steps: int, seed: int = 0) -> tuple[torch.Tensor, list]:
+    """Gradient descent (Adam, lr 0.05) on the mean squared difference to the target filter's output."""
+    wanted = F.conv2d(images, target.view(1, 1, 3, 3), padding=1)
+    kernel = (torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(seed)) * 0.5).requires_grad_()
+    optimizer = torch.optim.Adam([kernel], lr=0.05)
+    errors = []
+    for _ in range(steps):
+        loss = F.mse_loss(F.conv2d(images, kernel, padding=1), wanted)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        errors.append(((kernel.detach()[0, 0] - target).norm() / target.norm()).item())
+    return kernel.detach()[0, 0], errors
+
+
+def run(lab: Lab) -> None:
+    data = fashion_mnist_sample()
+    images = data.train_images[:256]
+    fit_steps = 150 if lab.quick else 1500
+    fits = {name: fit_kernel(images, target, fit_steps) for name, target in TARGETS.items()}
+
+    def build():
+        return registry.create_model("cifar_resnet20", num_classes=10, in_chans=1)
+
+    recipe = Recipe(steps=1, batch_size=32 if lab.quick else 128)
+    recipe.steps = lab.steps([build], data, recipe, share=0.8, quick_steps=20, maximum=3000)
+    model = build()
+    before = model.stem[0].weight.detach().clone()
+    train(model, data, recipe)
+    after = model.stem[0].weight.detach().clone()
+    test_accuracy = accuracy(model, data.test_images, data.test_labels)
+
+    def draw_errors(plt):
+        for name, (_, errors) in fits.items():
+            plt.semilogy(range(1, len(errors) + 1), errors, label=name)
+        plt.xlabel("gradient step")
+        plt.ylabel("‖learned − filter‖ / ‖filter‖")
+        plt.title("A 3×3 convolution learns a hand-designed filter")
+        plt.legend()
+
+    def draw_kernels(plt):
+        for row, (name, (learned, _)) in enumerate(fits.items()):
+            for col, (title, kernel) in enumerate((("filter", TARGETS[name]), ("learned", learned))):
+                axis = plt.subplot(2, 2, 2 * row + col + 1)
+                axis.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-2, vmax=2)
+                axis.set_title(f"{name}: {title}", fontsize=9)
+                axis.set_xticks([])
+                axis.set_yticks([])
+
+    def draw_first_layer(plt):
+        for row, (title, weights) in enumerate((("at initialization", before), ("after training", after))):
+            for index in range(16):
+                axis = plt.subplot(2, 16, row * 16 + index + 1)
+                kernel = weights[index, 0]
+                axis.imshow(kernel.numpy(), cmap="gray", vmin=-kernel.abs().max(), vmax=kernel.abs().max())
+                axis.set_xticks([])
+                axis.set_yticks([])
+                if index == 0:
+                    axis.set_ylabel(title, fontsize=8)
+
+    plots = [lab.plot("kernel_error.png", draw_errors), lab.plot("kernels.png", draw_kernels, size=(5, 5)),
+             lab.plot("first_layer_filters.png", draw_first_layer, size=(10, 1.8))]  # fmt: skip
+    final = {name: errors[-1] for name, (_, errors) in fits.items()}
+    change = ((after - before).norm() / before.norm()).item()
+    results = {
+        "fit_steps": fit_steps, "final_relative_kernel_error": final,
+        "learned_kernels": {name: learned.tolist() for name, (learned, _) in fits.items()},
+        "network": "cifar_resnet20", "train_steps": recipe.steps, "test_accuracy": test_accuracy,
+        "first_layer_relative_change": change, "plots": plots,
+    }  # fmt: skip
+    held = None if lab.quick else all(error < 1e-2 for error in final.values())
+    verdict = (
+        f"After {fit_steps} steps the learned kernels are within "
+        + ", ".join(f"{error:.1e} ({name})" for name, error in final.items())
+        + f" of the filters, relative. cifar_resnet20 trained {recipe.steps} steps reached {test_accuracy:.1%} test "
+        f"accuracy; its first-layer filters moved {change:.0%} (relative norm) from their random start."
+    )
+    body = (
+        "![kernel error](kernel_error.png)\n\n![filters and learned kernels](kernels.png)\n\n"
+        "| filter | final relative error |\n|---|---|\n"
+        + "".join(f"| {name} | {error:.2e} |\n" for name, error in final.items())
+        + "\nFirst-layer filters of cifar_resnet20, before and after training on the Fashion-MNIST sample:\n\n"
+        "![first-layer filters](first_layer_filters.png)\n"
+    )
+    lab.record(results, body, claim=CLAIM, held=held, verdict=verdict)

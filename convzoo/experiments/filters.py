@@ -56,7 +56,7 @@ def run(lab: Lab) -> None:
     before = model.stem[0].weight.detach().clone()
     train(model, data, recipe)
     after = model.stem[0].weight.detach().clone()
-    test_accuracy = accuracy(model, data.test_images, data.test_labels)
+    test_accuracy = accuracy(model, *lab.test_split(data))
 
     def draw_errors(plt):
         for name, (_, errors) in fits.items():

@@ -75,7 +75,7 @@ def first_to_largest(norms: list[float]) -> float:
     return norms[0] / largest if largest > 0 and math.isfinite(norms[0]) else math.nan
 
 
-def measure(label: str, data, recipe: Recipe, seed: int) -> dict:
+def measure(label: str, data, recipe: Recipe, seed: int, test_split) -> dict:
     name, options, clip, init_std = VARIANTS[label]
     torch.manual_seed(seed)
     model = build(label)
@@ -94,7 +94,7 @@ def measure(label: str, data, recipe: Recipe, seed: int) -> dict:
         "model": name, "options": {k: (v if v is None or isinstance(v, bool) else str(v)) for k, v in options.items()},
         "clip_norm": clip, "init_std": init_std, "gradient_norms": snapshots, "first_loss": first, "final_loss": final,
         "trains": bool(math.isfinite(final) and final < 0.7 * first),
-        "test_accuracy": accuracy(model, data.test_images, data.test_labels),
+        "test_accuracy": accuracy(model, *test_split),
         "first_to_largest_at_init": first_to_largest(snapshots["initialization"]),
         "loss_curve": curve.loss,
     }  # fmt: skip
@@ -105,7 +105,7 @@ def run(lab: Lab) -> None:
     recipe = Recipe(steps=1, lr=0.05, batch_size=32 if lab.quick else 128)
     builders = [lambda label=label: build(label) for label in VARIANTS]
     recipe.steps = lab.steps(builders, data, recipe, share=0.85, quick_steps=12, maximum=2000)
-    runs = {label: measure(label, data, recipe, seed=0) for label in VARIANTS}
+    runs = {label: measure(label, data, recipe, seed=0, test_split=lab.test_split(data)) for label in VARIANTS}
 
     def draw(plt):
         for panel, moment in enumerate(("initialization", "after training")):

@@ -178,6 +178,11 @@ class Lab:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
+    def test_split(self, data: Data) -> tuple[Tensor, Tensor]:
+        """The test images to score: all 1,000, or the first 200 with ``--quick``."""
+        count = 200 if self.quick else len(data.test_labels)
+        return data.test_images[:count], data.test_labels[:count]
+
     def steps(self, builders: list[Callable[[], nn.Module]], data: Data, recipe: Recipe, *, share: float,
               quick_steps: int, maximum: int, runs_each: int = 1) -> int:  # fmt: skip
         """Training steps per run so that every builder's runs fit ``share`` of what is left of the budget.

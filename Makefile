@@ -13,8 +13,10 @@ $(BIN)/.installed: pyproject.toml
 
 setup: $(BIN)/.installed
 
-demo: setup
+demo: setup  # the compare report (8 min), then the lab's two ResNet experiments (5 min)
 	$(BIN)/convzoo compare --budget 8 --overwrite --out reports/demo
+	$(BIN)/convzoo experiment gradients --budget 2 --out reports/demo/lab/gradients
+	$(BIN)/convzoo experiment degradation --budget 3 --out reports/demo/lab/degradation
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q

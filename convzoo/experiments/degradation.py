@@ -39,8 +39,8 @@ def final_training_error(curve, fraction: float = 0.1) -> float:
 def run(lab: Lab) -> None:
     data = fashion_mnist_sample()
     names = [f"cifar_{kind}{depth}" for kind in ("plain", "resnet") for depth in DEPTHS]
-    recipe = Recipe(steps=1, batch_size=32 if lab.quick else 128)
-    recipe.steps = lab.steps([_build(n) for n in names], data, recipe, share=0.8, quick_steps=8, maximum=4000)
+    recipe = Recipe(steps=1, batch_size=8 if lab.quick else 128)
+    recipe.steps = lab.steps([_build(n) for n in names], data, recipe, share=0.8, quick_steps=3, maximum=4000)
     runs = {}
     for name in names:
         model = _build(name)()
@@ -48,9 +48,9 @@ def run(lab: Lab) -> None:
         runs[name] = {"error_curve": curve.smoothed_error(), "final_training_error": final_training_error(curve),
                       "test_error": 1 - accuracy(model, *lab.test_split(data))}  # fmt: skip
 
-    very_deep_name = "cifar_resnet110" if lab.quick else VERY_DEEP  # --quick checks the structure only
-    deep = Recipe(steps=1, batch_size=16 if lab.quick else 32, warmup_steps=5, lr=0.05)
-    deep.steps = lab.steps([_build(very_deep_name)], data, deep, share=0.97, quick_steps=4, maximum=200)
+    very_deep_name = "cifar_resnet44" if lab.quick else VERY_DEEP  # --quick checks the structure only
+    deep = Recipe(steps=1, batch_size=8 if lab.quick else 32, warmup_steps=5, lr=0.05)
+    deep.steps = lab.steps([_build(very_deep_name)], data, deep, share=0.97, quick_steps=3, maximum=200)
     curve = train(_build(very_deep_name)(), data, deep, seed=0)
     window = max(1, len(curve.loss) // 4)
     first, last = sum(curve.loss[:window]) / window, sum(curve.loss[-window:]) / window

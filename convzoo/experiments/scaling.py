@@ -80,21 +80,23 @@ def closest(make, target: float, low: float = 1.0, high: float = 4.0, steps: int
     return best
 
 
-def matched(dimension: str, target: float) -> dict:
+def matched(dimension: str, target: float, steps: int = 12) -> dict:
     """The multiplier of one dimension whose network has MACs closest to ``target`` (depth: whole blocks)."""
     if dimension == "depth":
-        points = [point(depth=n / BASE_BLOCKS) for n in range(BASE_BLOCKS, 8 * BASE_BLOCKS + 1)]
+        points = [
+            point(depth=n / BASE_BLOCKS) for n in range(BASE_BLOCKS, round(target / point()["macs"] * 2 * BASE_BLOCKS))
+        ]
         return min(points, key=lambda p: abs(math.log(p["macs"] / target)))
-    return closest(lambda m: point(**{dimension: m}), target)
+    return closest(lambda m: point(**{dimension: m}), target, steps=steps)
 
 
 def compound(alpha: float, beta: float, gamma: float, phi: float) -> dict:
     return {**point(width=beta**phi, depth=alpha**phi, resolution=gamma**phi), "phi": phi}
 
 
-def compound_matched(triple: tuple[float, float, float], target: float) -> dict:
+def compound_matched(triple: tuple[float, float, float], target: float, steps: int = 12) -> dict:
     """Compound scaling with φ set by the MACs budget, as the paper sets it by FLOPs (2^φ before rounding)."""
-    return closest(lambda phi: compound(*triple, phi), target, low=0.0, high=3.0)
+    return closest(lambda phi: compound(*triple, phi), target, low=0.0, high=3.0, steps=steps)
 
 
 def grid() -> list[tuple[float, float, float]]:
@@ -120,18 +122,19 @@ def run(lab: Lab) -> None:
     base = point()
     factors = (2.0,) if lab.quick else (2.0, 4.0)
     seeds = (0,) if lab.quick else (0, 1, 2)
+    search = 5 if lab.quick else 12  # bisection steps when matching MACs
     points = {("base", 1.0): base}
     for factor in factors:
         for dimension in ("width", "depth", "resolution"):
-            points[(dimension, factor)] = matched(dimension, factor * base["macs"])
-        points[("compound", factor)] = compound_matched(PAPER_TRIPLE, factor * base["macs"])
+            points[(dimension, factor)] = matched(dimension, factor * base["macs"], search)
+        points[("compound", factor)] = compound_matched(PAPER_TRIPLE, factor * base["macs"], search)
     triples = grid()[:2] if lab.quick else grid()
     grid_points = {t: compound(*t, 1.0) for t in triples}
 
-    recipe = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=32 if lab.quick else 128)
+    recipe = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128)
     builders = [lambda p=p: ScalableNet(p["width"], p["depth"]) for p in points.values()]
     runs_each = len(seeds) + len(grid_points) / max(1, len(points))  # the grid adds one run per triple
-    recipe.steps = lab.steps(builders, data, recipe, share=0.9, quick_steps=5, maximum=3000, runs_each=runs_each)
+    recipe.steps = lab.steps(builders, data, recipe, share=0.9, quick_steps=3, maximum=3000, runs_each=runs_each)
     test_split = lab.test_split(data)
     results = []
     for (kind, factor), p in points.items():

@@ -69,6 +69,8 @@ def command_line(argv: list[str] | None = None) -> str:
 
 def _command(argv: list[str]) -> str:
     script = argv[0]
+    if script.endswith(("convzoo", "__main__.py")):  # the console script, or python -m convzoo
+        return shlex.join(["convzoo", *argv[1:]])
     if script.endswith(".py"):
         root = Path(__file__).resolve().parents[1]
         try:
@@ -76,7 +78,7 @@ def _command(argv: list[str]) -> str:
         except ValueError:
             pass
         return shlex.join(["python", script, *argv[1:]])
-    return shlex.join(["convzoo" if script.endswith(("convzoo", "__main__.py")) else script, *argv[1:]])
+    return shlex.join([script, *argv[1:]])
 
 
 def provenance(*, allow_dirty: bool = False, argv: list[str] | None = None) -> dict[str, Any]:

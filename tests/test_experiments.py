@@ -41,6 +41,21 @@ def test_gradients(tmp_path):
     assert all(math.isfinite(n) and n > 0 for n in he_init)
     # gradients are recorded before clipping, so the same initialization gives the same norms
     assert runs["plain-56 + clipping"]["gradient_norms"]["initialization"] == he_init
+    # recomputed here: the first step's batch through the same initialization, stem first, classifier last
+    import torch
+    import torch.nn.functional as F
+
+    from convzoo.experiments.gradients import build
+    from convzoo.experiments.lab import fashion_mnist_sample
+
+    data = fashion_mnist_sample()
+    torch.manual_seed(0)
+    model = build("plain-56").train()
+    batch = results["recipe"]["batch_size"]
+    index = torch.randint(0, len(data.train_labels), (batch,), generator=torch.Generator().manual_seed(0))
+    F.cross_entropy(model(data.train_images[index]), data.train_labels[index]).backward()
+    assert he_init[0] == pytest.approx(model.stem[0].weight.grad.norm().item(), rel=1e-4)
+    assert he_init[-1] == pytest.approx(model.head.fc.weight.grad.norm().item(), rel=1e-4)
 
 
 def test_degradation(tmp_path):

@@ -76,7 +76,7 @@ def run(lab: Lab) -> None:
                 axis.set_yticks([])
 
     def draw_first_layer(plt):
-        for row, (title, weights) in enumerate((("at initialization", before), ("after training", after))):
+        for row, (title, weights) in enumerate((("initial", before), ("trained", after))):
             for index in range(16):
                 axis = plt.subplot(2, 16, row * 16 + index + 1)
                 kernel = weights[index, 0]

@@ -246,3 +246,20 @@ def readme_deploy(root: Path) -> str:
         f"  ResNet-50 through `optimize(compile=True)` runs at {ratio['compiled-fp32']:.2f}× (fp32) and "
         f"{ratio['compiled-bf16']:.2f}× (bf16) the speed of eager torchvision."
     )
+
+
+LAB_RUNS = Path("docs") / "experiments"
+
+
+def readme_lab(root: Path) -> str:
+    """The lab's committed runs (README): each experiment's claim, verdict, machine and wall time, linked."""
+    from ..experiments import NAMES
+
+    rows = []
+    for name in NAMES:
+        record = _read(root, "results.json", LAB_RUNS / name)
+        held = {True: "held", False: "did not hold", None: "undecided"}[record["held"]]
+        cpu = record["provenance"]["environment"]["cpu"]
+        rows.append((f"[{name}](docs/experiments/{name}/report.md)", record["claim"], f"**{held}**",
+                     f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}"))  # fmt: skip
+    return markdown(["experiment", "the lecture's claim", "at this scale", "run"], rows)

@@ -53,6 +53,7 @@ BLOCKS = (
     Block("README.md", "demo-runs", figure_tables.readme_demo),
     Block("README.md", "full-runs", figure_tables.readme_full_runs),
     Block("README.md", "deploy-headline", figure_tables.readme_deploy),
+    Block("README.md", "lab", figure_tables.readme_lab),
     Block("docs/lecture.md", None, _lecture_page),
     Block("docs/pretrained.md", "weights-table", _weights_table),
     Block("docs/training.md", "time-to-accuracy", figure_tables.time_to_accuracy),

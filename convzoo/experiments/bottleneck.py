@@ -26,7 +26,7 @@ from ..models.googlenet import Inception
 from .lab import Lab, Recipe, accuracy, fashion_mnist_sample, train
 
 DESCRIPTION = "inception module with and without 1×1 reductions, GAP head against an FC head: cost and accuracy"
-DEFAULT_BUDGET_MINUTES = 12.0
+DEFAULT_BUDGET_MINUTES = 6.0
 CLAIM = (
     "1×1 reductions and global average pooling remove most of the multiply-adds and parameters without costing "
     "accuracy; a large fully-connected head adds parameters and widens the gap between training and test accuracy."

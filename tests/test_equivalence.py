@@ -103,3 +103,13 @@ def test_googlenet_training_loss_adds_its_auxiliary_classifiers():
     plain = convzoo.create_model("resnet18", num_classes=10).train()
     out = plain(torch.randn(2, 3, 64, 64))
     assert plain.training_loss(out, lambda o: o.sum())[1] is out
+
+
+@pytest.mark.parametrize("name", [n for n in convzoo.list_models() if "torchvision" in get_entry(n).reference])
+def test_defaults_have_torchvisions_numerics(name):
+    """Built with defaults, a model computes what torchvision's does: from_reference needs no batch-norm override."""
+    from convzoo.weights.from_reference import settings_of
+
+    with torch.device("meta"):
+        reference = build_reference(name, "torchvision")
+    assert not {"bn_eps", "bn_momentum"} & set(settings_of(reference, name))

@@ -28,8 +28,7 @@ from typing import Any
 
 from ..errors import OptionError
 from ..registry import get_entry
-
-SOURCES = ("torchvision", "timm")
+from .convert import SOURCES  # the one list of reference libraries
 
 
 @dataclass(frozen=True)

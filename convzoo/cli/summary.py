@@ -7,7 +7,7 @@ import argparse
 from ..analysis import profile
 from ..errors import OptionError
 from ..registry import create_model, get_entry
-from ..tables import FORMATS, console
+from ..tables import FORMATS, console, emit
 
 
 def parse_size(text: str) -> tuple[int, int, int]:
@@ -30,13 +30,39 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--depth", type=int, default=None, help="fold layers deeper than this (default: all layers)")
     parser.add_argument("--small-input", action="store_true", help="profile the small-input variant")
+    parser.add_argument(
+        "--features", action="store_true", help="the stages a backbone returns (create_model(..., features_only=True))"
+    )
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.set_defaults(run=run)
+
+
+def feature_rows(name: str, size: tuple[int, int, int], small_input: bool) -> list[dict]:
+    """One row per stage of the ``features_only`` backbone: its module, channels, reduction, map and parameters."""
+    import torch
+
+    from ..models.features import FeatureNet
+
+    with torch.device("meta"):  # shapes and counts only, no memory
+        full = create_model(name, in_chans=size[0], small_input=small_input)
+        stages = FeatureNet(full, input_size=size).feature_info.stages
+        rows = []
+        for index, stage in enumerate(stages):
+            path = FeatureNet(full, [index], input_size=size)
+            params = sum(p.numel() for p in path.parameters())
+            rows.append({"index": index, "module": stage.module, "channels": stage.channels,
+                         "reduction": stage.reduction, "feature map": f"{stage.channels}×{stage.size[0]}×{stage.size[1]}",
+                         "params up to here": f"{params:,}"})  # fmt: skip
+    return rows
 
 
 def run(args: argparse.Namespace) -> int:
     entry = get_entry(args.model)
     size = parse_size(args.input) if args.input else entry.default_input_size
+    if args.features:
+        title = f"{args.model} as a backbone: create_model({args.model!r}, features_only=True) at {'×'.join(map(str, size))}"
+        emit(feature_rows(args.model, size, args.small_input), args.format, title=title)
+        return 0
     if args.batch < 1:
         raise OptionError(f"--batch must be at least 1, got {args.batch}")
     if args.small_input:

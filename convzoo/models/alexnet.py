@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from ..layers import ClassifierHead, init_weights
 from ..registry import Paper, register_model
 from .base import ZooModel
+from .features import sequential_children
 
 PAPER = Paper("ImageNet Classification with Deep Convolutional Neural Networks", "1404.5997", 2012)
 
@@ -67,6 +68,9 @@ class AlexNet(ZooModel):
         )
         self.head = ClassifierHead(256, num_classes, pool_size=6, pre_logits=hidden, hidden_features=4096)
         init_weights(self)
+
+    def feature_path(self) -> list[str]:
+        return sequential_children(self, "features")
 
     def forward_features(self, x: Tensor) -> Tensor:
         return self.features(x)

@@ -34,6 +34,11 @@ class ZooModel(nn.Module):
     def forward_features(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def feature_path(self) -> list[str]:
+        """Dotted names of the modules that, applied in order, compute ``forward_features`` (or its stages up to
+        where backbones tap it); :mod:`convzoo.models.features` cuts it into stages by resolution."""
+        raise NotImplementedError
+
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         return self.head(x, pre_logits=pre_logits)
 

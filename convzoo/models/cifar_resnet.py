@@ -176,6 +176,9 @@ class CifarResNet(ZooModel):
             elif isinstance(module, PreActBottleneck):
                 nn.init.zeros_(module.conv3.weight)
 
+    def feature_path(self) -> list[str]:
+        return ["stem", "stage1", "stage2", "stage3", "final_act"]
+
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.stem(x)  # (N, 16, H, W)
         x = self.stage1(x)

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from ..layers import ClassifierHead, DropPath, LayerNorm2d, drop_path_rates, init_weights
 from ..registry import Paper, register_model
 from .base import ZooModel, register_variants
+from .features import sequential_children
 
 PAPER = Paper("A ConvNet for the 2020s", "2201.03545", 2022)
 
@@ -91,6 +92,9 @@ class ConvNeXt(ZooModel):
         norm = nn.LayerNorm(dims[-1], eps=LAYER_NORM_EPS)
         self.head = ClassifierHead(dims[-1], num_classes, pre_logits=norm, drop_rate=drop_rate)
         init_weights(self, trunc_normal_std=0.02)
+
+    def feature_path(self) -> list[str]:
+        return ["stem", *sequential_children(self, "stages")]
 
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.stem(x)  # (N, C0, H/4, W/4)

@@ -49,6 +49,7 @@ from ..layers import (
 )
 from ..registry import Paper, register_model
 from .base import ZooModel, register_variants
+from .features import sequential_children
 
 PAPER = Paper("EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", "1905.11946", 2019)
 
@@ -167,6 +168,10 @@ class EfficientNet(ZooModel):
         drop_rate = scaling.drop_rate if drop_rate is None else drop_rate
         self.head = ClassifierHead(self.num_features, num_classes, drop_rate=drop_rate)
         init_weights(self)
+
+    def feature_path(self) -> list[str]:
+        """Stem and stages; like timm, backbones end at the last stage, before the 1×1 ``conv_head``."""
+        return ["stem", *sequential_children(self, "stages")]
 
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.stem(x)  # (N, 32·w, H/2, W/2)

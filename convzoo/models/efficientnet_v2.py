@@ -33,6 +33,7 @@ from ..layers import (
 from ..layers.conv_norm_act import ModuleFactory
 from ..registry import Paper, register_model
 from .base import ZooModel, register_variants
+from .features import sequential_children
 
 PAPER = Paper("EfficientNetV2: Smaller Models and Faster Training", "2104.00298", 2021)
 
@@ -172,6 +173,10 @@ class EfficientNetV2(ZooModel):
         self.conv_head = ConvNormAct(channels, 1280, 1, norm_layer=norm_layer, act_layer=nn.SiLU)
         self.head = ClassifierHead(1280, num_classes, drop_rate=drop_rate)
         init_weights(self)
+
+    def feature_path(self) -> list[str]:
+        """Stem and stages; like timm, backbones end at the last stage, before the 1×1 ``conv_head``."""
+        return ["stem", *sequential_children(self, "stages")]
 
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.stem(x)  # (N, 24, H/2, W/2)

@@ -49,6 +49,15 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int, stride: 
     return ConvNormAct(in_channels, out_channels, kernel_size, stride, norm_layer=_batch_norm)
 
 
+class TransformInput(nn.Module):
+    """ImageNet mean/std normalization → the (x - 0.5) / 0.5 scaling of the released weights (no parameters)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean = x.new_tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+        std = x.new_tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        return x * (std / 0.5) + (mean - 0.5) / 0.5
+
+
 class GoogLeNetOutputs(NamedTuple):
     logits: Tensor
     aux_logits2: Tensor
@@ -160,6 +169,7 @@ class GoogLeNet(ZooModel):
         if transform_input and in_chans != 3:
             raise ValueError("transform_input applies to 3-channel (RGB) input only")
         self.transform_input = transform_input
+        self.input_transform = TransformInput() if transform_input else nn.Identity()
         if small_input:
             self.conv1 = conv_bn_relu(in_chans, 64, 3)
             self.maxpool1: nn.Module = nn.Identity()
@@ -191,15 +201,8 @@ class GoogLeNet(ZooModel):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def _transform(self, x: Tensor) -> Tensor:
-        """ImageNet mean/std normalization → the (x - 0.5) / 0.5 scaling of the released weights."""
-        mean = x.new_tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-        std = x.new_tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-        return x * (std / 0.5) + (mean - 0.5) / 0.5
-
     def _trunk(self, x: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        if self.transform_input:
-            x = self._transform(x)
+        x = self.input_transform(x)
         x = self.maxpool1(self.conv1(x))  # (N, 64, H/4, W/4)
         x = self.conv3(self.conv2(x))
         x = self.maxpool2(x)  # (N, 192, H/8, W/8)
@@ -216,6 +219,12 @@ class GoogLeNet(ZooModel):
 
     def forward_features(self, x: Tensor) -> Tensor:
         return self._trunk(x)[0]
+
+    def feature_path(self) -> list[str]:
+        """The trunk without the auxiliary classifiers (they branch off in training only)."""
+        inceptions = [f"inception3{s}" for s in INCEPTION_3] + ["maxpool3"]
+        inceptions += [f"inception4{s}" for s in INCEPTION_4] + ["maxpool4"] + [f"inception5{s}" for s in INCEPTION_5]
+        return ["input_transform", "conv1", "maxpool1", "conv2", "conv3", "maxpool2", *inceptions]
 
     def forward(self, x: Tensor) -> Tensor | GoogLeNetOutputs:  # type: ignore[override]
         x, aux1, aux2 = self._trunk(x)

@@ -32,6 +32,7 @@ from ..layers import (
 )
 from ..registry import Paper, register_model
 from .base import ZooModel
+from .features import sequential_children
 
 V1_PAPER = Paper(
     "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications", "1704.04861", 2017
@@ -87,6 +88,9 @@ class MobileNetV1(ZooModel):
         self.head = ClassifierHead(channels, num_classes, drop_rate=drop_rate)
         init_weights(self)
 
+    def feature_path(self) -> list[str]:
+        return ["stem", *sequential_children(self, "blocks")]
+
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.stem(x)  # (N, 32α, H/2, W/2)
         return self.blocks(x)  # (N, 1024α, H/32, W/32)
@@ -120,6 +124,10 @@ class MobileNetV2(ZooModel):
         self.conv_head = ConvNormAct(channels, self.num_features, 1, act_layer=nn.ReLU6)
         self.head = ClassifierHead(self.num_features, num_classes, drop_rate=drop_rate)
         init_weights(self)
+
+    def feature_path(self) -> list[str]:
+        """Stem and blocks; like timm, backbones end at the last block, before the 1×1 ``conv_head``."""
+        return ["stem", *sequential_children(self, "blocks")]
 
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.stem(x)  # (N, 32, H/2, W/2)

@@ -33,6 +33,7 @@ from ..layers import (
 )
 from ..registry import Paper, register_model
 from .base import ZooModel, register_variants
+from .features import sequential_children
 
 PAPER = Paper("Searching for MobileNetV3", "1905.02244", 2019)
 
@@ -121,6 +122,10 @@ class MobileNetV3(ZooModel):
             self.num_features, num_classes, pre_logits=hidden, hidden_features=hidden_features, drop_rate=drop_rate
         )
         init_weights(self)
+
+    def feature_path(self) -> list[str]:
+        """Stem, blocks and the 1×1 ``conv_head`` (timm counts it as the last block of MobileNetV3)."""
+        return ["stem", *sequential_children(self, "blocks"), "conv_head"]
 
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.stem(x)  # (N, 16, H/2, W/2)

@@ -130,6 +130,9 @@ class ResNet(ZooModel):
         self.head = ClassifierHead(in_channels, num_classes, drop_rate=drop_rate)
         init_weights(self)
 
+    def feature_path(self) -> list[str]:
+        return ["stem", "maxpool", "layer1", "layer2", "layer3", "layer4"]
+
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.stem(x)
         x = self.maxpool(x)  # (N, 64, H/4, W/4)

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from ..layers import ClassifierHead, init_weights
 from ..registry import Paper, register_model
 from .base import ZooModel, register_variants
+from .features import sequential_children
 
 PAPER = Paper("Very Deep Convolutional Networks for Large-Scale Image Recognition", "1409.1556", 2014)
 
@@ -75,6 +76,9 @@ class VGG(ZooModel):
             modules.append(nn.ReLU(inplace=True))
             in_channels = int(layer)
         return nn.Sequential(*modules)
+
+    def feature_path(self) -> list[str]:
+        return sequential_children(self, "features")
 
     def forward_features(self, x: Tensor) -> Tensor:
         return self.features(x)

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from ..layers import ClassifierHead, ConvNormAct, DepthwiseSeparableConv, init_weights
 from ..registry import Paper, register_model
 from .base import ZooModel
+from .features import sequential_children
 
 PAPER = Paper("Xception: Deep Learning with Depthwise Separable Convolutions", "1610.02357", 2017)
 
@@ -109,6 +110,10 @@ class Xception(ZooModel):
         self.num_features = 2048
         self.head = ClassifierHead(2048, num_classes, drop_rate=drop_rate)
         init_weights(self)
+
+    def feature_path(self) -> list[str]:
+        flows = ("entry_flow", "middle_flow", "exit_flow")
+        return ["stem", *(name for flow in flows for name in sequential_children(self, flow))]
 
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.stem(x)  # (N, 64, H/2 - 3, W/2 - 3) in the default layout

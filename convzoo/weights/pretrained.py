@@ -17,6 +17,7 @@ classes, top-1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from torch import nn
 
 from .. import checkpoint as ckpt
 from .. import registry
-from ..errors import CheckpointError
+from ..errors import CheckpointError, OptionError
+from ..models.features import FeatureNet
 from .convert import convert_state_dict, load_converted
 from .hub import cached_file, read_weights_file
 from .table import SOURCES, Weights, sources_for, weights_for
@@ -33,12 +35,34 @@ Pretrained = bool | str | Path | None
 
 
 def create_model(
-    name: str, *, pretrained: Pretrained = False, num_classes: int = 1000, in_chans: int = 3, **kwargs: Any
+    name: str,
+    *,
+    pretrained: Pretrained = False,
+    num_classes: int = 1000,
+    in_chans: int = 3,
+    features_only: bool = False,
+    out_indices: Sequence[int] | None = None,
+    **kwargs: Any,
 ) -> nn.Module:
     """Build a registered model, with weights if ``pretrained`` says where from (see the module docstring).
 
-    The other arguments are :func:`convzoo.registry.create_model`'s.
+    ``features_only=True`` returns the model as a backbone (timm's option of that name): a
+    :class:`~convzoo.models.features.FeatureNet` whose forward gives the feature map of each stage
+    (``out_indices`` picks some), described by ``model.feature_info``. The other arguments are
+    :func:`convzoo.registry.create_model`'s.
     """
+    if out_indices is not None and not features_only:
+        raise OptionError("out_indices applies to features_only=True models only")
+    model = _create_classifier(name, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs)
+    if not features_only:
+        return model
+    size = registry.get_entry(name).default_input_size
+    return FeatureNet(model, out_indices, input_size=(in_chans, *size[1:]))
+
+
+def _create_classifier(
+    name: str, pretrained: Pretrained, *, num_classes: int, in_chans: int, **kwargs: Any
+) -> nn.Module:
     if pretrained is None or pretrained is False:
         return registry.create_model(name, num_classes=num_classes, in_chans=in_chans, **kwargs)
     if pretrained is True or pretrained in SOURCES:

@@ -59,6 +59,10 @@ class ModelSpec:
     image_size: int  # side of those images in pixels
     min_size: int  # inputs smaller than this are upsampled to it
     dataset: str | None = None  # what it was trained on (a convzoo dataset name)
+    # streamed image folders: the shorter side is resized to this, then center-cropped to image_size;
+    # None: images are resized to image_size × image_size (the in-memory datasets)
+    resize_size: int | None = None
+    interpolation: str = "bilinear"
 
     @property
     def in_chans(self) -> int:

@@ -11,6 +11,7 @@ bench, deploy, training and evaluation ask here, never each other:
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 from dataclasses import dataclass
 from functools import lru_cache
@@ -118,6 +119,11 @@ class Context:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
+
+    @property
+    def local_world_size(self) -> int:
+        """Processes on this node (torchrun's ``LOCAL_WORLD_SIZE``), which share its CPU cores."""
+        return int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if self.distributed else 1
 
 
 def all_reduce_sum(tensor: torch.Tensor, context: Context) -> torch.Tensor:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from http_server import LocalServer, closed_port_url
 
-from convzoo.data import Augment, BatchLoader, DataError, InputAdapter, fashion_mnist, load_dataset
+from convzoo.data import Augment, BatchLoader, DataError, FolderOptions, InputAdapter, fashion_mnist, load_dataset
 from convzoo.data.idx import read_idx, write_idx
 from convzoo.data.loader import random_crop
 from convzoo.download import md5_of
@@ -167,12 +167,11 @@ def test_image_folder(tmp_path):
             folder.mkdir(parents=True)
             for i in range(3):
                 write_png(torch.randint(0, 256, (3, 40, 50), dtype=torch.uint8), str(folder / f"{i}.png"))
-    (tmp_path / "train" / "dog" / "broken.png").write_bytes(b"not an image")
-    with pytest.raises(DataError, match="cannot decode"):
-        load_dataset(f"folder:{tmp_path}")
-    (tmp_path / "train" / "dog" / "broken.png").unlink()
-    data = load_dataset(f"folder:{tmp_path}", folder_size=32)
+    broken = tmp_path / "train" / "dog" / "broken.png"
+    broken.write_bytes(b"not an image")
+    data = load_dataset(f"folder:{tmp_path}", folder=FolderOptions(image_size=32))
     assert data.classes == ["cat", "dog"] and data.train_images.shape == (6, 3, 32, 32)
+    assert data.skipped == {str(broken): "not an image in a known format"}
     with pytest.raises(DataError, match="train/<class>"):
         load_dataset(f"folder:{tmp_path / 'train'}")
 

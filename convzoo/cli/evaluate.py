@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from .. import checkpoint as ckpt
-from ..data import BatchLoader, load_dataset
+from ..data import FolderOptions, load_dataset
 from ..errors import DataError
 from ..evaluation import evaluate
 from ..report.plots import plot_confusion
@@ -38,7 +39,11 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = ckpt.load(args.checkpoint)
     spec = checkpoint.model
     data_name = args.data or spec.dataset
-    data = load_dataset(data_name, args.data_dir)
+    folder = FolderOptions(
+        image_size=spec.image_size, resize_size=spec.resize_size, stream="no" if spec.resize_size is None else "yes",
+        mean=tuple(spec.mean), std=tuple(spec.std), interpolation=spec.interpolation, channels=spec.data_channels,
+    )  # a folder is read as the checkpoint's training data was  # fmt: skip
+    data = load_dataset(data_name, args.data_dir, folder=folder)
     if list(data.classes) != list(spec.classes):
         raise DataError(
             f"{data_name} has {data.num_classes} classes, the checkpoint was trained on {len(spec.classes)} "
@@ -47,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     context = Context(device=resolve_device(args.device))
     model = checkpoint.build_model().to(context.device)
     adapter = spec.adapter(data.channels)
-    loader = BatchLoader(data.test_images, data.test_labels, args.batch_size)
+    loader = data.test_loader(args.batch_size, workers=min(8, os.cpu_count() or 1))
     result = evaluate(
         model, adapter.to(context.device), loader, classes=data.classes, context=context,
         amp_dtype=resolve_amp(args.amp, context.device), flip_tta=args.tta,
@@ -66,12 +71,17 @@ def run(args: argparse.Namespace) -> int:
         "tta": args.tta,
         **result.as_dict(),
         "confusion_png": str(image),
+        "skipped_files": {**data.skipped, **loader.skipped},
     }
     (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     if args.format == "json":
         print(json.dumps(report, indent=2))
         return 0
     print(f"{spec.name} on {data_name} test split ({result.count} images{', flip TTA' if args.tta else ''})")
+    skipped = {**data.skipped, **loader.skipped}
+    if skipped:
+        names = "; ".join(f"{Path(p).name} ({why})" for p, why in list(skipped.items())[:3])
+        print(f"skipped {len(skipped)} unreadable files: {names}")
     print(
         f"top-1 {result.top1:.2%}   top-5 {result.top5:.2%}   loss {result.loss:.4f}   {result.images_per_s:.0f} images/s"
     )

@@ -1,19 +1,27 @@
-"""Datasets by name, loaded into memory as uint8 tensors with their classes and statistics.
+"""Datasets by name, with their classes and statistics, and the loaders that batch them.
 
 Names: ``fashion-mnist-mini`` (embedded), ``fashion-mnist``, ``cifar10``,
 ``cifar100``, and ``folder:PATH`` (or any existing directory) for an image
 folder with ``train/`` and ``test/`` class sub-folders.
+
+Two kinds, one interface (``classes``, ``mean``/``std``, ``channels``,
+``image_size``, ``train_loader()``/``test_loader()``): :class:`ImageDataset`
+holds uint8 tensors in memory (small images); :class:`StreamingDataset` reads
+an image folder from disk in ``DataLoader`` workers, chosen automatically for
+images over 64 px or folders that would not fit in memory.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..errors import DataError
 from . import cifar, fashion_mnist, image_folder
+from .loader import Augment, BatchLoader
+from .streaming import FolderFiles, FolderStream, StreamingLoader, estimate_stats, list_files
 
 NAMES = ("fashion-mnist-mini", "fashion-mnist", "cifar10", "cifar100", "folder:PATH")
 
@@ -30,6 +38,10 @@ class ImageDataset:
     classes: list[str]
     mean: tuple[float, ...]  # per channel, on the 0–1 scale, from the train split
     std: tuple[float, ...]
+    skipped: dict[str, str] = field(default_factory=dict)  # unreadable files left out (path -> reason)
+    notes: list[str] = field(default_factory=list)  # what is odd about the data but does not stop a run
+
+    resize_size = None  # evaluation resizes nothing: the images already have their final size
 
     @property
     def channels(self) -> int:
@@ -42,6 +54,118 @@ class ImageDataset:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def train_count(self) -> int:
+        return len(self.train_images)
+
+    def train_loader(self, batch_size: int, augment: Augment | None, **options) -> BatchLoader:
+        """Shuffled, augmented batches; ``options``: ``seed``, ``drop_last``, ``rank``, ``world_size``."""
+        options.pop("workers", None)
+        return BatchLoader(self.train_images, self.train_labels, batch_size, shuffle=True, augment=augment, **options)
+
+    def test_loader(self, batch_size: int, **options) -> BatchLoader:
+        options.pop("workers", None)
+        return BatchLoader(self.test_images, self.test_labels, batch_size, **options)
+
+
+@dataclass
+class StreamingDataset:
+    """An image folder read from disk each epoch (see :mod:`convzoo.data.streaming`)."""
+
+    name: str
+    train_files: FolderFiles
+    test_files: FolderFiles
+    classes: list[str]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    image_size: int  # side of the square crops the model sees
+    resize_size: int  # evaluation: the shorter side is resized to this, then center-cropped to image_size
+    channels: int = 3
+    interpolation: str = "bilinear"
+    skipped: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def train_count(self) -> int:
+        return len(self.train_files)
+
+    def _interpolation(self):
+        from torchvision.transforms import v2
+
+        return v2.InterpolationMode(self.interpolation)
+
+    def train_loader(self, batch_size: int, augment: Augment | None, **options) -> StreamingLoader:
+        """Random-resized crops (and flips, if ``augment.flip``) of ``image_size``, decoded in workers."""
+        from torchvision.transforms import v2
+
+        augment = augment or Augment()
+        steps = [v2.RandomResizedCrop(self.image_size, interpolation=self._interpolation(), antialias=True)]
+        if augment.flip:
+            steps.append(v2.RandomHorizontalFlip())
+        stream = FolderStream(self.train_files, v2.Compose(steps), self.channels)
+        return StreamingLoader(stream, batch_size, shuffle=True, erase_prob=augment.erase_prob, **options)
+
+    def test_loader(self, batch_size: int, **options) -> StreamingLoader:
+        """Resize the shorter side to ``resize_size``, center-crop ``image_size``: the evaluation transform."""
+        from torchvision.transforms import v2
+
+        transform = v2.Compose([
+            v2.Resize(self.resize_size, interpolation=self._interpolation(), antialias=True),
+            v2.CenterCrop(self.image_size),
+        ])  # fmt: skip
+        return StreamingLoader(FolderStream(self.test_files, transform, self.channels), batch_size, **options)
+
+
+@dataclass(frozen=True)
+class FolderOptions:
+    """How to read an image folder: size, channels, streaming or in memory, and known statistics."""
+
+    channels: int = 3
+    image_size: int | None = None  # default: 64 in memory, 224 streamed
+    resize_size: int | None = None  # evaluation resize before the center crop (default: image_size / 0.875)
+    stream: str = "auto"  # "auto", "yes" or "no"
+    mean: tuple[float, ...] | None = None  # e.g. the pretrained weights'; default: estimated from a sample
+    std: tuple[float, ...] | None = None
+    interpolation: str = "bilinear"
+
+    MEMORY_LIMIT = 2 * 1024**3  # bytes of decoded uint8 images above which "auto" streams
+
+
+def load_image_folder(root: Path, options: FolderOptions) -> ImageDataset | StreamingDataset:
+    """An image folder, in memory or streamed as ``options.stream`` says (see :class:`FolderOptions`)."""
+    train_dir, test_dir = image_folder.split_dirs(root)
+    classes, notes = image_folder.folder_classes(train_dir, test_dir)
+    train_files, test_files = list_files(train_dir, classes), list_files(test_dir, classes)
+    notes += image_folder.check_files(train_files, test_files, classes)
+    if options.stream not in ("auto", "yes", "no"):
+        raise DataError(f"stream must be auto, yes or no, got {options.stream!r}")
+    size = options.image_size
+    decoded_bytes = (len(train_files) + len(test_files)) * options.channels * (size or 64) ** 2
+    stream = options.stream == "yes" or (
+        options.stream == "auto" and ((size or 64) > 64 or decoded_bytes > FolderOptions.MEMORY_LIMIT)
+    )
+    if not stream:
+        skipped: dict[str, str] = {}
+        size = size or 64
+        train = image_folder.load_folder(train_files, options.channels, size, skipped)
+        test = image_folder.load_folder(test_files, options.channels, size, skipped)
+        mean, std = channel_stats(train[0]) if options.mean is None else (options.mean, options.std)
+        return ImageDataset(str(root), *train, *test, classes, mean, std, skipped, notes)
+    size = size or 224
+    if options.mean is not None:
+        mean, std = options.mean, options.std
+    else:
+        mean, std = estimate_stats(train_files, options.channels)
+    resize = options.resize_size or round(size / 0.875)  # 224 -> 256, the usual ImageNet ratio
+    return StreamingDataset(
+        str(root), train_files, test_files, classes, mean, std, size, resize, options.channels,
+        options.interpolation, notes=notes,
+    )  # fmt: skip
 
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -60,9 +184,8 @@ def load_dataset(
     data_dir: str | Path | None = None,
     *,
     download: bool = False,
-    folder_channels: int = 3,
-    folder_size: int = 64,
-) -> ImageDataset:
+    folder: FolderOptions = FolderOptions(),
+) -> ImageDataset | StreamingDataset:
     """Load a dataset by name (see module docstring); errors are :class:`DataError` with a clear message."""
     if name == "fashion-mnist-mini":
         directory = fashion_mnist.MINI_DIR
@@ -78,10 +201,5 @@ def load_dataset(
         *test, _ = cifar.load_split(name, root, "test")
         return _build(name, tuple(train), tuple(test), classes)
     if name.startswith("folder:") or Path(name).is_dir():
-        root = Path(name.removeprefix("folder:"))
-        train_dir, test_dir = image_folder.split_dirs(root)
-        classes = image_folder.classes_of(train_dir)
-        train = image_folder.load_folder(train_dir, classes, folder_channels, folder_size)
-        test = image_folder.load_folder(test_dir, classes, folder_channels, folder_size)
-        return _build(str(root), train, test, classes)
+        return load_image_folder(Path(name.removeprefix("folder:")), folder)
     raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}")

@@ -1,8 +1,12 @@
-"""Any image folder: ``root/train/<class>/*.png`` and ``root/test/<class>/*`` (or ``val``), or one folder split.
+"""Any image folder: ``root/train/<class>/*`` and ``root/test/<class>/*`` (or ``val``).
 
-Images are decoded with torchvision's IO, converted to the requested number of
-channels and resized to a fixed square size, then held in memory as uint8
-tensors like the other datasets (fine for folders up to some 100k small images).
+What both ways of reading a folder share: finding the splits and the classes,
+with a clear message for the layouts that would silently train the wrong thing
+(a class folder without images, a class that exists only in one split), and the
+in-memory reader for small images: every file decoded once, converted to the
+requested channels, resized to a fixed square and held as uint8 tensors like
+the other datasets (fine up to some 100k small images; larger folders stream,
+see :mod:`convzoo.data.streaming`). Unreadable files are skipped and named.
 """
 
 from __future__ import annotations
@@ -13,39 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DataError
-
-EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
-
-
-def _decode(path: Path, channels: int, size: int) -> torch.Tensor:
-    from torchvision.io import ImageReadMode, decode_image
-
-    mode = ImageReadMode.GRAY if channels == 1 else ImageReadMode.RGB
-    try:
-        image = decode_image(str(path), mode=mode)
-    except (RuntimeError, ValueError) as error:
-        raise DataError(f"cannot decode image {path}: {error}") from None
-    image = F.interpolate(image[None].float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return image[0].round().clamp(0, 255).to(torch.uint8)
-
-
-def classes_of(directory: Path) -> list[str]:
-    classes = sorted(p.name for p in directory.iterdir() if p.is_dir())
-    if not classes:
-        raise DataError(f"{directory} has no class sub-folders (expected {directory}/<class>/<image>)")
-    return classes
-
-
-def load_folder(directory: Path, classes: list[str], channels: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    images, labels = [], []
-    for label, name in enumerate(classes):
-        for path in sorted((directory / name).rglob("*")):
-            if path.suffix.lower() in EXTENSIONS:
-                images.append(_decode(path, channels, size))
-                labels.append(label)
-    if not images:
-        raise DataError(f"no images ({', '.join(sorted(EXTENSIONS))}) under {directory}")
-    return torch.stack(images), torch.tensor(labels)
+from .decode import EXTENSIONS, UnreadableImage, decode_file
+from .streaming import MIN_TRIED, MOSTLY_BROKEN, FolderFiles, mostly_broken
 
 
 def split_dirs(root: Path) -> tuple[Path, Path]:
@@ -55,3 +28,68 @@ def split_dirs(root: Path) -> tuple[Path, Path]:
     if (root / "train").is_dir() and test is not None:
         return root / "train", test
     raise DataError(f"{root} must hold train/<class>/ and test/<class>/ (or val/<class>/) folders")
+
+
+def _class_dirs(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def folder_classes(train_dir: Path, test_dir: Path) -> tuple[list[str], list[str]]:
+    """The classes (train's class folders, sorted) and notes on what is odd but not fatal."""
+    classes, test_classes = _class_dirs(train_dir), _class_dirs(test_dir)
+    if not classes:
+        raise DataError(f"{train_dir} has no class sub-folders (expected {train_dir}/<class>/<image>)")
+    only_in_test = sorted(set(test_classes) - set(classes))
+    if only_in_test:
+        raise DataError(
+            f"{test_dir} has classes that {train_dir} lacks: {', '.join(only_in_test[:5])}; "
+            "a model cannot learn a class it never sees: add training images or remove those folders"
+        )
+    notes = []
+    only_in_train = sorted(set(classes) - set(test_classes))
+    if only_in_train:
+        notes.append(f"no test images for {len(only_in_train)} classes ({', '.join(only_in_train[:5])}): not measured")
+    return classes, notes
+
+
+def check_files(train: FolderFiles, test: FolderFiles, classes: list[str]) -> list[str]:
+    """Errors for empty training classes; notes for ignored non-image files and empty test classes."""
+    counts = torch.bincount(torch.tensor(train.labels, dtype=torch.long), minlength=len(classes))
+    empty = [classes[i] for i in range(len(classes)) if counts[i] == 0]
+    if empty:
+        raise DataError(
+            f"class folders without images ({', '.join(sorted(EXTENSIONS))}) under {train.root}: "
+            f"{', '.join(empty[:5])}; add images or remove the folders"
+        )
+    notes = []
+    test_counts = torch.bincount(torch.tensor(test.labels, dtype=torch.long), minlength=len(classes))
+    empty_test = [classes[i] for i in range(len(classes)) if test_counts[i] == 0 and (test.root / classes[i]).is_dir()]
+    if empty_test:
+        notes.append(f"test class folders without images: {', '.join(empty_test[:5])}")
+    for files in (train, test):
+        if files.ignored:
+            names = ", ".join(Path(p).name for p in files.ignored[:3])
+            notes.append(f"{len(files.ignored)} files under {files.root} are not images by their extension ({names})")
+    return notes
+
+
+def load_folder(
+    files: FolderFiles, channels: int, size: int, skipped: dict[str, str]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every readable file, resized to ``size`` × ``size``; the unreadable ones go to ``skipped``."""
+    images, labels = [], []
+    for path, label in zip(files.paths, files.labels):
+        try:
+            image = decode_file(path, channels)
+        except UnreadableImage as error:
+            skipped[path] = str(error)
+            continue
+        image = F.interpolate(image[None].float(), size=(size, size), mode="bilinear", antialias=True)
+        images.append(image[0].round().clamp(0, 255).to(torch.uint8))
+        labels.append(label)
+    failed = len(files) - len(images)
+    if not images or (len(files) >= MIN_TRIED and failed > MOSTLY_BROKEN * len(files)):
+        raise DataError(
+            mostly_broken(files.root, failed, len(files), skipped) if failed else f"no images under {files.root}"
+        )
+    return torch.stack(images), torch.tensor(labels)

@@ -67,11 +67,33 @@ def random_erase(images: torch.Tensor, prob: float, generator: torch.Generator) 
     return images.masked_fill(mask, 0)
 
 
-def _generator(*seed_parts: int) -> torch.Generator:
+def mixed_seed(*seed_parts: int) -> int:
+    """One seed from several integers (run seed, epoch, batch, ...), the same in every process."""
     seed = 0
     for part in seed_parts:
         seed = (seed * 1_000_003 + int(part)) % (2**63 - 1)
-    return torch.Generator().manual_seed(seed)
+    return seed
+
+
+def _generator(*seed_parts: int) -> torch.Generator:
+    return torch.Generator().manual_seed(mixed_seed(*seed_parts))
+
+
+def epoch_order(
+    count: int, *, shuffle: bool, seed: int, epoch: int, rank: int = 0, world_size: int = 1
+) -> torch.Tensor:
+    """This process's sample indices for one epoch: a permutation seeded by ``(seed, epoch)``, then every
+    ``world_size``-th index from ``rank`` on, padded by wrapping around as ``DistributedSampler`` pads."""
+    order = torch.randperm(count, generator=_generator(seed, epoch)) if shuffle else torch.arange(count)
+    if world_size > 1:
+        padded = -(-count // world_size) * world_size
+        order = torch.cat([order, order[: padded - count]])[rank::world_size]
+    return order
+
+
+def batch_count(count: int, batch_size: int, world_size: int, drop_last: bool) -> int:
+    per_rank = -(-count // world_size)
+    return per_rank // batch_size if drop_last else -(-per_rank // batch_size)
 
 
 class BatchLoader:
@@ -101,23 +123,20 @@ class BatchLoader:
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def _indices(self) -> torch.Tensor:
-        if self.shuffle:
-            order = torch.randperm(len(self.images), generator=_generator(self.seed, self.epoch))
-        else:
-            order = torch.arange(len(self.images))
-        if self.world_size > 1:
-            padded = -(-len(order) // self.world_size) * self.world_size  # as DistributedSampler: pad by wrapping
-            order = torch.cat([order, order[: padded - len(order)]])[self.rank :: self.world_size]
-        return order
-
     def __len__(self) -> int:
-        count = -(-len(self.images) // self.world_size)
-        return count // self.batch_size if self.drop_last else -(-count // self.batch_size)
+        return batch_count(len(self.images), self.batch_size, self.world_size, self.drop_last)
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        """Files that could not be read (none: in-memory data was decoded when it was loaded)."""
+        return {}
 
     def batches(self, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The epoch's batches from batch ``start`` on (to resume mid-epoch)."""
-        order = self._indices()
+        order = epoch_order(
+            len(self.images), shuffle=self.shuffle, seed=self.seed, epoch=self.epoch, rank=self.rank,
+            world_size=self.world_size,
+        )  # fmt: skip
         for index in range(start, len(self)):
             chosen = order[index * self.batch_size : (index + 1) * self.batch_size]
             images, labels = self.images[chosen], self.labels[chosen]

@@ -62,7 +62,13 @@ class Predictor:
         def prepare(path: Path) -> Tensor:
             from torchvision.transforms.v2 import functional as TF
 
-            image = TF.resize(read_image(path, spec.data_channels), [spec.image_size] * 2, antialias=True)
+            image = read_image(path, spec.data_channels)
+            if spec.resize_size is None:  # trained on images resized to a square
+                image = TF.resize(image, [spec.image_size] * 2, antialias=True)
+            else:  # trained on a streamed folder: its evaluation transform
+                mode = TF.InterpolationMode(spec.interpolation)
+                image = TF.resize(image, spec.resize_size, interpolation=mode, antialias=True)
+                image = TF.center_crop(image, spec.image_size)
             return adapter(image.unsqueeze(0)).squeeze(0)
 
         return cls(checkpoint.build_model(), prepare, spec.classes, device)

@@ -26,6 +26,7 @@ class Checkpointing:
             name=self.config.model, kwargs=self.model_kwargs, classes=list(data.classes), mean=list(data.mean),
             std=list(data.std), data_channels=data.channels, image_size=data.image_size,
             min_size=minimum_size(self.config.model, self.model_kwargs), dataset=self.config.data,
+            resize_size=data.resize_size, interpolation=getattr(data, "interpolation", "bilinear"),
         )  # fmt: skip
 
     def checkpoint(self) -> ckpt.Checkpoint:

@@ -22,18 +22,32 @@ class TrainConfig:
     out: str | None = option(None, "run directory (default: runs/MODEL-DATA)")
     resume: bool = option(False, "continue from the last checkpoint in the run directory")
     epochs: int | None = option(None, "passes over the training split (default per dataset)")
-    batch_size: int = option(128, "images per optimizer step, over all processes")
+    batch_size: int | None = option(
+        None, "images per optimizer step, over all processes (default 128; 32 for streamed image folders)"
+    )
     steps_per_epoch: int | None = option(
         None, "at most this many steps per epoch, for quick runs and budgets (default: the whole split)"
     )
-    optimizer: str = option("sgd", "sgd (momentum, Nesterov) or adamw", ("sgd", "adamw"))
-    lr: float | None = option(None, "peak learning rate (default: 0.1 SGD / 2e-3 AdamW, per 128 images)")
+    optimizer: str | None = option(
+        None, "sgd (momentum, Nesterov) or adamw (default: sgd from scratch, adamw when fine-tuning)", ("sgd", "adamw")
+    )
+    lr: float | None = option(
+        None,
+        "peak learning rate of the backbone, per 128 images (default from scratch: 0.1 SGD / 2e-3 AdamW; "
+        "fine-tuning: 0.01 SGD / 5e-4 AdamW; see docs/finetuning.md)",
+    )
+    head_lr_scale: float | None = option(
+        None, "learning rate of the classifier over the backbone's (default: 10 when fine-tuning, else 1)"
+    )
     momentum: float = option(0.9, "SGD momentum")
     nesterov: bool = option(True, "Nesterov momentum for SGD")
     weight_decay: float | None = option(
         None, "decoupled weight decay, not on norms and biases (default 5e-4 SGD / 0.05 AdamW)"
     )
-    schedule: str = option("onecycle", "learning-rate schedule after warm-up", ("cosine", "onecycle"))
+    schedule: str | None = option(
+        None, "learning-rate schedule (default: onecycle from scratch, cosine after warm-up when fine-tuning)",
+        ("cosine", "onecycle"),
+    )  # fmt: skip
     warmup_epochs: float = option(1.0, "linear warm-up length in epochs (cosine schedule)")
     label_smoothing: float = option(0.1, "label smoothing of the cross-entropy loss")
     crop_padding: int | None = option(None, "random-crop padding in pixels (default 2 for 28 px, 4 for 32 px+; 0 off)")
@@ -63,26 +77,49 @@ class TrainConfig:
     )
     drop_rate: float | None = option(None, "classifier dropout (default: the model's)")
     drop_path_rate: float | None = option(None, "stochastic depth rate (default: the model's)")
+    pretrained: bool = option(False, "start from the model's released ImageNet weights and fine-tune them")
+    source: str | None = option(
+        None, "with --pretrained: torchvision or timm weights (default: the model's first)", ("torchvision", "timm")
+    )
     weights: str | None = option(None, "start from a convzoo checkpoint or a torchvision/timm state dict file")
-    freeze_backbone: bool = option(False, "with --weights: train only the classifier")
+    freeze_backbone: bool = option(False, "with --weights/--pretrained: train only the classifier")
+    freeze_epochs: int = option(
+        0, "fine-tuning: train only the classifier for this many first epochs (linear probing), then everything"
+    )
+    image_size: int | None = option(
+        None, "image folders: side of the training crops (default: the pretrained weights' size, else 64)"
+    )
+    stream: str = option(
+        "auto",
+        "image folders: decode from disk each epoch (auto: above 64 px or 2 GiB), or hold in memory",
+        ("auto", "yes", "no"),
+    )
+    workers: int | None = option(
+        None, "streamed folders: decoding processes per training process (default: CPU cores, at most 8)"
+    )
     device: str = option("auto", "auto, cpu or cuda", ("auto", "cpu", "cuda"))
     tensorboard: bool = option(False, "also log to TensorBoard (if installed)")
     progress: bool = option(True, "show a progress bar")
 
     def __post_init__(self) -> None:
         """The checks every entry point gets (CLI, ``compare``, the Python API): one clear line each."""
-        for name in ("epochs", "steps_per_epoch", "batch_size", "precise_bn"):
+        for name in ("epochs", "steps_per_epoch", "batch_size", "precise_bn", "freeze_epochs", "image_size", "workers"):
             value = getattr(self, name)
-            minimum = 0 if name == "precise_bn" else 1
+            minimum = 0 if name in ("precise_bn", "freeze_epochs", "workers") else 1
             if value is not None and (not isinstance(value, int) or value < minimum):
                 raise OptionError(f"--{name.replace('_', '-')} must be an integer of at least {minimum}, got {value!r}")
         for spec in fields(self):
             choices = spec.metadata.get("choices")
-            if choices and getattr(self, spec.name) not in choices:
+            value = getattr(self, spec.name)
+            if choices and value not in choices and not (value is None and spec.default is None):
                 raise OptionError(
                     f"--{spec.name.replace('_', '-')} must be one of {', '.join(choices)}, got {getattr(self, spec.name)!r}"
                 )
-        for name in ("lr", "weight_decay", "grad_clip"):
+        if self.pretrained and self.weights:
+            raise OptionError("--pretrained and --weights both say where the weights come from; pass one")
+        if self.source and not self.pretrained:
+            raise OptionError("--source applies with --pretrained only")
+        for name in ("lr", "weight_decay", "grad_clip", "head_lr_scale"):
             value = getattr(self, name)
             if value is not None and not value >= 0:
                 raise OptionError(f"--{name.replace('_', '-')} must be at least 0, got {value}")
@@ -91,14 +128,24 @@ class TrainConfig:
             if value is not None and not 0 <= value < 1:
                 raise OptionError(f"--{name.replace('_', '-')} must be in [0, 1), got {value}")
 
-    def resolved(self, image_size: int, dataset: str) -> TrainConfig:
-        """A copy with every ``None`` default filled in for the dataset."""
-        optimizer_defaults = {"sgd": (0.1, 5e-4), "adamw": (2e-3, 0.05)}[self.optimizer]  # (lr per 128 images, decay)
+    @property
+    def fine_tuning(self) -> bool:
+        return self.pretrained or self.weights is not None
+
+    def resolved(self, image_size: int, dataset: str, *, streamed: bool = False) -> TrainConfig:
+        """A copy with every ``None`` default filled in for the dataset, and for fine-tuning (docs/finetuning.md)."""
+        optimizer = self.optimizer or ("adamw" if self.fine_tuning else "sgd")
+        lr_per_128, decay = (FINE_TUNING if self.fine_tuning else FROM_SCRATCH)[optimizer]
+        batch_size = self.batch_size or (32 if streamed else 128)
         return replace(
             self,
-            epochs=self.epochs if self.epochs is not None else DEFAULT_EPOCHS.get(dataset, 20),
-            lr=self.lr if self.lr is not None else optimizer_defaults[0] * self.batch_size / 128,
-            weight_decay=self.weight_decay if self.weight_decay is not None else optimizer_defaults[1],
+            optimizer=optimizer,
+            batch_size=batch_size,
+            schedule=self.schedule or ("cosine" if self.fine_tuning else "onecycle"),
+            head_lr_scale=self.head_lr_scale if self.head_lr_scale is not None else (10.0 if self.fine_tuning else 1.0),
+            epochs=self.epochs if self.epochs is not None else DEFAULT_EPOCHS.get(dataset, 10 if streamed else 20),
+            lr=self.lr if self.lr is not None else lr_per_128 * batch_size / 128,
+            weight_decay=self.weight_decay if self.weight_decay is not None else decay,
             crop_padding=self.crop_padding if self.crop_padding is not None else (2 if image_size <= 28 else 4),
             out=self.out
             if self.out is not None
@@ -107,3 +154,6 @@ class TrainConfig:
 
 
 DEFAULT_EPOCHS = {"fashion-mnist-mini": 10, "fashion-mnist": 15, "cifar10": 30, "cifar100": 30}
+FROM_SCRATCH = {"sgd": (0.1, 5e-4), "adamw": (2e-3, 0.05)}  # (peak lr per 128 images, weight decay)
+# Pretrained features need small steps; the fresh classifier gets head_lr_scale (10x) on top.
+FINE_TUNING = {"sgd": (0.01, 1e-4), "adamw": (5e-4, 0.05)}

@@ -17,6 +17,7 @@ last good checkpoint (or, with ``on_nan="skip"``, skips up to
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import checkpoint as ckpt
-from ..data import Augment, BatchLoader, InputAdapter, load_dataset
+from ..data import Augment, InputAdapter, StreamingDataset, load_dataset
 from ..errors import DivergedError, ResourceError
 from ..evaluation import evaluate
 from ..run_lock import RunLock
@@ -39,7 +40,7 @@ from .distributed import setup, teardown
 from .optim import build_optimizer, build_schedule
 from .progress import EpochProgress
 from .run_log import RunLog
-from .setup import CHECKPOINT, build_model, minimum_size, prepare_run_dir
+from .setup import CHECKPOINT, build_model, folder_options, minimum_size, prepare_run_dir
 from .state import MAX_SKIPPED_BATCHES, StopAtBoundary, TrainResult, TrainState, mix
 
 
@@ -49,8 +50,11 @@ class Trainer(Checkpointing):
     def __init__(self, config: TrainConfig, context: Context, stop: GracefulStop | None = None) -> None:
         self.context = context
         self.stop = stop or GracefulStop()
-        data = load_dataset(config.data, config.data_dir, download=config.download and context.is_main)
-        self.config = config = config.resolved(data.image_size, config.data)
+        data = load_dataset(
+            config.data, config.data_dir, download=config.download and context.is_main, folder=folder_options(config)
+        )
+        streamed = isinstance(data, StreamingDataset)
+        self.config = config = config.resolved(data.image_size, config.data, streamed=streamed)
         self.data = data
         self.lock = RunLock(config.out, enabled=context.is_main).acquire()
         try:
@@ -72,12 +76,13 @@ class Trainer(Checkpointing):
         ).to(context.device)  # fmt: skip
         per_rank = max(1, config.batch_size // context.world_size)
         augment = Augment(config.crop_padding, config.flip, config.random_erasing)
-        shard = {"rank": context.rank, "world_size": context.world_size}
-        self.train_loader = BatchLoader(
-            data.train_images, data.train_labels, per_rank, shuffle=True, augment=augment, seed=config.seed,
-            drop_last=len(data.train_images) // context.world_size >= per_rank, **shard,
+        self.shard = {"rank": context.rank, "world_size": context.world_size, "workers": self._workers()}
+        self.train_loader = data.train_loader(
+            per_rank, augment, seed=config.seed, drop_last=data.train_count // context.world_size >= per_rank,
+            **self.shard,
         )  # fmt: skip
-        self.test_loader = BatchLoader(data.test_images, data.test_labels, max(per_rank, 256), **shard)
+        streamed = isinstance(data, StreamingDataset)  # decoded at full size: batches of training size
+        self.test_loader = data.test_loader(per_rank if streamed else max(per_rank, 256), **self.shard)
         self.optimizer = build_optimizer(self.model, config)
         self.steps_per_epoch = min(len(self.train_loader), config.steps_per_epoch or len(self.train_loader))
         self.schedule = build_schedule(self.optimizer, config, self.steps_per_epoch)
@@ -91,7 +96,16 @@ class Trainer(Checkpointing):
         self.net = self.model
         if context.distributed:
             device_ids = [context.device.index] if context.device.type == "cuda" else None
-            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
+            self.net = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=device_ids, find_unused_parameters=config.freeze_epochs > 0
+            )
+
+    def _workers(self) -> int:
+        """Decoding processes per training process: the CPU cores, at most 8, shared by the ranks on a node."""
+        if self.config.workers is not None:
+            return self.config.workers
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return max(1, min(8, cores // max(1, self.context.local_world_size)))
 
     def _make_ema(self):
         if not self.config.ema:
@@ -104,6 +118,8 @@ class Trainer(Checkpointing):
     # --- the loop ----------------------------------------------------------------------------------
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         device, config = self.context.device, self.config
+        if self._any_rank(len(labels) == 0):  # every file of the batch was unreadable (on some rank)
+            return
         x = self.adapter(images.to(device, non_blocking=True))
         if config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -136,6 +152,29 @@ class Trainer(Checkpointing):
         sums[0] += loss_value * len(labels)
         sums[1] += (logits.argmax(1) == labels).sum().item()
         sums[2] += len(labels)
+
+    def _freeze_backbone(self, frozen: bool) -> None:
+        """Linear probing (``freeze_epochs``): only the classifier learns, the backbone's batch norms keep their
+        pretrained statistics (Kumar et al. 2022, "Fine-Tuning can Distort Pretrained Features", arXiv:2202.10054)."""
+        if not self.config.freeze_epochs:
+            return
+        classifier = {id(p) for p in self.model.get_classifier().parameters()}
+        for param in self.model.parameters():
+            if id(param) not in classifier:
+                param.requires_grad_(not frozen and not self.config.freeze_backbone)
+        self.net.train()
+        if frozen:
+            for module in self.model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+
+    def _skipped_files(self) -> dict[str, Any]:
+        """Unreadable files met so far (all ranks' count; this rank's first names), for the epoch's row."""
+        skipped = {**self.data.skipped, **self.train_loader.skipped, **self.test_loader.skipped}
+        total = all_reduce_sum(torch.tensor([float(len(skipped))], dtype=torch.float64), self.context)
+        return {"skipped_files": int(total.item()), "skipped_examples": "; ".join(
+            f"{os.path.basename(path)} ({why})" for path, why in list(skipped.items())[:3]
+        )}  # fmt: skip
 
     def _any_rank(self, flag: bool) -> bool:
         """True if ``flag`` holds on any process, so that all take the same branch (one tiny all-reduce)."""
@@ -171,6 +210,7 @@ class Trainer(Checkpointing):
     def run_epoch(self, on_step: Callable[[TrainState], None] | None, progress: EpochProgress) -> None:
         loader = self.train_loader
         loader.set_epoch(self.state.epoch)
+        self._freeze_backbone(self.state.epoch < self.config.freeze_epochs)
         progress.start(self.state.epoch, self.config.epochs, self.steps_per_epoch, self.state.step_in_epoch)
         for images, labels in loader.batches(start=self.state.step_in_epoch):
             if self.state.step_in_epoch >= self.steps_per_epoch:
@@ -194,12 +234,8 @@ class Trainer(Checkpointing):
         """
         from torch.optim.swa_utils import update_bn
 
-        loader = BatchLoader(
-            self.data.train_images,
-            self.data.train_labels,
-            self.train_loader.batch_size,
-            shuffle=True,
-            seed=self.config.seed + 1,
+        loader = self.data.train_loader(
+            self.train_loader.batch_size, None, seed=self.config.seed + 1, workers=self.shard["workers"]
         )
         loader.set_epoch(self.state.epoch)
         batches = [
@@ -237,6 +273,7 @@ class Trainer(Checkpointing):
             "epoch_seconds": round(seconds, 2),
             "eval_seconds": round(time.perf_counter() - eval_start, 2),
             "train_images_per_s": round(count / max(seconds, 1e-9), 1),
+            **self._skipped_files(),
         }
         self.log.log(row)
         self.save()
@@ -251,6 +288,9 @@ class Trainer(Checkpointing):
             asdict(self.config), {"model_kwargs": self.model_kwargs, "world_size": self.context.world_size}
         )
         self.net.train()
+        if self.context.is_main:
+            for note in self.data.notes:
+                progress.console.print(f"note: {note}")
         try:
             while self.state.epoch < self.config.epochs:
                 self._check_stop()
@@ -258,6 +298,11 @@ class Trainer(Checkpointing):
                 self.run_epoch(on_step, progress)
                 history.append(self.end_epoch(time.perf_counter() - start))
                 progress.report(history[-1])
+                if self.context.is_main and history[-1]["skipped_files"]:
+                    row = history[-1]
+                    progress.console.print(
+                        f"skipped {row['skipped_files']} unreadable files: {row['skipped_examples']}"
+                    )
         except ImmediateStop:  # a second Ctrl-C mid-step: the position is not exact, keep the last checkpoint
             progress.finish()
             raise

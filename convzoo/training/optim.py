@@ -15,31 +15,47 @@ import math
 import torch
 from torch import nn
 
+from ..errors import OptionError
 from .config import TrainConfig
 
 
-def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    decay, no_decay = [], []
+def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict]:
+    """Backbone and classifier, each split into decayed weights and undecayed norms/biases (empty groups left out).
+
+    Each group's ``lr`` is the peak rate times its scale (``head_lr_scale`` for the classifier: a fresh layer
+    on pretrained features has to move far, the features little; Howard & Ruder 2018, arXiv:1801.06146).
+    """
+    classifier = {id(p) for p in model.get_classifier().parameters()} if hasattr(model, "get_classifier") else set()
+    groups = {(part, decayed): [] for part in ("backbone", "head") for decayed in (True, False)}
     for param in model.parameters():
         if param.requires_grad:
-            (no_decay if param.ndim <= 1 else decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+            groups[("head" if id(param) in classifier else "backbone", param.ndim > 1)].append(param)
+    return [
+        {"params": params, "weight_decay": config.weight_decay if decayed else 0.0, "part": part,
+         "lr": config.lr * (config.head_lr_scale if part == "head" else 1.0)}
+        for (part, decayed), params in groups.items() if params
+    ]  # fmt: skip
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    groups = parameter_groups(model, config.weight_decay)
+    groups = parameter_groups(model, config)
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
     return torch.optim.AdamW(groups, lr=config.lr)
 
 
 def build_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
+    """Per step: one-cycle, or linear warm-up then cosine to zero; ``freeze_epochs`` hold the backbone's rate at 0."""
     total = max(1, config.epochs * steps_per_epoch)
     if config.schedule == "onecycle":
+        if config.freeze_epochs:
+            raise OptionError("--freeze-epochs needs --schedule cosine (the default when fine-tuning)")
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total, pct_start=0.15, div_factor=10, final_div_factor=100
-        )
+            optimizer, max_lr=[group["lr"] for group in optimizer.param_groups], total_steps=total, pct_start=0.15,
+            div_factor=10, final_div_factor=100,
+        )  # fmt: skip
     warmup = min(total - 1, int(config.warmup_epochs * steps_per_epoch))
+    frozen = config.freeze_epochs * steps_per_epoch
 
     def factor(step: int) -> float:
         if step < warmup:
@@ -47,4 +63,10 @@ def build_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
         progress = (step - warmup) / max(1, total - warmup)
         return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    def backbone_factor(step: int) -> float:  # after linear probing the backbone warms up from 0 again
+        if step < frozen:
+            return 0.0
+        return factor(step) * min(1.0, (step - frozen + 1) / max(1, warmup)) if frozen else factor(step)
+
+    lambdas = [backbone_factor if group.get("part") == "backbone" else factor for group in optimizer.param_groups]
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambdas)

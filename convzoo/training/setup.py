@@ -10,10 +10,11 @@ import torch
 from torch import nn
 
 from .. import checkpoint as ckpt
-from ..data import ImageDataset
+from ..data import FolderOptions, ImageDataset, StreamingDataset
 from ..errors import CheckpointError
 from ..registry import create_model, get_entry, wants_small_input
-from ..weights.pretrained import fit_state_dict
+from ..weights.pretrained import fit_state_dict, load_released
+from ..weights.table import Weights, weights_for
 from .config import TrainConfig
 
 CHECKPOINT = "last.pt"
@@ -41,12 +42,32 @@ def read_starting_weights(path: str | Path) -> StartingWeights:
     return StartingWeights(ckpt.state_dict_from_payload(payload, path), None, False)
 
 
-def model_kwargs_for(config: TrainConfig, data: ImageDataset, start: StartingWeights | None = None) -> dict[str, Any]:
-    """``create_model`` arguments: classes and channels from the data, small-input variant for small images."""
-    small = config.small_input == "yes" or (
-        config.small_input == "auto" and wants_small_input(config.model, data.image_size)
-        and (start is None or start.small_input)
+def released_weights(config: TrainConfig) -> Weights | None:
+    """The table entry of ``--pretrained`` weights (nothing is downloaded here)."""
+    return weights_for(config.model, config.source or True) if config.pretrained else None
+
+
+def folder_options(config: TrainConfig) -> FolderOptions:
+    """How to read an image folder: with ``--pretrained``, at the weights' size and with their statistics."""
+    weights = released_weights(config)
+    if weights is None:
+        return FolderOptions(image_size=config.image_size, stream=config.stream)
+    transform = weights.transform
+    size = config.image_size or transform.crop
+    return FolderOptions(
+        image_size=size, resize_size=round(size * transform.resize / transform.crop), stream=config.stream,
+        mean=transform.mean, std=transform.std, interpolation=transform.interpolation,
     )  # fmt: skip
+
+
+def model_kwargs_for(
+    config: TrainConfig, data: ImageDataset | StreamingDataset, start: StartingWeights | None = None
+) -> dict[str, Any]:
+    """``create_model`` arguments: classes and channels from the data, small-input variant for small images."""
+    released_layout = config.pretrained or (start is not None and not start.small_input)  # the 7x7/2 ImageNet stem
+    small = config.small_input == "yes" or (
+        config.small_input == "auto" and wants_small_input(config.model, data.image_size) and not released_layout
+    )
     kwargs: dict[str, Any] = {"num_classes": data.num_classes, "in_chans": data.channels}
     if small:
         kwargs["small_input"] = True
@@ -71,9 +92,7 @@ def load_initial_weights(
     if source_name != config.model:
         raise CheckpointError(f"{path} holds {source_name} weights, not {config.model}")
     fit_state_dict(model, state, config.model, model_kwargs, path)
-    if config.freeze_backbone:
-        for name, param in model.named_parameters():
-            param.requires_grad = name.startswith("head.fc.")
+    freeze_all_but_classifier(model, config)
 
 
 def prepare_run_dir(config: TrainConfig, is_main: bool) -> Path:
@@ -89,10 +108,24 @@ def prepare_run_dir(config: TrainConfig, is_main: bool) -> Path:
     return run_dir
 
 
-def build_model(config: TrainConfig, data: ImageDataset) -> tuple[nn.Module, dict[str, Any]]:
+def build_model(config: TrainConfig, data: ImageDataset | StreamingDataset) -> tuple[nn.Module, dict[str, Any]]:
+    """The model and the ``create_model`` arguments that rebuild it (released weights' settings included)."""
     start = read_starting_weights(config.weights) if config.weights else None
     kwargs = model_kwargs_for(config, data, start)
+    weights = released_weights(config)
+    if weights is not None:
+        model = load_released(config.model, weights, **kwargs)
+        kwargs = {**kwargs, **weights.settings}
+        freeze_all_but_classifier(model, config)
+        return model, kwargs
     model = create_model(config.model, **kwargs)
     if start is not None:
         load_initial_weights(model, config, kwargs, start)
     return model, kwargs
+
+
+def freeze_all_but_classifier(model: nn.Module, config: TrainConfig) -> None:
+    if config.freeze_backbone:
+        classifier = {id(p) for p in model.get_classifier().parameters()}
+        for param in model.parameters():
+            param.requires_grad = id(param) in classifier

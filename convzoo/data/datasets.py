@@ -160,7 +160,7 @@ def load_image_folder(root: Path, options: FolderOptions) -> ImageDataset | Stre
     if options.mean is not None:
         mean, std = options.mean, options.std
     else:
-        mean, std = estimate_stats(train_files, options.channels)
+        mean, std = estimate_stats(train_files, options.channels, side=size)  # at the size the model sees
     resize = options.resize_size or round(size / 0.875)  # 224 -> 256, the usual ImageNet ratio
     return StreamingDataset(
         str(root), train_files, test_files, classes, mean, std, size, resize, options.channels,

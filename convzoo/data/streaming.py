@@ -203,7 +203,8 @@ def estimate_stats(
     files: FolderFiles, channels: int = 3, *, sample: int = 128, side: int = 64, seed: int = 0
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std (0–1 scale) from ``sample`` random files, each resized to a ``side`` px shorter
-    side: a few seconds, instead of a pass over the whole folder."""
+    side: a few seconds, instead of a pass over the whole folder. Use the training size for ``side``: downsizing
+    smooths fine detail, so the std depends on it (the mean does not)."""
     from torchvision.transforms.v2 import functional as TF
 
     chosen = random.Random(seed).sample(range(len(files)), min(sample, len(files)))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -90,6 +90,7 @@ class Trainer(Checkpointing):
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.ema = self._make_ema()
         self.state = TrainState()
+        self.data_wait = 0.0  # seconds this epoch spent waiting for the loader
         self.log = RunLog(self.run_dir, enabled=context.is_main, tensorboard=config.tensorboard)
         if config.resume:
             self._restore(ckpt.load(self.run_dir / CHECKPOINT))
@@ -212,7 +213,8 @@ class Trainer(Checkpointing):
         loader.set_epoch(self.state.epoch)
         self._freeze_backbone(self.state.epoch < self.config.freeze_epochs)
         progress.start(self.state.epoch, self.config.epochs, self.steps_per_epoch, self.state.step_in_epoch)
-        for images, labels in loader.batches(start=self.state.step_in_epoch):
+        self.data_wait = 0.0
+        for images, labels in self._timed(loader.batches(start=self.state.step_in_epoch)):
             if self.state.step_in_epoch >= self.steps_per_epoch:
                 break
             self._check_stop()
@@ -223,6 +225,18 @@ class Trainer(Checkpointing):
             if on_step is not None:
                 on_step(self.state)
         progress.finish()
+
+    def _timed(self, batches: Iterator) -> Iterator:
+        """``batches``, adding the time spent waiting for each to ``self.data_wait`` (a starved model shows here)."""
+        iterator = iter(batches)
+        while True:
+            start = time.perf_counter()
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            self.data_wait += time.perf_counter() - start
+            yield batch
 
     @torch.no_grad()
     def recompute_batch_norm(self, model: nn.Module) -> None:
@@ -273,6 +287,7 @@ class Trainer(Checkpointing):
             "epoch_seconds": round(seconds, 2),
             "eval_seconds": round(time.perf_counter() - eval_start, 2),
             "train_images_per_s": round(count / max(seconds, 1e-9), 1),
+            "data_wait_s": round(self.data_wait, 2),  # of epoch_seconds, waiting for batches (decoding)
             **self._skipped_files(),
         }
         self.log.log(row)

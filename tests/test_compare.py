@@ -82,6 +82,12 @@ def test_a_stopped_comparison_leaves_a_partial_report_and_resume_completes_it(tm
     assert main(["compare", *CHEAP, "--out", str(out)]) == 2  # never overwrites an earlier comparison
 
 
+def _fixed_probe(monkeypatch):
+    """The plan (whether the speed and learns phases run) must not depend on how loaded the machine is."""
+    probe = Probe(build_s=0.01, forward_b1_s=0.01, train_step_s=0.01)
+    monkeypatch.setattr(compare_module, "probe_model", lambda *args: probe)
+
+
 def test_a_failing_phase_is_reported_in_its_row(tmp_path, monkeypatch):
     def out_of_memory(name, *args):
         if name == CHEAP[0]:
@@ -90,6 +96,7 @@ def test_a_failing_phase_is_reported_in_its_row(tmp_path, monkeypatch):
 
     monkeypatch.setattr(compare_module, "measure_training", out_of_memory)
     monkeypatch.setattr(compare_module, "measure_speed", lambda name, repeats: {"latency_b1_ms": 1.0})
+    _fixed_probe(monkeypatch)
     out = tmp_path / "report"
     assert main(["compare", *CHEAP, "--budget", "2", "--out", str(out)]) == 0
     rows = {row["model"]: row for row in _results(out)["rows"]}
@@ -110,6 +117,7 @@ def test_a_stop_inside_a_phase_keeps_the_finished_phases(tmp_path, monkeypatch, 
         raise StopSignal(signal.SIGINT)
 
     monkeypatch.setattr(compare_module, "measure_speed", stopped)
+    _fixed_probe(monkeypatch)
     out = tmp_path / "report"
     assert main(["compare", *CHEAP, "--budget", "2", "--out", str(out)]) == 130
     # phase by phase: every cost column was finished before the speed phase was stopped

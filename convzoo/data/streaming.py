@@ -12,9 +12,10 @@ Batches stay uint8 until the model's ``InputAdapter`` normalizes them, like the
 in-memory datasets, so the two kinds are interchangeable for the engine.
 
 Determinism: the order of an epoch is :func:`~convzoo.data.loader.epoch_order`
-(the in-memory rule, sharded across torchrun ranks), and every sample's crop
-and flip come from a seed of ``(seed, epoch, position)``. Resuming mid-epoch
-therefore replays the same batches, whatever the number of workers.
+(the in-memory rule, sharded across torchrun ranks), and every image's crop
+and flip come from a seed of ``(seed, epoch, image)``. Resuming mid-epoch
+therefore replays the same batches, whatever the number of workers, and N
+torchrun processes train on exactly the crops one process would.
 
 Bad files never stop a run: a file that cannot be decoded (see
 :mod:`convzoo.data.decode`) is left out of its batch, and :attr:`StreamingLoader.skipped`
@@ -130,7 +131,9 @@ class _EpochBatches:
         size = loader.batch_size
         for batch in range(loader.start, len(loader)):
             positions = range(batch * size, min((batch + 1) * size, len(order)))
-            yield [(order[p], mixed_seed(loader.seed, loader.epoch, loader.rank, p)) for p in positions]
+            # an image's crop depends on the run's seed, the epoch and the image, not on the rank that reads it:
+            # one process and N processes (N ranks, 1/N of each batch each) train on the same crops
+            yield [(order[p], mixed_seed(loader.seed, loader.epoch, order[p])) for p in positions]
 
     def __len__(self) -> int:
         return len(self.loader) - self.loader.start

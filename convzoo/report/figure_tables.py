@@ -263,3 +263,25 @@ def readme_lab(root: Path) -> str:
         rows.append((f"[{name}](docs/experiments/{name}/report.md)", record["claim"], f"**{held}**",
                      f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}"))  # fmt: skip
     return markdown(["experiment", "the lecture's claim", "at this scale", "run"], rows)
+
+
+def image_pipeline(root: Path) -> str:
+    """The streaming image-folder pipeline against torchvision's, and ResNet-50's data wait (docs/finetuning.md)."""
+    run = _read(root, "image_pipeline.json")
+    medians, wait = run["pipeline_median_images_per_s"], run["resnet50_fine_tuning"]
+    rows = [[name, f"{medians[name]:,}", ", ".join(f"{x:,}" for x in run["pipeline_images_per_s"][name])]
+            for name in ("torchvision", "convzoo")]  # fmt: skip
+    decoders = markdown(
+        ["decoder (one process, decode only)", "images/s"],
+        [[name, f"{rate:,}"] for name, rate in run["decode_only_images_per_s_one_process"].items()],
+    )
+    return (
+        f"Measured on {_cpu(run)}, commit {_commit(run)}: {run['images']} JPEG photos of 300–900 px, "
+        f"batches of {run['batch_size']} at {run['image_size']} px, {run['workers']} workers.\n\n"
+        f"{markdown(['pipeline', 'median images/s', 'each pass'], rows)}\n\n"
+        f"convzoo / torchvision: **{run['pipeline_ratio_convzoo_over_torchvision']:.2f}×**.\n\n{decoders}\n\n"
+        f"Fine-tuning ResNet-50 at {run['image_size']} px ({wait['amp']}, batch {run['batch_size']}, "
+        f"{run['workers']} workers, {wait['steps']} steps with warm workers): {wait['step_seconds']:.2f} s a step, "
+        f"of which {wait['data_wait_s'] / wait['steps']:.3f} s waiting for data: "
+        f"**{wait['data_wait_fraction']:.1%}** of the time."
+    )

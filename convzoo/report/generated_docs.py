@@ -61,6 +61,7 @@ BLOCKS = (
     Block("docs/benchmarks.md", "profile-speed", figure_tables.profile_speed),
     Block("docs/training.md", "engine-overhead", figure_tables.engine_overhead),
     Block("docs/training.md", "data-pipeline", figure_tables.data_pipeline),
+    Block("docs/finetuning.md", "image-pipeline", figure_tables.image_pipeline),
     Block("docs/deploy.md", "deploy-speed", figure_tables.deploy_speed),
     Block("docs/deploy.md", "onnx-export", figure_tables.onnx_export),
     Block("docs/deploy.md", "bf16-agreement", figure_tables.bf16_agreement),

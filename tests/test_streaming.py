@@ -199,35 +199,12 @@ def test_two_nodes_with_torchrun_train_a_streamed_folder_as_one_process_does(tmp
                "--epochs", "1", "--batch-size", "16", "--steps-per-epoch", "2", "--no-flip", "--drop-path-rate", "0", "--drop-rate",
                "0", "--amp", "none", "--workers", "1", "--no-progress"]  # fmt: skip
     endpoint = f"127.0.0.1:{_free_port()}"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
+               "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint, "--rdzv-id", "streaming-test",
+               "-m", "convzoo", "train", *options, "--out", str(tmp_path / "nodes")]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     nodes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "torch.distributed.run",
-                "--nnodes",
-                "2",
-                "--nproc_per_node",
-                "1",
-                "--rdzv-backend",
-                "c10d",
-                "--rdzv-endpoint",
-                endpoint,
-                "--rdzv-id",
-                "streaming-test",
-                "-m",
-                "convzoo",
-                "train",
-                *options,
-                "--out",
-                str(tmp_path / "nodes"),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "OMP_NUM_THREADS": "1"},
-        )  # fmt: skip
-        for _ in range(2)
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in "ab"
     ]
     outputs = [node.communicate(timeout=300) for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]

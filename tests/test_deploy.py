@@ -252,3 +252,16 @@ def test_bench_leaves_stderr_empty_on_a_cpu_only_machine():
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert completed.returncode == 0 and "peak_memory_mib" in completed.stdout
     assert completed.stderr == ""
+
+
+def test_bench_against_onnxruntime_times_our_exported_model_interleaved(capsys):
+    argv = ["bench", "mobilenet_v3_small", "--batch", "2", "--size", "64", "--repeats", "3", "--optimize"]
+    assert main([*argv, "--against", "onnxruntime", "--no-memory", "--format", "json"]) == 0
+    ours, theirs = json.loads(capsys.readouterr().out)
+    import onnxruntime
+
+    assert (ours["impl"], ours["variant"]) == ("convzoo", "optimized")
+    assert theirs["impl"] == f"onnxruntime {onnxruntime.__version__}" and theirs["dtype"] == "fp32"
+    assert ours["ratio"] == pytest.approx(theirs["latency_ms"] / ours["latency_ms"], rel=0.02)  # speed over ORT's
+    assert main(["bench", "resnet18", "--mode", "train", "--against", "onnxruntime"]) == 2
+    assert "--mode infer on the CPU" in capsys.readouterr().err

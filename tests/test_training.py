@@ -231,3 +231,52 @@ def test_the_config_checks_itself_for_every_entry_point(overrides, message):
 
     with pytest.raises(OptionError, match=re.escape(message)):
         TrainConfig(**overrides)
+
+
+def test_freeze_epochs_train_only_the_classifier_first_then_everything(tmp_path, monkeypatch):
+    """Linear probing, then fine-tuning: after the frozen epoch the backbone (weights and batch-norm statistics)
+    is exactly the starting one while the classifier moved; one epoch later the backbone has moved too."""
+    from convzoo.training.engine import Trainer
+
+    seen = {}
+    build = Trainer._build
+
+    def build_and_remember(self, *args):
+        build(self, *args)
+        seen["model"], seen["start"] = self.model, {k: v.clone() for k, v in self.model.state_dict().items()}
+
+    def after_step(state):
+        if state.global_step == 2:  # the last step of the frozen first epoch
+            seen["probed"] = {k: v.clone() for k, v in seen["model"].state_dict().items()}
+
+    monkeypatch.setattr(Trainer, "_build", build_and_remember)
+    train(_config(tmp_path, epochs=2, steps_per_epoch=2, freeze_epochs=1, schedule="cosine"), on_step=after_step)
+    start, probed, end = seen["start"], seen["probed"], seen["model"].state_dict()
+    backbone = [k for k in start if not k.startswith("head.fc.") and not k.endswith("num_batches_tracked")]
+    assert all(torch.equal(start[k], probed[k]) for k in backbone)  # frozen, running statistics included
+    assert not torch.equal(start["head.fc.weight"], probed["head.fc.weight"])
+    assert any(not torch.equal(probed[k], end[k]) for k in backbone if k.endswith("weight"))
+
+
+def test_fine_tuning_defaults_and_the_classifiers_learning_rate():
+    from convzoo.models import resnet  # noqa: F401  (registers resnet18)
+    from convzoo.registry import create_model
+    from convzoo.training.optim import build_optimizer
+
+    tuned = TrainConfig(model="resnet18", weights="w.pth").resolved(224, "folder:x", streamed=True)
+    assert (tuned.optimizer, tuned.schedule, tuned.batch_size, tuned.head_lr_scale) == ("adamw", "cosine", 32, 10.0)
+    assert tuned.lr == pytest.approx(5e-4 * 32 / 128)
+    scratch = TrainConfig(model="resnet18").resolved(28, "fashion-mnist")
+    assert (scratch.optimizer, scratch.schedule, scratch.batch_size, scratch.head_lr_scale) == (
+        "sgd",
+        "onecycle",
+        128,
+        1.0,
+    )
+    model = create_model("resnet18", num_classes=5)
+    groups = build_optimizer(model, tuned).param_groups
+    head = {id(p) for p in model.head.fc.parameters()}
+    for group in groups:
+        is_head = {id(p) for p in group["params"]} <= head
+        assert group["lr"] == pytest.approx(tuned.lr * (10 if is_head else 1))
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))

@@ -22,6 +22,7 @@ from ..errors import OptionError
 from ..registry import create_model, get_entry
 from ..runtime import autocast
 from .memory import peak_memory_bytes
+from .onnx_runtime import onnxruntime_runner, onnxruntime_version
 from .timing import time_interleaved
 
 
@@ -35,7 +36,7 @@ class BenchSpec:
     channels_last: bool = False
     optimize: bool = False
     compile: bool = False
-    against: str | None = None  # torchvision | timm
+    against: str | None = None  # torchvision | timm | onnxruntime (our model, exported)
     device: str = "cpu"
     warmup: int = 2
     repeats: int = 7
@@ -85,7 +86,7 @@ def ours_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[
 
 
 def _models(name: str, spec: BenchSpec, device: torch.device) -> tuple[nn.Module, nn.Module | None]:
-    if spec.against is None:
+    if spec.against in (None, "onnxruntime"):
         return create_model(name).to(device), None
     from ..weights.reference import paired_models
 
@@ -99,7 +100,11 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
     device = torch.device(spec.device)
     ours, reference = _models(name, spec, device)
     x = torch.randn(batch, 3, spec.size, spec.size, device=device)
+    if spec.against == "onnxruntime":  # exported before optimize() folds batch norms into ours, in place
+        onnx_runner = onnxruntime_runner(ours, x)
     candidates = {"convzoo": ours_runner(ours, x, spec)}
+    if spec.against == "onnxruntime":
+        candidates["onnxruntime"] = onnx_runner
     if reference is not None:
         reference_spec = (
             spec
@@ -126,7 +131,7 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
         rows.append(
             {
                 "model": name,
-                "impl": label if label == "convzoo" else f"{label}:{get_entry(name).reference[label]}",
+                "impl": _implementation(name, label),
                 "variant": variant if label == "convzoo" else "eager",
                 "mode": spec.mode,
                 "dtype": spec.dtype if label == "convzoo" or spec.reference_same_flags else "fp32",
@@ -142,6 +147,14 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
         rows[0]["ratio"] = round(timings[list(timings)[1]].median / timings["convzoo"].median, 3)
         rows[1]["ratio"] = 1.0
     return rows
+
+
+def _implementation(name: str, label: str) -> str:
+    if label == "convzoo":
+        return label
+    if label == "onnxruntime":
+        return f"onnxruntime {onnxruntime_version()}"
+    return f"{label}:{get_entry(name).reference[label]}"
 
 
 def bench(spec: BenchSpec, on_row: Callable[[dict], None] | None = None) -> list[dict]:

@@ -30,7 +30,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--optimize", action="store_true", help="fold BN, channels-last (convzoo only)")
     parser.add_argument("--compile", action="store_true", help="torch.compile, with freezing on CPU (convzoo only)")
-    parser.add_argument("--against", choices=("torchvision", "timm"), default=None)
+    parser.add_argument(
+        "--against", choices=("torchvision", "timm", "onnxruntime"), default=None,
+        help="time a reference interleaved: the torchvision/timm model, or ours exported to ONNX Runtime (fp32)",
+    )  # fmt: skip
     parser.add_argument(
         "--reference-same-flags", action="store_true", help="give the reference --dtype and --channels-last too"
     )
@@ -52,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
             raise OptionError("--device cuda asked for, but no CUDA device is available")
     if args.mode == "train" and (args.optimize or args.compile):
         raise OptionError("--optimize/--compile are for --mode infer")
+    if args.against == "onnxruntime" and (args.mode == "train" or args.device == "cuda"):
+        raise OptionError("--against onnxruntime times CPU inference: use it with --mode infer on the CPU")
     spec = BenchSpec(
         models=args.models, mode=args.mode, batches=args.batch, size=args.size, dtype=args.dtype,
         channels_last=args.channels_last, optimize=args.optimize, compile=args.compile, against=args.against,

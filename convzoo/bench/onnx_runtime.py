@@ -1,0 +1,46 @@
+"""ONNX Runtime as a reference for ``convzoo bench``: what many users deploy on a CPU instead of PyTorch.
+
+The model is exported as ``convzoo export`` does (opset 17, dynamic batch), loaded
+into an ``InferenceSession`` with all graph optimisations and as many threads as
+torch uses, and checked against PyTorch on the benchmark's own input before it is
+timed: a fast wrong answer is not a reference.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..deploy.export import export, onnx_agrees
+from ..errors import OptionError
+
+
+def onnxruntime_version() -> str:
+    import onnxruntime
+
+    return onnxruntime.__version__
+
+
+@torch.no_grad()
+def onnxruntime_runner(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+    """A call that runs ``model`` (fp32, eval) in ONNX Runtime on ``x``."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise OptionError("onnxruntime is not installed; `pip install 'convzoo[onnx]'`") from None
+    with tempfile.TemporaryDirectory() as directory:
+        path = export(model.eval(), x[:1], "onnx", Path(directory) / "model.onnx")
+        ok, difference, scale = onnx_agrees(path, model, x)
+        if not ok:
+            raise OptionError(f"the ONNX export differs from PyTorch by {difference:.2e} (outputs up to {scale:.2e})")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feed = {"images": x.numpy()}
+    return lambda: session.run(None, feed)

@@ -254,14 +254,23 @@ def test_bench_leaves_stderr_empty_on_a_cpu_only_machine():
     assert completed.stderr == ""
 
 
-def test_bench_against_onnxruntime_times_our_exported_model_interleaved(capsys):
+def test_bench_against_torchvision_and_onnxruntime_in_one_interleaved_run(capsys):
     argv = ["bench", "mobilenet_v3_small", "--batch", "2", "--size", "64", "--repeats", "3", "--optimize"]
-    assert main([*argv, "--against", "onnxruntime", "--no-memory", "--format", "json"]) == 0
-    ours, theirs = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--against", "torchvision,onnxruntime", "--no-memory", "--format", "json"]) == 0
+    ours, torchvision, exported = json.loads(capsys.readouterr().out)
     import onnxruntime
 
-    assert (ours["impl"], ours["variant"]) == ("convzoo", "optimized")
-    assert theirs["impl"] == f"onnxruntime {onnxruntime.__version__}" and theirs["dtype"] == "fp32"
-    assert ours["ratio"] == pytest.approx(theirs["latency_ms"] / ours["latency_ms"], rel=0.02)  # speed over ORT's
+    assert (ours["impl"], ours["variant"], torchvision["impl"]) == (
+        "convzoo",
+        "optimized",
+        "torchvision:mobilenet_v3_small",
+    )
+    assert exported["impl"] == f"onnxruntime {onnxruntime.__version__}" and exported["dtype"] == "fp32"
+    for row in (ours, exported):  # each one's speed over eager torchvision's, from the same interleaved medians
+        assert row["ratio"] == pytest.approx(torchvision["latency_ms"] / row["latency_ms"], rel=0.02)
+    assert torchvision["ratio"] == 1.0
     assert main(["bench", "resnet18", "--mode", "train", "--against", "onnxruntime"]) == 2
     assert "--mode infer on the CPU" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:  # argparse: usage and one line, exit code 2
+        main(["bench", "resnet18", "--against", "onnx"])
+    assert exited.value.code == 2 and "distinct names from torchvision, timm, onnxruntime" in capsys.readouterr().err

@@ -11,7 +11,7 @@ timed interleaved in one process (:mod:`convzoo.bench.timing`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -36,7 +36,7 @@ class BenchSpec:
     channels_last: bool = False
     optimize: bool = False
     compile: bool = False
-    against: str | None = None  # torchvision | timm | onnxruntime (our model, exported)
+    against: tuple[str, ...] = ()  # torchvision, timm, onnxruntime (our model, exported); the first sets ratio
     device: str = "cpu"
     warmup: int = 2
     repeats: int = 7
@@ -85,56 +85,57 @@ def ours_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[
     return eager_runner(model, x, spec)
 
 
-def _models(name: str, spec: BenchSpec, device: torch.device) -> tuple[nn.Module, nn.Module | None]:
-    if spec.against in (None, "onnxruntime"):
-        return create_model(name).to(device), None
+LIBRARIES = ("torchvision", "timm")  # references built as models; "onnxruntime" runs our model, exported
+
+
+def _models(name: str, spec: BenchSpec, device: torch.device) -> tuple[nn.Module, dict[str, nn.Module]]:
+    """Our model and each library reference, with the same weights (ours converted from the first library's)."""
+    libraries = [label for label in spec.against if label in LIBRARIES]
+    if not libraries:
+        return create_model(name).to(device), {}
     from ..weights.reference import paired_models
 
-    if spec.against not in get_entry(name).reference:
-        raise OptionError(f"{name} has no {spec.against} counterpart")
-    reference, ours = paired_models(name, spec.against)
-    return ours.to(device), reference.to(device)
+    for label in libraries:
+        if label not in get_entry(name).reference:
+            raise OptionError(f"{name} has no {label} counterpart")
+    reference, ours = paired_models(name, libraries[0])
+    references = {libraries[0]: reference.to(device)}
+    for label in libraries[1:]:
+        references[label] = paired_models(name, label)[0].to(device)
+    return ours.to(device), references
+
+
+def _variant(spec: BenchSpec) -> str:
+    flags = (("optimized", spec.optimize), ("compiled", spec.compile), ("channels_last", spec.channels_last))
+    return "+".join(name for name, on in flags if on) or "eager"
 
 
 def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
+    """Ours and each reference, timed interleaved; ``ratio``: images/s over the first reference's."""
     device = torch.device(spec.device)
-    ours, reference = _models(name, spec, device)
+    ours, references = _models(name, spec, device)
     x = torch.randn(batch, 3, spec.size, spec.size, device=device)
-    if spec.against == "onnxruntime":  # exported before optimize() folds batch norms into ours, in place
-        onnx_runner = onnxruntime_runner(ours, x)
+    # exported before optimize() folds batch norms into our model in place
+    exported = onnxruntime_runner(ours, x) if "onnxruntime" in spec.against else None
     candidates = {"convzoo": ours_runner(ours, x, spec)}
-    if spec.against == "onnxruntime":
-        candidates["onnxruntime"] = onnx_runner
-    if reference is not None:
-        reference_spec = (
-            spec
-            if spec.reference_same_flags
-            else BenchSpec(**{**spec.__dict__, "dtype": "fp32", "channels_last": False})
-        )
-        candidates[f"{spec.against}"] = eager_runner(reference, x, reference_spec, loss_rule=ours.training_loss)
+    reference_spec = spec if spec.reference_same_flags else replace(spec, dtype="fp32", channels_last=False)
+    for label in spec.against:
+        if label == "onnxruntime":
+            candidates[label] = exported
+        else:
+            candidates[label] = eager_runner(references[label], x, reference_spec, loss_rule=ours.training_loss)
     timings = time_interleaved(candidates, warmup=spec.warmup, repeats=spec.repeats, device=device)
-    variant = (
-        "+".join(
-            v
-            for v, on in (
-                ("optimized", spec.optimize),
-                ("compiled", spec.compile),
-                ("channels_last", spec.channels_last),
-            )
-            if on
-        )
-        or "eager"
-    )
     rows = []
     for label, timing in timings.items():
         memory = peak_memory_bytes(candidates[label], device) if spec.memory else None
+        same_flags = label == "convzoo" or (spec.reference_same_flags and label != "onnxruntime")
         rows.append(
             {
                 "model": name,
                 "impl": _implementation(name, label),
-                "variant": variant if label == "convzoo" else "eager",
+                "variant": _variant(spec) if label == "convzoo" else "eager",
                 "mode": spec.mode,
-                "dtype": spec.dtype if label == "convzoo" or spec.reference_same_flags else "fp32",
+                "dtype": spec.dtype if same_flags else "fp32",
                 "batch": batch,
                 "size": spec.size,
                 "images_per_s": round(batch / timing.median, 2),
@@ -143,9 +144,8 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
                 "peak_memory_mib": round(memory / 2**20, 1) if memory is not None else None,
             }
         )
-    if len(rows) == 2:
-        rows[0]["ratio"] = round(timings[list(timings)[1]].median / timings["convzoo"].median, 3)
-        rows[1]["ratio"] = 1.0
+        if spec.against:
+            rows[-1]["ratio"] = round(timings[spec.against[0]].median / timing.median, 3)
     return rows
 
 

@@ -20,6 +20,17 @@ def _batches(text: str) -> list[int]:
     return values
 
 
+def _references(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in REFERENCES]
+    if unknown or not names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"--against takes distinct names from {', '.join(REFERENCES)}, got {text!r}")
+    return names
+
+
+REFERENCES = ("torchvision", "timm", "onnxruntime")
+
+
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("bench", help="measure speed and memory, optionally against torchvision/timm")
     parser.add_argument("models", nargs="+")
@@ -31,8 +42,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--optimize", action="store_true", help="fold BN, channels-last (convzoo only)")
     parser.add_argument("--compile", action="store_true", help="torch.compile, with freezing on CPU (convzoo only)")
     parser.add_argument(
-        "--against", choices=("torchvision", "timm", "onnxruntime"), default=None,
-        help="time a reference interleaved: the torchvision/timm model, or ours exported to ONNX Runtime (fp32)",
+        "--against", type=_references, default=(),
+        help="references timed interleaved, comma-separated: torchvision, timm (their model), onnxruntime (ours "
+        "exported, fp32); ratio is speed over the first one's",
     )  # fmt: skip
     parser.add_argument(
         "--reference-same-flags", action="store_true", help="give the reference --dtype and --channels-last too"
@@ -55,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             raise OptionError("--device cuda asked for, but no CUDA device is available")
     if args.mode == "train" and (args.optimize or args.compile):
         raise OptionError("--optimize/--compile are for --mode infer")
-    if args.against == "onnxruntime" and (args.mode == "train" or args.device == "cuda"):
+    if "onnxruntime" in args.against and (args.mode == "train" or args.device == "cuda"):
         raise OptionError("--against onnxruntime times CPU inference: use it with --mode infer on the CPU")
     spec = BenchSpec(
         models=args.models, mode=args.mode, batches=args.batch, size=args.size, dtype=args.dtype,

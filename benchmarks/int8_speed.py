@@ -77,6 +77,7 @@ def speed(directory: Path, repeats: int) -> dict:
     counted = quantize_onnx(fp32, int8, noise)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no spinning into the next candidate
     sessions = {
         name: onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         for name, path in (("onnxruntime fp32", fp32), ("onnxruntime int8", int8))

@@ -41,6 +41,8 @@ def onnxruntime_runner(model: nn.Module, x: torch.Tensor) -> Callable[[], object
         options.intra_op_num_threads = torch.get_num_threads()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ORT's idle threads spin for a while after each run; interleaved, that would slow the next candidate
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     feed = {"images": x.numpy()}
     return lambda: session.run(None, feed)

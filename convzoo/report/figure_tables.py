@@ -285,3 +285,67 @@ def image_pipeline(root: Path) -> str:
         f"of which {wait['data_wait_s'] / wait['steps']:.3f} s waiting for data: "
         f"**{wait['data_wait_fraction']:.1%}** of the time."
     )
+
+
+ONNXRUNTIME_RUNS = (("native", "this CPU's own kernels"), ("avx2-emulated", "PyTorch limited to AVX2"))
+
+
+def onnxruntime_speed(root: Path) -> str:
+    """Ours (eager, optimized, compiled) and ONNX Runtime fp32 against eager torchvision, per CPU kind (docs/deploy.md)."""
+    parts = []
+    for name, meaning in ONNXRUNTIME_RUNS:
+        path = root / RESULTS / f"onnxruntime-{name}.json"
+        if not path.exists():
+            parts.append(f"**{meaning}**: not measured yet.")
+            continue
+        run = json.loads(path.read_text())
+        ratios: dict[str, dict[str, float]] = {}
+        for variant, measured in run["runs"].items():
+            for row in measured["rows"]:
+                label = variant if row["impl"] == "convzoo" else ("ORT" if row["impl"].startswith("onnx") else None)
+                if label:
+                    ratios.setdefault(row["model"], {})[label] = row["ratio"]
+        variants = [v for v in ("eager", "optimized", "compiled") if v in run["runs"]]
+        header = ["model", *(f"convzoo {v}" for v in variants), "ONNX Runtime fp32", "best convzoo / ORT"]
+        rows = []
+        for model, by in ratios.items():
+            best = max(by[v] for v in variants)
+            rows.append([model, *(f"{by[v]:.3f}×" for v in variants), f"{by['ORT']:.3f}×", f"**{best / by['ORT']:.2f}**"])
+        parts.append(f"**{meaning}**: CPU {_cpu(run)}, commit {_commit(run)}.\n\n{markdown(header, rows)}")
+    return "\n\n".join(parts)
+
+
+def int8_speed(root: Path) -> str:
+    """Int8 ONNX Runtime: agreement with fp32 on real images, and resnet50 speed (docs/deploy.md)."""
+    run = _read(root, "int8_speed.json")
+    speed, agree = run["speed"], run["agreement"]
+    rows = [[name, f"{speed['images_per_s'][name]:,}", f"{ratio:.3f}×"]
+            for name, ratio in speed["ratio_to_eager_torchvision"].items()]  # fmt: skip
+    return (
+        f"CPU {_cpu(run)}, commit {_commit(run)}, ONNX Runtime {speed['onnxruntime']}.\n\n"
+        f"{markdown(['resnet50, batch 16, 224 px', 'images/s', 'vs eager torchvision'], rows)}\n\n"
+        f"{speed['convolutions_int8']} convolutions int8. On {agree['test_images']:,} Fashion-MNIST test images "
+        f"({agree['model']}, {agree['epochs']} epochs), int8 and fp32 agree on the top-1 class for "
+        f"**{agree['top1_agreement']:.2%}**; top-1 {agree['test_top1']['fp32']:.2%} in fp32, "
+        f"{agree['test_top1']['int8']:.2%} in int8 ({agree['convolutions_int8']} convolutions int8)."
+    )
+
+
+def inference_profile(root: Path) -> str:
+    """Per-operator time of optimized PyTorch and ONNX Runtime on one model (docs/deploy.md)."""
+    parts = []
+    for name, meaning in ONNXRUNTIME_RUNS:
+        path = root / RESULTS / f"inference_profile-{name}.json"
+        if not path.exists():
+            continue
+        run = json.loads(path.read_text())
+        ours, theirs = run["pytorch_optimized_ms_per_call"], run["onnxruntime_ms_per_call"]
+        conv = run["convolution_ms_per_call"]
+        top = lambda ops: ", ".join(f"{k} {v:.0f}" for k, v in list(ops.items())[1:5])  # noqa: E731
+        parts.append(
+            f"**{meaning}** ({run['model']}, batch {run['batch']}, ms per call, CPU {_cpu(run)}, commit "
+            f"{_commit(run)}): PyTorch `optimize()` {ours['total_ms']:.0f} ms ({top(ours)}); ONNX Runtime "
+            f"{theirs['total_ms']:.0f} ms ({top(theirs)}). Convolutions alone: {conv['pytorch']:.0f} ms in oneDNN "
+            f"against {conv['onnxruntime']:.0f} ms in ONNX Runtime (its Conv nodes include the fused add and ReLU)."
+        )
+    return "\n\n".join(parts) or "Not measured yet."

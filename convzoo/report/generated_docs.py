@@ -65,6 +65,9 @@ BLOCKS = (
     Block("docs/deploy.md", "deploy-speed", figure_tables.deploy_speed),
     Block("docs/deploy.md", "onnx-export", figure_tables.onnx_export),
     Block("docs/deploy.md", "bf16-agreement", figure_tables.bf16_agreement),
+    Block("docs/deploy.md", "onnxruntime-speed", figure_tables.onnxruntime_speed),
+    Block("docs/deploy.md", "inference-profile", figure_tables.inference_profile),
+    Block("docs/deploy.md", "int8-speed", figure_tables.int8_speed),
 )
 
 

@@ -310,7 +310,9 @@ def onnxruntime_speed(root: Path) -> str:
         rows = []
         for model, by in ratios.items():
             best = max(by[v] for v in variants)
-            rows.append([model, *(f"{by[v]:.3f}×" for v in variants), f"{by['ORT']:.3f}×", f"**{best / by['ORT']:.2f}**"])
+            rows.append(
+                [model, *(f"{by[v]:.3f}×" for v in variants), f"{by['ORT']:.3f}×", f"**{best / by['ORT']:.2f}**"]
+            )
         parts.append(f"**{meaning}**: CPU {_cpu(run)}, commit {_commit(run)}.\n\n{markdown(header, rows)}")
     return "\n\n".join(parts)
 
@@ -341,7 +343,7 @@ def inference_profile(root: Path) -> str:
         run = json.loads(path.read_text())
         ours, theirs = run["pytorch_optimized_ms_per_call"], run["onnxruntime_ms_per_call"]
         conv = run["convolution_ms_per_call"]
-        top = lambda ops: ", ".join(f"{k} {v:.0f}" for k, v in list(ops.items())[1:5])  # noqa: E731
+        top = lambda ops: ", ".join(f"{k} {v:.0f}" for k, v in list(ops.items())[1:5])
         parts.append(
             f"**{meaning}** ({run['model']}, batch {run['batch']}, ms per call, CPU {_cpu(run)}, commit "
             f"{_commit(run)}): PyTorch `optimize()` {ours['total_ms']:.0f} ms ({top(ours)}); ONNX Runtime "

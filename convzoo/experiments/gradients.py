@@ -69,6 +69,12 @@ def gradient_norms(model: nn.Module) -> list[float]:
     return norms
 
 
+def _share_of_largest(ratio: float) -> str:
+    if math.isnan(ratio):
+        return "zero, like every other layer's (the gradients underflow)"
+    return f"{ratio:.1e} of the largest layer's"
+
+
 def first_to_largest(norms: list[float]) -> float:
     """The first layer's gradient norm as a fraction of the largest layer's (NaN if every gradient is zero)."""
     finite = [n for n in norms if math.isfinite(n)]
@@ -155,7 +161,7 @@ def run(lab: Lab) -> None:
 
     verdict = (
         f"With σ=0.01 initialization and no batch norm the first layer's gradient is "
-        f"{small['first_to_largest_at_init']:.1e} of the largest layer's at initialization (NaN: every weight gradient underflows to zero) and the net "
+        f"{_share_of_largest(small['first_to_largest_at_init'])} at initialization and the net "
         f"{trains(small)} in {recipe.steps} steps; with He initialization the ratio is "
         f"{plain['first_to_largest_at_init']:.1e} and it {trains(plain)}: its gradients reach the first layer at "
         f"initialization, but the forward signal fades (logits' std {plain['logit_std_at_init']:.0e}), and after "

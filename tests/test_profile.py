@@ -172,3 +172,11 @@ def test_bad_input_sizes_are_clear_errors():
         convzoo.profile("resnet18", (3, 0, 32))
     with pytest.raises(ValueError, match="cannot run"):
         convzoo.profile(nn.Conv2d(3, 3, 7), (3, 4, 4))
+
+
+@pytest.mark.parametrize("name", ["googlenet", "mobilenet_v3_small", "efficientnet_b0"])
+def test_shape_only_count_equals_the_real_forward_count(name):
+    """The README's GMACs column is counted on the meta device; it must equal the count of a real forward."""
+    from convzoo.cli.models import shape_only_macs
+
+    assert shape_only_macs(name, (3, 224, 224)) == convzoo.profile(name, (3, 224, 224)).total_macs

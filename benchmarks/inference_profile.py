@@ -55,14 +55,9 @@ LEAF_OPS = {  # the kernels that do the work; the rest is dispatch around them
 
 
 def onnxruntime_profile(path: Path, x) -> dict[str, float]:
-    import onnxruntime
-    import torch
+    from convzoo.deploy.export import onnxruntime_session
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    options.enable_profiling = True
-    options.profile_file_prefix = str(path.parent / "ort_profile")
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = onnxruntime_session(path, profile_prefix=str(path.parent / "ort_profile"))
     feed = {"images": x.numpy()}
     for _ in range(2 + CALLS):
         session.run(None, feed)

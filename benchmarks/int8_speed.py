@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from convzoo.bench.timing import time_interleaved
-from convzoo.deploy.export import export
+from convzoo.deploy.export import export, onnxruntime_session
 from convzoo.deploy.int8 import count_quantized_convs, quantize_onnx
 from convzoo.provenance import provenance
 from convzoo.weights.reference import paired_models
@@ -49,10 +49,8 @@ def agreement(directory: Path, epochs: int) -> dict:
     labels = data.test_labels.numpy()
     same, count = top1_agreement(onnx, onnx.with_suffix(".int8.onnx"), batches)
     accuracy = {}
-    import onnxruntime
-
     for name, path in (("fp32", onnx), ("int8", onnx.with_suffix(".int8.onnx"))):
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        session = onnxruntime_session(path)
         predicted = np.concatenate([session.run(None, {"images": b})[0].argmax(1) for b in batches])
         accuracy[name] = round(float((predicted == labels).mean()), 4)
     counted = count_quantized_convs(onnx, onnx.with_suffix(".int8.onnx"))
@@ -75,12 +73,8 @@ def speed(directory: Path, repeats: int) -> dict:
     noise = [rng.standard_normal((16, 3, 224, 224)).astype(np.float32) for _ in range(4)]
     int8 = directory / "resnet50.int8.onnx"
     counted = quantize_onnx(fp32, int8, noise)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no spinning into the next candidate
     sessions = {
-        name: onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        for name, path in (("onnxruntime fp32", fp32), ("onnxruntime int8", int8))
+        name: onnxruntime_session(path) for name, path in (("onnxruntime fp32", fp32), ("onnxruntime int8", int8))
     }
     feed = {"images": x.numpy()}
 

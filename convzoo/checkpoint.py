@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from .data.adapt import InputAdapter
+from .data.datasets import FolderOptions
 from .errors import CheckpointError, ResourceError
 from .registry import create_model
 
@@ -79,6 +80,13 @@ class ModelSpec:
         """The input preparation the model was trained with (channels, normalization, minimum size)."""
         channels = self.data_channels if data_channels is None else data_channels
         return InputAdapter(channels, self.in_chans, self.mean, self.std, self.min_size)
+
+    def folder_options(self) -> FolderOptions:
+        """How to read an image folder as this model's training data was evaluated (size, crop, statistics)."""
+        return FolderOptions(
+            image_size=self.image_size, resize_size=self.resize_size, stream="no" if self.resize_size is None else "yes",
+            mean=tuple(self.mean), std=tuple(self.std), interpolation=self.interpolation, channels=self.data_channels,
+        )  # fmt: skip
 
     def input_size(self) -> int:
         return max(self.image_size, self.min_size)

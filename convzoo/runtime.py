@@ -126,6 +126,13 @@ class Context:
         return int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if self.distributed else 1
 
 
+def decoding_workers(processes_on_node: int = 1) -> int:
+    """Image-decoding worker processes for one training process: this machine's usable cores shared by the
+    processes on the node, at most 8 (more rarely pays: decoding then waits on the disk)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(8, cores // max(1, processes_on_node)))
+
+
 def all_reduce_sum(tensor: torch.Tensor, context: Context) -> torch.Tensor:
     if context.distributed:
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM)

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..deploy.export import export, onnx_agrees
+from ..deploy.export import export, onnx_agrees, onnxruntime_session
 from ..errors import OptionError
 
 
@@ -28,21 +28,11 @@ def onnxruntime_version() -> str:
 @torch.no_grad()
 def onnxruntime_runner(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
     """A call that runs ``model`` (fp32, eval) in ONNX Runtime on ``x``."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise OptionError("onnxruntime is not installed; `pip install 'convzoo[onnx]'`") from None
     with tempfile.TemporaryDirectory() as directory:
         path = export(model.eval(), x[:1], "onnx", Path(directory) / "model.onnx")
         ok, difference, scale = onnx_agrees(path, model, x)
         if not ok:
             raise OptionError(f"the ONNX export differs from PyTorch by {difference:.2e} (outputs up to {scale:.2e})")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # ORT's idle threads spin for a while after each run; interleaved, that would slow the next candidate
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = onnxruntime_session(path)  # read into memory: the file may go
     feed = {"images": x.numpy()}
     return lambda: session.run(None, feed)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from .. import checkpoint as ckpt
-from ..data import FolderOptions, load_dataset
+from ..data import load_dataset
+from ..data.streaming import describe_skipped
 from ..errors import DataError
 from ..evaluation import evaluate
 from ..report.plots import plot_confusion
-from ..runtime import Context, resolve_amp, resolve_device
+from ..runtime import Context, decoding_workers, resolve_amp, resolve_device
 from ..tables import console, emit
 
 
@@ -39,11 +39,7 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = ckpt.load(args.checkpoint)
     spec = checkpoint.model
     data_name = args.data or spec.dataset
-    folder = FolderOptions(
-        image_size=spec.image_size, resize_size=spec.resize_size, stream="no" if spec.resize_size is None else "yes",
-        mean=tuple(spec.mean), std=tuple(spec.std), interpolation=spec.interpolation, channels=spec.data_channels,
-    )  # a folder is read as the checkpoint's training data was  # fmt: skip
-    data = load_dataset(data_name, args.data_dir, folder=folder)
+    data = load_dataset(data_name, args.data_dir, folder=spec.folder_options())
     if list(data.classes) != list(spec.classes):
         raise DataError(
             f"{data_name} has {data.num_classes} classes, the checkpoint was trained on {len(spec.classes)} "
@@ -52,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     context = Context(device=resolve_device(args.device))
     model = checkpoint.build_model().to(context.device)
     adapter = spec.adapter(data.channels)
-    loader = data.test_loader(args.batch_size, workers=min(8, os.cpu_count() or 1))
+    loader = data.test_loader(args.batch_size, workers=decoding_workers())
     result = evaluate(
         model, adapter.to(context.device), loader, classes=data.classes, context=context,
         amp_dtype=resolve_amp(args.amp, context.device), flip_tta=args.tta,
@@ -80,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{spec.name} on {data_name} test split ({result.count} images{', flip TTA' if args.tta else ''})")
     skipped = {**data.skipped, **loader.skipped}
     if skipped:
-        names = "; ".join(f"{Path(p).name} ({why})" for p, why in list(skipped.items())[:3])
-        print(f"skipped {len(skipped)} unreadable files: {names}")
+        print(f"skipped {len(skipped)} unreadable files: {describe_skipped(skipped)}")
     print(
         f"top-1 {result.top1:.2%}   top-5 {result.top5:.2%}   loss {result.loss:.4f}   {result.images_per_s:.0f} images/s"
     )

@@ -38,21 +38,22 @@ def _float_batches(loader, adapter, limit: int | None = None):
 
 def quantize(args: argparse.Namespace, spec: ckpt.ModelSpec, fp32_path: Path) -> None:
     """``--int8``: calibrate on ``--calibrate``'s training split, check agreement on its test split."""
-    from ..data import FolderOptions, load_dataset
+    from ..data import load_dataset
     from ..deploy.int8 import quantize_onnx, top1_agreement
+    from ..runtime import decoding_workers
 
-    folder = FolderOptions(
-        image_size=spec.image_size, resize_size=spec.resize_size, stream="no" if spec.resize_size is None else "yes",
-        mean=tuple(spec.mean), std=tuple(spec.std), interpolation=spec.interpolation, channels=spec.data_channels,
-    )  # fmt: skip
-    data = load_dataset(args.calibrate, args.data_dir, folder=folder)
+    data = load_dataset(args.calibrate, args.data_dir, folder=spec.folder_options())
     if list(data.classes) != list(spec.classes):
         raise OptionError(f"{args.calibrate} does not have the checkpoint's classes; calibrate on its training data")
     adapter = spec.adapter(data.channels).eval()
     int8_path = fp32_path.with_suffix(".int8.onnx")
-    calibration = _float_batches(data.train_loader(32, None, seed=0), adapter, args.calibration_batches)
+    calibration = _float_batches(
+        data.train_loader(32, None, seed=0, workers=decoding_workers()), adapter, args.calibration_batches
+    )
     counted = quantize_onnx(fp32_path, int8_path, calibration)
-    agreement, count = top1_agreement(fp32_path, int8_path, _float_batches(data.test_loader(64), adapter))
+    agreement, count = top1_agreement(
+        fp32_path, int8_path, _float_batches(data.test_loader(64, workers=decoding_workers()), adapter)
+    )
     size = int8_path.stat().st_size / 2**20
     print(f"wrote {int8_path} ({size:.1f} MiB): {counted.quantized} of {counted.convolutions} convolutions int8; "
           f"top-1 agreement with fp32 on {count} test images of {args.calibrate}: {agreement:.2%}")  # fmt: skip

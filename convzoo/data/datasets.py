@@ -59,13 +59,12 @@ class ImageDataset:
     def train_count(self) -> int:
         return len(self.train_images)
 
-    def train_loader(self, batch_size: int, augment: Augment | None, **options) -> BatchLoader:
-        """Shuffled, augmented batches; ``options``: ``seed``, ``drop_last``, ``rank``, ``world_size``."""
-        options.pop("workers", None)
+    def train_loader(self, batch_size: int, augment: Augment | None, *, workers: int = 0, **options) -> BatchLoader:
+        """Shuffled, augmented batches; ``options``: ``seed``, ``drop_last``, ``rank``, ``world_size``.
+        ``workers`` is for the streaming kind: in-memory batches need no decoding processes."""
         return BatchLoader(self.train_images, self.train_labels, batch_size, shuffle=True, augment=augment, **options)
 
-    def test_loader(self, batch_size: int, **options) -> BatchLoader:
-        options.pop("workers", None)
+    def test_loader(self, batch_size: int, *, workers: int = 0, **options) -> BatchLoader:
         return BatchLoader(self.test_images, self.test_labels, batch_size, **options)
 
 

@@ -194,10 +194,14 @@ class StreamingLoader:
             raise DataError(mostly_broken(self.stream.files.root, self.failed, self.tried, self.skipped))
 
 
+def describe_skipped(skipped: dict[str, str], count: int = 3) -> str:
+    """The first ``count`` unreadable files by name, with why: ``"a.jpg (truncated file); b.png (...)"``."""
+    return "; ".join(f"{Path(path).name} ({why})" for path, why in list(skipped.items())[:count])
+
+
 def mostly_broken(root: Path, failed: int, tried: int, skipped: dict[str, str]) -> str:
-    examples = "; ".join(f"{Path(p).name}: {why}" for p, why in list(skipped.items())[:3])
     return (
-        f"{failed} of {tried} image files tried under {root} could not be decoded ({examples}); "
+        f"{failed} of {tried} image files tried under {root} could not be decoded ({describe_skipped(skipped)}); "
         "check that the folder holds images and that they were copied completely"
     )
 

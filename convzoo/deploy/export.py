@@ -56,11 +56,26 @@ def _require(package: str) -> None:
         raise OptionError(f"{package} is not installed; `pip install 'convzoo[onnx]'`") from None
 
 
-def run_onnx(path: str | Path, images: torch.Tensor) -> torch.Tensor:
+def onnxruntime_session(path: str | Path, *, profile_prefix: str | None = None):
+    """An ONNX Runtime CPU session as convzoo runs and times them: all graph optimisations, torch's thread count,
+    and no spinning threads (idle ORT threads otherwise keep a core busy after each run, which slows whatever
+    runs next, such as the other candidate of an interleaved benchmark)."""
     _require("onnxruntime")
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def run_onnx(path: str | Path, images: torch.Tensor) -> torch.Tensor:
+    session = onnxruntime_session(path)
     (output,) = session.run(["logits"], {"images": images.numpy().astype(np.float32)})
     return torch.from_numpy(output)
 

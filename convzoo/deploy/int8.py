@@ -82,11 +82,9 @@ def count_quantized_convs(fp32_path: str | Path, int8_path: str | Path) -> Quant
 
 def top1_agreement(fp32_path: str | Path, int8_path: str | Path, batches: Iterable[np.ndarray]) -> tuple[float, int]:
     """The fraction of images whose top-1 class is the same in both models, and the number of images."""
-    import onnxruntime
+    from .export import onnxruntime_session
 
-    sessions = [
-        onnxruntime.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for p in (fp32_path, int8_path)
-    ]
+    sessions = [onnxruntime_session(path) for path in (fp32_path, int8_path)]
     same = count = 0
     for batch in batches:
         feed = {"images": batch.astype(np.float32)}

@@ -17,7 +17,6 @@ last good checkpoint (or, with ``on_nan="skip"``, skips up to
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -29,10 +28,11 @@ from torch import nn
 
 from .. import checkpoint as ckpt
 from ..data import Augment, InputAdapter, StreamingDataset, load_dataset
+from ..data.streaming import describe_skipped
 from ..errors import DivergedError, ResourceError
 from ..evaluation import evaluate
 from ..run_lock import RunLock
-from ..runtime import Context, all_reduce_max, all_reduce_sum, autocast, resolve_amp
+from ..runtime import Context, all_reduce_max, all_reduce_sum, autocast, decoding_workers, resolve_amp
 from ..stopping import GracefulStop, ImmediateStop
 from .checkpointing import Checkpointing
 from .config import TrainConfig
@@ -40,7 +40,7 @@ from .distributed import setup, teardown
 from .optim import build_optimizer, build_schedule
 from .progress import EpochProgress
 from .run_log import RunLog
-from .setup import CHECKPOINT, build_model, folder_options, minimum_size, prepare_run_dir
+from .setup import CHECKPOINT, build_model, folder_options, minimum_size, prepare_run_dir, set_backbone_trainable
 from .state import MAX_SKIPPED_BATCHES, StopAtBoundary, TrainResult, TrainState, mix
 
 
@@ -105,8 +105,7 @@ class Trainer(Checkpointing):
         """Decoding processes per training process: the CPU cores, at most 8, shared by the ranks on a node."""
         if self.config.workers is not None:
             return self.config.workers
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        return max(1, min(8, cores // max(1, self.context.local_world_size)))
+        return decoding_workers(self.context.local_world_size)
 
     def _make_ema(self):
         if not self.config.ema:
@@ -159,10 +158,7 @@ class Trainer(Checkpointing):
         pretrained statistics (Kumar et al. 2022, "Fine-Tuning can Distort Pretrained Features", arXiv:2202.10054)."""
         if not self.config.freeze_epochs:
             return
-        classifier = {id(p) for p in self.model.get_classifier().parameters()}
-        for param in self.model.parameters():
-            if id(param) not in classifier:
-                param.requires_grad_(not frozen and not self.config.freeze_backbone)
+        set_backbone_trainable(self.model, not frozen and not self.config.freeze_backbone)
         self.net.train()
         if frozen:
             for module in self.model.modules():
@@ -173,9 +169,7 @@ class Trainer(Checkpointing):
         """Unreadable files met so far (all ranks' count; this rank's first names), for the epoch's row."""
         skipped = {**self.data.skipped, **self.train_loader.skipped, **self.test_loader.skipped}
         total = all_reduce_sum(torch.tensor([float(len(skipped))], dtype=torch.float64), self.context)
-        return {"skipped_files": int(total.item()), "skipped_examples": "; ".join(
-            f"{os.path.basename(path)} ({why})" for path, why in list(skipped.items())[:3]
-        )}  # fmt: skip
+        return {"skipped_files": int(total.item()), "skipped_examples": describe_skipped(skipped)}
 
     def _any_rank(self, flag: bool) -> bool:
         """True if ``flag`` holds on any process, so that all take the same branch (one tiny all-reduce)."""

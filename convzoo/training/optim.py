@@ -17,6 +17,7 @@ from torch import nn
 
 from ..errors import OptionError
 from .config import TrainConfig
+from .setup import classifier_parameter_ids
 
 
 def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict]:
@@ -25,7 +26,7 @@ def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict]:
     Each group's ``lr`` is the peak rate times its scale (``head_lr_scale`` for the classifier: a fresh layer
     on pretrained features has to move far, the features little; Howard & Ruder 2018, arXiv:1801.06146).
     """
-    classifier = {id(p) for p in model.get_classifier().parameters()} if hasattr(model, "get_classifier") else set()
+    classifier = classifier_parameter_ids(model)
     groups = {(part, decayed): [] for part in ("backbone", "head") for decayed in (True, False)}
     for param in model.parameters():
         if param.requires_grad:

@@ -124,8 +124,18 @@ def build_model(config: TrainConfig, data: ImageDataset | StreamingDataset) -> t
     return model, kwargs
 
 
+def classifier_parameter_ids(model: nn.Module) -> set[int]:
+    """``id()`` of the final classifier's parameters (the fresh layer when fine-tuning)."""
+    return {id(p) for p in model.get_classifier().parameters()} if hasattr(model, "get_classifier") else set()
+
+
+def set_backbone_trainable(model: nn.Module, trainable: bool) -> None:
+    """Everything but the classifier learns, or does not (``requires_grad``); the classifier always learns."""
+    classifier = classifier_parameter_ids(model)
+    for param in model.parameters():
+        param.requires_grad_(trainable or id(param) in classifier)
+
+
 def freeze_all_but_classifier(model: nn.Module, config: TrainConfig) -> None:
     if config.freeze_backbone:
-        classifier = {id(p) for p in model.get_classifier().parameters()}
-        for param in model.parameters():
-            param.requires_grad = id(param) in classifier
+        set_backbone_trainable(model, False)

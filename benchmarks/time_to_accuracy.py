@@ -2,6 +2,7 @@
 
     python benchmarks/time_to_accuracy.py                             # the 5-minute budget (10 epochs)
     python benchmarks/time_to_accuracy.py --epochs 28 --tag 15min     # the 15-minute budget
+    python benchmarks/time_to_accuracy.py --avx2 --tag avx2-10min ... # PyTorch limited to AVX2 kernels
 
 Trains with ``convzoo.training.train`` (defaults: SGD + Nesterov, one-cycle, label smoothing 0.1,
 crop + flip, bf16 autocast where the CPU supports it) and evaluates on the 10,000 test images after
@@ -10,12 +11,16 @@ the per-epoch evaluation is reported apart. The final checkpoint is then evaluat
 ``convzoo eval`` (its top-1 and images/s are recorded too). Writes
 ``benchmarks/results/time_to_accuracy-TAG.json`` with the command, commit and CPU kind; refuses a
 dirty tree unless ``--allow-dirty``.
+
+``--avx2`` reruns the script with PyTorch limited to AVX2 kernels (``ATEN_CPU_CAPABILITY=avx2
+ONEDNN_MAX_CPU_ISA=AVX2``): fp32 only, as on an AVX2-only CPU; the JSON's CPU label says it was limited.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +32,8 @@ import torch
 from convzoo.provenance import provenance
 from convzoo.training import TrainConfig, train
 
+AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,23 +43,32 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--amp", default="auto")
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--progressive-resize", type=int, default=None)
+    parser.add_argument("--progressive-until", type=float, default=0.5)
+    parser.add_argument("--avx2", action="store_true", help="limit PyTorch to AVX2 kernels (see above)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tag", default="5min")
     parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
     args = parser.parse_args()
+    if args.avx2 and any(os.environ.get(name) != value for name, value in AVX2.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **AVX2})  # before torch reads them
     record = provenance(allow_dirty=args.allow_dirty)
     out = Path(f"/tmp/convzoo-tta-{args.tag}")
     shutil.rmtree(out, ignore_errors=True)
     config = TrainConfig(
         model=args.model, data="fashion-mnist", epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         amp=args.amp, channels_last=args.channels_last, seed=args.seed, out=str(out), progress=False,
+        progressive_resize=args.progressive_resize, progressive_until=args.progressive_until,
     )  # fmt: skip
     result = train(config)
     elapsed, rows = 0.0, []
     for row in result.history:
         elapsed += row["epoch_seconds"]
         rows.append({**row, "train_seconds_cumulative": round(elapsed, 1)})
-        print(f"epoch {row['epoch']:2d}  {elapsed / 60:5.2f} min  test top-1 {row['test_top1']:.2%}", flush=True)
+        print(
+            f"epoch {row['epoch']:2d}  {row['train_side']} px  {elapsed / 60:5.2f} min  test top-1 {row['test_top1']:.2%}",
+            flush=True,
+        )
 
     def first_reaching(target: float):
         hit = next((r for r in rows if r["test_top1"] >= target), None)

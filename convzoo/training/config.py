@@ -67,6 +67,12 @@ class TrainConfig:
         ("auto", "none", "bf16", "fp16"),
     )
     channels_last: bool = option(False, "channels-last memory format for model and inputs")
+    progressive_resize: int | None = option(
+        None, "train the first epochs on images shrunk to this side, growing to full size (0 or unset: off)"
+    )
+    progressive_until: float = option(
+        0.5, "with --progressive-resize: the fraction of the epochs after which images are at full size"
+    )
     ema: float | None = option(None, "keep an exponential moving average of the weights with this decay (e.g. 0.999)")
     precise_bn: int = option(
         0, "before each evaluation, recompute batch-norm statistics over this many training batches (0: off)"
@@ -103,9 +109,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         """The checks every entry point gets (CLI, ``compare``, the Python API): one clear line each."""
-        for name in ("epochs", "steps_per_epoch", "batch_size", "precise_bn", "freeze_epochs", "image_size", "workers"):
+        integers = ("epochs", "steps_per_epoch", "batch_size", "precise_bn", "freeze_epochs", "image_size", "workers")
+        for name in (*integers, "progressive_resize"):
             value = getattr(self, name)
-            minimum = 0 if name in ("precise_bn", "freeze_epochs", "workers") else 1
+            minimum = 0 if name in ("precise_bn", "freeze_epochs", "workers", "progressive_resize") else 1
             if value is not None and (not isinstance(value, int) or value < minimum):
                 raise OptionError(f"--{name.replace('_', '-')} must be an integer of at least {minimum}, got {value!r}")
         for spec in fields(self):
@@ -115,6 +122,8 @@ class TrainConfig:
                 raise OptionError(
                     f"--{spec.name.replace('_', '-')} must be one of {', '.join(choices)}, got {getattr(self, spec.name)!r}"
                 )
+        if not 0 <= self.progressive_until < 1:
+            raise OptionError(f"--progressive-until must be in [0, 1), got {self.progressive_until}")
         if self.pretrained and self.weights:
             raise OptionError("--pretrained and --weights both say where the weights come from; pass one")
         if self.source and not self.pretrained:

@@ -29,7 +29,7 @@ from torch import nn
 from .. import checkpoint as ckpt
 from ..data import Augment, InputAdapter, StreamingDataset, load_dataset
 from ..data.streaming import describe_skipped
-from ..errors import DivergedError, ResourceError
+from ..errors import DivergedError, OptionError, ResourceError
 from ..evaluation import evaluate
 from ..run_lock import RunLock
 from ..runtime import Context, all_reduce_max, all_reduce_sum, autocast, decoding_workers, resolve_amp
@@ -39,6 +39,7 @@ from .config import TrainConfig
 from .distributed import setup, teardown
 from .optim import build_optimizer, build_schedule
 from .progress import EpochProgress
+from .resizing import resize_batch, training_side
 from .run_log import RunLog
 from .setup import CHECKPOINT, build_model, folder_options, minimum_size, prepare_run_dir, set_backbone_trainable
 from .state import MAX_SKIPPED_BATCHES, StopAtBoundary, TrainResult, TrainState, mix
@@ -70,9 +71,14 @@ class Trainer(Checkpointing):
         self.model.to(context.device)
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        smallest = minimum_size(config.model, self.model_kwargs)
+        if config.progressive_resize and config.progressive_resize < smallest:
+            raise OptionError(
+                f"--progressive-resize {config.progressive_resize} is below {config.model}'s smallest input side, "
+                f"{smallest} px; start at {smallest} or more"
+            )
         self.adapter = InputAdapter(
-            data.channels, self.model_kwargs["in_chans"], data.mean, data.std,
-            minimum_size(config.model, self.model_kwargs),
+            data.channels, self.model_kwargs["in_chans"], data.mean, data.std, smallest
         ).to(context.device)  # fmt: skip
         per_rank = max(1, config.batch_size // context.world_size)
         augment = Augment(config.crop_padding, config.flip, config.random_erasing)
@@ -90,6 +96,7 @@ class Trainer(Checkpointing):
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.ema = self._make_ema()
         self.state = TrainState()
+        self.side: int | None = None  # this epoch's training image side, when progressive resizing shrinks it
         self.data_wait = 0.0  # seconds this epoch spent waiting for the loader
         self.log = RunLog(self.run_dir, enabled=context.is_main, tensorboard=config.tensorboard)
         if config.resume:
@@ -121,6 +128,8 @@ class Trainer(Checkpointing):
         if self._any_rank(len(labels) == 0):  # every file of the batch was unreadable (on some rank)
             return
         x = self.adapter(images.to(device, non_blocking=True))
+        if self.side is not None:
+            x = resize_batch(x, self.side)
         if config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         labels = labels.to(device, non_blocking=True)
@@ -206,6 +215,7 @@ class Trainer(Checkpointing):
         loader = self.train_loader
         loader.set_epoch(self.state.epoch)
         self._freeze_backbone(self.state.epoch < self.config.freeze_epochs)
+        self.side = self.epoch_side(self.state.epoch)
         progress.start(self.state.epoch, self.config.epochs, self.steps_per_epoch, self.state.step_in_epoch)
         self.data_wait = 0.0
         for images, labels in self._timed(loader.batches(start=self.state.step_in_epoch)):
@@ -219,6 +229,15 @@ class Trainer(Checkpointing):
             if on_step is not None:
                 on_step(self.state)
         progress.finish()
+
+    def epoch_side(self, epoch: int) -> int | None:
+        """The side training images are shrunk to in ``epoch`` (``--progressive-resize``), or None: as loaded."""
+        config = self.config
+        if not config.progressive_resize:
+            return None
+        full = self.data.image_size
+        side = training_side(epoch, config.epochs, full, config.progressive_resize, config.progressive_until)
+        return side if side < full else None
 
     def _timed(self, batches: Iterator) -> Iterator:
         """``batches``, adding the time spent waiting for each to ``self.data_wait`` (a starved model shows here)."""
@@ -281,6 +300,7 @@ class Trainer(Checkpointing):
             "epoch_seconds": round(seconds, 2),
             "eval_seconds": round(time.perf_counter() - eval_start, 2),
             "train_images_per_s": round(count / max(seconds, 1e-9), 1),
+            "train_side": self.side or self.data.image_size,
             "data_wait_s": round(self.data_wait, 2),  # of epoch_seconds, waiting for batches (decoding)
             **self._skipped_files(),
         }

@@ -18,13 +18,9 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 CALLS = 5
 
 
@@ -78,8 +74,10 @@ def main() -> None:
     parser.add_argument("--avx2", action="store_true")
     parser.add_argument("--allow-dirty", action="store_true")
     args = parser.parse_args()
-    if args.avx2 and os.environ.get("ATEN_CPU_CAPABILITY") != "avx2":
-        sys.exit(subprocess.run([sys.executable, *sys.argv], env={**os.environ, **AVX2}, check=False).returncode)
+    if args.avx2:
+        from convzoo.runtime import rerun_limited_to_avx2
+
+        rerun_limited_to_avx2()
     import torch
 
     import convzoo

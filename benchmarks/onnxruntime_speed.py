@@ -23,9 +23,9 @@ import sys
 from pathlib import Path
 
 from convzoo.provenance import provenance
+from convzoo.runtime import AVX2_ONLY
 
 VARIANTS = {"eager": [], "optimized": ["--optimize"], "compiled": ["--optimize", "--compile"]}
-AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--allow-dirty", action="store_true")
     args = parser.parse_args()
-    env = {**os.environ, **(AVX2 if args.avx2 else {})}
+    env = {**os.environ, **(AVX2_ONLY if args.avx2 else {})}
     record = provenance(allow_dirty=args.allow_dirty)
     record["environment"] = json.loads(  # the CPU kind as the measuring processes see it (AVX2 when limited)
         subprocess.run(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,9 +29,8 @@ from pathlib import Path
 import torch
 
 from convzoo.provenance import provenance
+from convzoo.runtime import rerun_limited_to_avx2
 from convzoo.training import TrainConfig, train
-
-AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 def main() -> None:
@@ -50,8 +48,8 @@ def main() -> None:
     parser.add_argument("--tag", default="5min")
     parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
     args = parser.parse_args()
-    if args.avx2 and any(os.environ.get(name) != value for name, value in AVX2.items()):
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **AVX2})  # before torch reads them
+    if args.avx2:
+        rerun_limited_to_avx2()
     record = provenance(allow_dirty=args.allow_dirty)
     out = Path(f"/tmp/convzoo-tta-{args.tag}")
     shutil.rmtree(out, ignore_errors=True)
@@ -61,6 +59,8 @@ def main() -> None:
         progressive_resize=args.progressive_resize, progressive_until=args.progressive_until,
     )  # fmt: skip
     result = train(config)
+    if result.interrupted:  # stopped (Ctrl-C, SIGTERM): its checkpoint is for --resume, not for the table
+        sys.exit(result.exit_code)
     elapsed, rows = 0.0, []
     for row in result.history:
         elapsed += row["epoch_seconds"]

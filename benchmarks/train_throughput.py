@@ -2,13 +2,15 @@
 
     python benchmarks/train_throughput.py                   # cifar_resnet20, resnet18, mobilenet_v2 (small input)
     python benchmarks/train_throughput.py --amp none        # fp32
+    python benchmarks/train_throughput.py --avx2            # PyTorch limited to AVX2 kernels (fp32)
 
 Both loops run the same model (same weights), optimizer (SGD, Nesterov), loss (label smoothing 0.1),
 autocast dtype and batches from the same in-memory Fashion-MNIST images; they alternate in blocks of
 steps and the median block is kept. The engine's step is ``Trainer.train_step`` fed by its
 ``BatchLoader`` (uint8 → float, normalization, schedule step, metric bookkeeping); the plain loop is
 the five lines every tutorial writes, fed pre-normalized tensors. Batch augmentation (crop + flip)
-is timed on its own. Writes ``benchmarks/results/train_throughput.json``.
+is timed on its own. Writes ``benchmarks/results/train_throughput.json`` (``train_throughput-avx2-emulated.json``
+with ``--avx2``, which reruns the script with ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 
 from convzoo.data import Augment, BatchLoader
 from convzoo.provenance import provenance
-from convzoo.runtime import Context, autocast
+from convzoo.runtime import Context, autocast, rerun_limited_to_avx2
 from convzoo.training import TrainConfig
 from convzoo.training.engine import Trainer
 
@@ -108,9 +110,14 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--amp", default="auto")
     parser.add_argument("--channels-last", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "train_throughput.json")
+    parser.add_argument("--avx2", action="store_true", help="limit PyTorch to AVX2 kernels (see above)")
+    parser.add_argument("--out", type=Path, default=None, help="default: results/train_throughput[-avx2-emulated].json")
     parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
     args = parser.parse_args()
+    if args.avx2:
+        rerun_limited_to_avx2()
+    name = "train_throughput-avx2-emulated.json" if args.avx2 else "train_throughput.json"
+    args.out = args.out or Path(__file__).parent / "results" / name
     record = provenance(allow_dirty=args.allow_dirty)
     rows = []
     for name in args.models:

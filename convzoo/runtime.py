@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,6 +21,21 @@ import torch
 import torch.distributed as dist
 
 from .errors import OptionError
+
+# What an AVX2-only CPU runs, on a bigger one: PyTorch's own kernels and oneDNN's, each limited to AVX2
+AVX2_ONLY = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def rerun_limited_to_avx2() -> None:
+    """Replace this process by the same command with PyTorch limited to AVX2 (a no-op once it is).
+
+    The limits are read when torch loads, so a running process cannot take them; a benchmark's ``--avx2``
+    calls this first. :func:`cpu_kind` then labels every figure "AVX2 (limited ... on AMX)".
+    """
+    if all(os.environ.get(name) == value for name, value in AVX2_ONLY.items()):
+        return
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **AVX2_ONLY})
+
 
 ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "avx512_vnni", "avx_vnni", "fma")
 

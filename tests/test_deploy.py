@@ -243,6 +243,8 @@ def test_bench_modes_and_bad_input(capsys):
     assert json.loads(capsys.readouterr().out)[0]["variant"] == "optimized"
     assert main(["bench", "xception", "--against", "torchvision"]) == 2
     assert "no torchvision counterpart" in capsys.readouterr().err
+    assert main(["bench", "resnet18", "--dtype", "int8", "--optimize"]) == 2  # int8 is compiled or nothing
+    assert "use it with --optimize --compile" in capsys.readouterr().err
 
 
 def test_bench_leaves_stderr_empty_on_a_cpu_only_machine():
@@ -297,3 +299,29 @@ def test_int8_export_quantizes_every_convolution_and_agrees_with_fp32(checkpoint
     assert f"{agreement:.2%}" in printed
     assert main([*argv, "--int8"]) == 2  # no calibration data: one line
     assert "--calibrate DATA" in capsys.readouterr().err
+
+
+def test_int8_in_pytorch_quantizes_every_convolution_and_agrees_with_fp32(checkpoint):
+    """PT2E + the x86 Inductor quantizer, compiled: every convolution int8, the predictions of fp32 kept."""
+    from convzoo.deploy.int8_pt2e import count_quantized_convs, quantize_pt2e
+
+    loaded = ckpt.load(checkpoint)
+    model = loaded.build_model().eval()
+    adapter = loaded.model.adapter(1)
+    data = load_dataset("fashion-mnist-mini")
+    calibration = [adapter(data.train_images[i : i + 128]) for i in range(0, 512, 128)]
+    counted = count_quantized_convs(quantize_pt2e(copy.deepcopy(model), calibration[0], calibration))
+    assert counted.convolutions == 19 and counted.quantized == 19  # cifar_resnet20: 19 convolutions, all int8
+    fast, report = optimize(model, calibration[0], dtype="int8", calibration=calibration)
+    assert report.dtype == "int8" and report.compiled and report.folded_batch_norms == 19
+    same = 0
+    with torch.no_grad():
+        for i in range(0, 1000, 250):
+            images = adapter(data.test_images[i : i + 250])
+            same += int((fast(images).argmax(1) == model(images).argmax(1)).sum())
+    # one epoch of training leaves many near ties, so less than a trained model's 99%; wrong scales give ~10%
+    assert same >= 900
+    from convzoo.errors import OptionError
+
+    with pytest.raises(OptionError, match="int8 needs calibration batches"):
+        optimize(model, calibration[0], dtype="int8")

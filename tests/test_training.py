@@ -42,7 +42,7 @@ def test_a_short_run_learns_and_leaves_its_records(tmp_path):
     checkpoint.build_model()
 
 
-EVERY_RANDOM_PART = {
+EVERY_STATEFUL_PART = {  # every random draw, and the epoch-dependent image side
     "ema": 0.9,
     "mixup": 0.2,
     "cutmix": 1.0,
@@ -50,13 +50,14 @@ EVERY_RANDOM_PART = {
     "precise_bn": 2,
     "amp": "auto",
     "drop_rate": 0.2,
+    "progressive_resize": 16,  # epoch 1 at 16 px, epoch 2 (where the run is stopped) at 28
 }
 
 
 @pytest.mark.parametrize(
     "stop_at_step, options",
-    [(11, {}), (8, {}), (11, EVERY_RANDOM_PART)],
-    ids=["mid-epoch", "epoch-boundary", "mid-epoch-every-random-part"],
+    [(11, {}), (8, {}), (11, EVERY_STATEFUL_PART)],
+    ids=["mid-epoch", "epoch-boundary", "mid-epoch-every-stateful-part"],
 )
 def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path, stop_at_step, options):
     """Bit-exact: the data order, augmentation, mixup/cutmix draws, EMA and schedule continue where they stopped."""

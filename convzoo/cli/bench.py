@@ -37,7 +37,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--mode", choices=("infer", "train"), default="infer")
     parser.add_argument("--batch", type=_batches, default=[1, 16], help="comma-separated batch sizes")
     parser.add_argument("--size", type=int, default=224)
-    parser.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32")
+    parser.add_argument(
+        "--dtype", choices=("fp32", "bf16", "int8"), default="fp32",
+        help="int8: static PT2E quantization (torchao), with --optimize --compile only",
+    )  # fmt: skip
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--optimize", action="store_true", help="fold BN, channels-last (convzoo only)")
     parser.add_argument("--compile", action="store_true", help="torch.compile, with freezing on CPU (convzoo only)")
@@ -67,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
             raise OptionError("--device cuda asked for, but no CUDA device is available")
     if args.mode == "train" and (args.optimize or args.compile):
         raise OptionError("--optimize/--compile are for --mode infer")
+    if args.dtype == "int8" and not (args.optimize and args.compile and args.mode == "infer"):
+        raise OptionError("--dtype int8 is an inference optimization of ours: use it with --optimize --compile")
+    if args.dtype == "int8" and args.reference_same_flags:
+        raise OptionError("--reference-same-flags gives the reference fp32 or bf16 autocast; there is no eager int8")
     if "onnxruntime" in args.against and (args.mode == "train" or args.device == "cuda"):
         raise OptionError("--against onnxruntime times CPU inference: use it with --mode infer on the CPU")
     spec = BenchSpec(

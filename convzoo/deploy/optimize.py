@@ -9,6 +9,8 @@
   CUDA); checked for support first.
 - ``torch.compile`` (Inductor) fuses the element-wise operations; on CPU with
   *freezing*, weights become constants and are pre-packed for oneDNN.
+- int8 (CPU): static PT2E quantization calibrated on real batches, compiled into
+  oneDNN int8 convolutions (:mod:`convzoo.deploy.int8_pt2e`).
 
 ``optimize`` returns the optimized model only after checking that its outputs
 match the original's on the example input (tolerance by dtype), together with
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -29,7 +32,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from ..errors import ExportError, OptionError
 from ..runtime import cpu_supports_bf16
 
-TOLERANCE = {"fp32": 1e-3, "bf16": 0.1}  # max |difference| / max |reference| of the logits
+TOLERANCE = {"fp32": 1e-3, "bf16": 0.1, "int8": 0.25}  # max |difference| / max |reference| of the logits
 
 
 def fold_batch_norms(model: nn.Module) -> int:
@@ -50,7 +53,9 @@ def fold_batch_norms(model: nn.Module) -> int:
 
 def check_dtype_supported(dtype: str, device: torch.device) -> None:
     if dtype not in TOLERANCE:
-        raise OptionError(f"dtype must be fp32 or bf16, got {dtype!r}")
+        raise OptionError(f"dtype must be fp32, bf16 or int8, got {dtype!r}")
+    if dtype == "int8" and device.type != "cpu":
+        raise OptionError("int8 runs on the CPU's oneDNN kernels; use bf16 (or fp16 autocast) on CUDA")
     if dtype == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
         raise OptionError(
             "this CPU has no native bf16 (AVX-512 BF16 or AMX); bf16 would be emulated and slow: use fp32"
@@ -85,14 +90,19 @@ def optimize(
     dtype: str = "fp32",
     compile: bool = False,
     channels_last: bool = True,
+    calibration: Iterable[torch.Tensor] | None = None,
 ) -> Optimized:
     """An optimized copy of ``model`` for inference on ``example_input``'s device (see module docstring).
 
-    Raises ``ExportError`` when the copy's logits differ from the original's by more than the dtype allows.
+    ``dtype="int8"`` needs ``calibration``, a few batches of real (normalized) images, and compiles
+    (an uncompiled int8 graph runs fp32 kernels). Raises ``ExportError`` when the copy's logits differ
+    from the original's by more than the dtype allows, or when a convolution stayed in fp32.
     """
     device = example_input.device
     check_dtype_supported(dtype, device)
     reference = model.eval()(example_input)
+    if dtype == "int8":
+        return _int8(model, example_input, reference, calibration, channels_last)
     optimized = copy.deepcopy(model).eval()
     folded = fold_batch_norms(optimized)
     if channels_last:
@@ -108,6 +118,28 @@ def optimize(
             f"optimized model differs from the original by {difference:.2e} (> {TOLERANCE[dtype]}) in {dtype}"
         )
     return Optimized(runner, OptimizationReport(dtype, compile, channels_last, folded, difference))
+
+
+def _int8(
+    model: nn.Module,
+    example_input: torch.Tensor,
+    reference: torch.Tensor,
+    calibration: Iterable[torch.Tensor] | None,
+    channels_last: bool,
+) -> Optimized:
+    from .int8_pt2e import quantize_pt2e
+
+    if calibration is None:
+        raise OptionError("int8 needs calibration batches of real images (the activations' scales come from them)")
+    quantized = quantize_pt2e(copy.deepcopy(model), example_input, calibration)
+    norms = sum(isinstance(module, nn.BatchNorm2d) for module in model.modules())
+    left = sum("batch_norm" in str(node.target) for node in quantized.graph.nodes)
+    folded = norms - left  # preparing folds each batch norm that follows a convolution
+    runner = _compiled(_InputCast(quantized, torch.float32, channels_last), example_input.device)
+    difference = relative_difference(runner(example_input), reference)
+    if difference > TOLERANCE["int8"]:
+        raise ExportError(f"the int8 model differs from the original by {difference:.2e} (> {TOLERANCE['int8']})")
+    return Optimized(runner, OptimizationReport("int8", True, channels_last, folded, difference))
 
 
 class _InputCast(nn.Module):

@@ -26,7 +26,7 @@ def training_side(epoch: int, epochs: int, full: int, start: int | None, until: 
     """The image side of ``epoch`` (0-based) in a run of ``epochs``: ``start`` growing to ``full`` by ``until``."""
     if not start or start >= full:
         return full
-    ramp_epochs = max(1, math.floor(until * epochs))
+    ramp_epochs = math.floor(until * epochs)  # 0: the ramp is shorter than an epoch, so there is none
     if epoch >= ramp_epochs:
         return full
     side = start + (full - start) * epoch / ramp_epochs

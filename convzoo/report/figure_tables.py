@@ -38,8 +38,8 @@ def _reached(hit: dict | None) -> str:
 TIME_TO_ACCURACY_RUNS = {
     "5min": ("5 minutes", 5, "93"),
     "15min": ("15 minutes", 15, "94"),
-    "avx2-10min": ("10 minutes", 10, "93"),
-    "avx2-full-size": ("10 minutes", 10, "93"),
+    "avx2-6ep-progressive": ("10 minutes", 10, "93"),
+    "avx2-7ep-progressive": ("10 minutes", 10, "93"),
 }
 
 
@@ -74,19 +74,21 @@ def _work(run: dict) -> float:
 def time_to_accuracy(root: Path) -> str:
     """The time-to-accuracy table of docs/training.md: one row per run and CPU kind, with the target's verdict."""
     header = ["budget", "epochs", "recipe", "work (full-size epochs)", "reached 93.0%", "reached 94.0%", "final test top-1", "training time",
-              "target", "CPU", "commit"]  # fmt: skip
-    rows = []
+              "last epoch's images/s", "target", "CPU", "commit"]  # fmt: skip
+    rows, commands = [], []
     for tag, (budget, minutes, accuracy) in TIME_TO_ACCURACY_RUNS.items():
         path = root / RESULTS / f"time_to_accuracy-{tag}.json"
         if not path.exists():
             continue
         run = json.loads(path.read_text())
+        commands.append(f"    {run['command']}")
         rows.append([
             budget, run["config"]["epochs"], _recipe(run), f"{_work(run):.2f}", _reached(run["reached_93"]), _reached(run["reached_94"]),
-            f"**{run['final_top1']:.2%}**", f"{run['train_minutes']:.2f} min", _target(run, minutes, accuracy),
+            f"**{run['final_top1']:.2%}**", f"{run['train_minutes']:.2f} min",
+            f"{run['epochs'][-1]['train_images_per_s']:,.0f}", _target(run, minutes, accuracy),
             _cpu(run), _commit(run),
         ])  # fmt: skip
-    lines = [markdown(header, rows)]
+    lines = [markdown(header, rows), "", "The rows' commands, as recorded:", "", *commands]
     evaluated = _read(root, "time_to_accuracy-5min.json").get("eval")
     if evaluated:
         lines += [
@@ -392,5 +394,23 @@ def inference_profile(root: Path) -> str:
             f"{_commit(run)}): PyTorch `optimize()` {ours['total_ms']:.0f} ms ({top(ours)}); ONNX Runtime "
             f"{theirs['total_ms']:.0f} ms ({top(theirs)}). Convolutions alone: {conv['pytorch']:.0f} ms in oneDNN "
             f"against {conv['onnxruntime']:.0f} ms in ONNX Runtime (its Conv nodes include the fused add and ReLU)."
+        )
+    return "\n\n".join(parts) or "Not measured yet."
+
+
+def train_profile(root: Path) -> str:
+    """Where a training step's time goes, per CPU kind (docs/training.md)."""
+    parts = []
+    for name, meaning in ONNXRUNTIME_RUNS:
+        path = root / RESULTS / f"train_profile-{name}.json"
+        if not path.exists():
+            continue
+        run = json.loads(path.read_text())
+        ops = ", ".join(f"{op} {ms:.0f}" for op, ms in list(run["ms_per_step"].items())[:5])
+        parts.append(
+            f"**{meaning}** ({run['model']}, batch {run['batch']}, {run['amp'].replace('torch.', '')} "
+            f"{'channels-last' if run['channels_last'] else 'NCHW'}, CPU {_cpu(run)}, commit {_commit(run)}): "
+            f"{run['step_ms']:.0f} ms a step ({ops} ms); convolutions **{run['convolution_share']:.0%}** of it "
+            f"at {run['convolution_gmacs_per_s']} G multiply-adds/s, batch norm {run['batch_norm_share']:.0%}."
         )
     return "\n\n".join(parts) or "Not measured yet."

@@ -60,6 +60,7 @@ BLOCKS = (
     Block("docs/benchmarks.md", "eager-speed", figure_tables.eager_speed),
     Block("docs/benchmarks.md", "profile-speed", figure_tables.profile_speed),
     Block("docs/training.md", "engine-overhead", figure_tables.engine_overhead),
+    Block("docs/training.md", "train-profile", figure_tables.train_profile),
     Block("docs/training.md", "data-pipeline", figure_tables.data_pipeline),
     Block("docs/finetuning.md", "image-pipeline", figure_tables.image_pipeline),
     Block("docs/deploy.md", "deploy-speed", figure_tables.deploy_speed),

@@ -37,8 +37,7 @@ from convzoo.bench.timing import time_interleaved
 from convzoo.deploy import optimize
 from convzoo.deploy.export import export, onnxruntime_session
 from convzoo.deploy.int8 import count_quantized_convs, quantize_onnx
-from convzoo.provenance import provenance
-from convzoo.runtime import rerun_limited_to_avx2
+from convzoo.provenance import add_machine_arguments, start_measuring
 from convzoo.weights.reference import paired_models
 
 CALIBRATION = (16, 32)  # batches, images per batch: convzoo export --int8's defaults
@@ -141,12 +140,9 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, help="a trained Fashion-MNIST checkpoint (default: train one)")
     parser.add_argument("--epochs", type=int, default=2, help="without --checkpoint: epochs of the one trained")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--avx2", action="store_true", help="limit PyTorch to AVX2 kernels (see above)")
-    parser.add_argument("--allow-dirty", action="store_true")
+    add_machine_arguments(parser)
     args = parser.parse_args()
-    if args.avx2:
-        rerun_limited_to_avx2()
-    record = provenance(allow_dirty=args.allow_dirty)
+    record = start_measuring(args)
     with tempfile.TemporaryDirectory() as directory:
         measured = {"speed": speed(Path(directory), args.repeats)}
         print(json.dumps(measured["speed"], indent=2), flush=True)

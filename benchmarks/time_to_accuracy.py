@@ -28,8 +28,7 @@ from pathlib import Path
 
 import torch
 
-from convzoo.provenance import provenance
-from convzoo.runtime import rerun_limited_to_avx2
+from convzoo.provenance import add_machine_arguments, start_measuring
 from convzoo.training import TrainConfig, train
 
 
@@ -43,14 +42,11 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--progressive-resize", type=int, default=None)
     parser.add_argument("--progressive-until", type=float, default=0.5)
-    parser.add_argument("--avx2", action="store_true", help="limit PyTorch to AVX2 kernels (see above)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tag", default="5min")
-    parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
+    add_machine_arguments(parser)
     args = parser.parse_args()
-    if args.avx2:
-        rerun_limited_to_avx2()
-    record = provenance(allow_dirty=args.allow_dirty)
+    record = start_measuring(args)
     out = Path(f"/tmp/convzoo-tta-{args.tag}")
     shutil.rmtree(out, ignore_errors=True)
     config = TrainConfig(

@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from convzoo.provenance import provenance
-from convzoo.runtime import Context, rerun_limited_to_avx2
+from convzoo.provenance import add_machine_arguments, start_measuring
+from convzoo.runtime import Context
 from convzoo.training import TrainConfig
 from convzoo.training.engine import Trainer
 
@@ -48,12 +48,9 @@ def main() -> None:
     parser.add_argument("--model", default="cifar_resnet20")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--channels-last", action="store_true")
-    parser.add_argument("--avx2", action="store_true", help="limit PyTorch to AVX2 kernels (see above)")
-    parser.add_argument("--allow-dirty", action="store_true")
+    add_machine_arguments(parser)
     args = parser.parse_args()
-    if args.avx2:
-        rerun_limited_to_avx2()
-    record = provenance(allow_dirty=args.allow_dirty)
+    record = start_measuring(args)
     with tempfile.TemporaryDirectory() as out:
         config = TrainConfig(
             model=args.model, data="fashion-mnist", batch_size=128, channels_last=args.channels_last,

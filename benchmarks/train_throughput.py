@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from convzoo.data import Augment, BatchLoader
-from convzoo.provenance import provenance
-from convzoo.runtime import Context, autocast, rerun_limited_to_avx2
+from convzoo.provenance import add_machine_arguments, start_measuring
+from convzoo.runtime import Context, autocast
 from convzoo.training import TrainConfig
 from convzoo.training.engine import Trainer
 
@@ -110,15 +110,12 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--amp", default="auto")
     parser.add_argument("--channels-last", action="store_true")
-    parser.add_argument("--avx2", action="store_true", help="limit PyTorch to AVX2 kernels (see above)")
     parser.add_argument("--out", type=Path, default=None, help="default: results/train_throughput[-avx2-emulated].json")
-    parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
+    add_machine_arguments(parser)
     args = parser.parse_args()
-    if args.avx2:
-        rerun_limited_to_avx2()
     name = "train_throughput-avx2-emulated.json" if args.avx2 else "train_throughput.json"
     args.out = args.out or Path(__file__).parent / "results" / name
-    record = provenance(allow_dirty=args.allow_dirty)
+    record = start_measuring(args)
     rows = []
     for name in args.models:
         rows.append(measure(name, args))

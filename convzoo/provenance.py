@@ -9,6 +9,7 @@ Benchmarks refuse to record from a dirty tree unless told to, and then say so in
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import shlex
@@ -21,7 +22,7 @@ from typing import Any
 import torch
 
 from .errors import OptionError
-from .runtime import cpu_kind
+from .runtime import cpu_kind, rerun_limited_to_avx2
 
 RESULT_PATHS = ("benchmarks/results/",)  # figures written by earlier runs do not make the code dirty
 
@@ -97,3 +98,19 @@ def provenance(*, allow_dirty: bool = False, argv: list[str] | None = None) -> d
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "environment": environment(),
     }
+
+
+def add_machine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--avx2`` and ``--allow-dirty``, the options every per-CPU-kind benchmark takes."""
+    parser.add_argument(
+        "--avx2", action="store_true",
+        help="rerun limited to AVX2 kernels (ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2): fp32, as an AVX2 CPU",
+    )  # fmt: skip
+    parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
+
+
+def start_measuring(args: argparse.Namespace) -> dict[str, Any]:
+    """Rerun limited to AVX2 if ``args.avx2`` asks for it, then the provenance record of the figures to come."""
+    if args.avx2:
+        rerun_limited_to_avx2()
+    return provenance(allow_dirty=args.allow_dirty)

@@ -322,15 +322,22 @@ def image_pipeline(root: Path) -> str:
 ONNXRUNTIME_RUNS = (("native", "this CPU's own kernels"), ("avx2-emulated", "PyTorch limited to AVX2"))
 
 
+def _per_cpu_kind(root: Path, stem: str) -> list[tuple[str, dict | None]]:
+    """(what the kind means, its run or None when not measured) for ``STEM-native.json`` and ``STEM-avx2-emulated.json``."""
+    runs = []
+    for name, meaning in ONNXRUNTIME_RUNS:
+        path = root / RESULTS / f"{stem}-{name}.json"
+        runs.append((meaning, json.loads(path.read_text()) if path.exists() else None))
+    return runs
+
+
 def onnxruntime_speed(root: Path) -> str:
     """Ours (eager, optimized, compiled) and ONNX Runtime fp32 against eager torchvision, per CPU kind (docs/deploy.md)."""
     parts = []
-    for name, meaning in ONNXRUNTIME_RUNS:
-        path = root / RESULTS / f"onnxruntime-{name}.json"
-        if not path.exists():
+    for meaning, run in _per_cpu_kind(root, "onnxruntime"):
+        if run is None:
             parts.append(f"**{meaning}**: not measured yet.")
             continue
-        run = json.loads(path.read_text())
         ratios: dict[str, dict[str, float]] = {}
         for variant, measured in run["runs"].items():
             for row in measured["rows"]:
@@ -355,12 +362,10 @@ INT8_TARGET = 2.5  # int8 resnet50 over eager torchvision fp32 (issue 14), on AV
 def int8_speed(root: Path) -> str:
     """Every inference path against eager torchvision, and both int8 paths' agreement, per CPU kind (docs/deploy.md)."""
     parts = []
-    for name, meaning in ONNXRUNTIME_RUNS:
-        path = root / RESULTS / f"int8_speed-{name}.json"
-        if not path.exists():
+    for meaning, run in _per_cpu_kind(root, "int8_speed"):
+        if run is None:
             parts.append(f"**{meaning}**: not measured yet.")
             continue
-        run = json.loads(path.read_text())
         speed, agree = run["speed"], run["agreement"]
         rows = [[label, f"{speed['images_per_s'][label]:,}", f"{ratio:.3f}×"]
                 for label, ratio in speed["ratio_to_eager_torchvision"].items()]  # fmt: skip
@@ -383,11 +388,9 @@ def int8_speed(root: Path) -> str:
 def inference_profile(root: Path) -> str:
     """Per-operator time of optimized PyTorch and ONNX Runtime on one model (docs/deploy.md)."""
     parts = []
-    for name, meaning in ONNXRUNTIME_RUNS:
-        path = root / RESULTS / f"inference_profile-{name}.json"
-        if not path.exists():
+    for meaning, run in _per_cpu_kind(root, "inference_profile"):
+        if run is None:
             continue
-        run = json.loads(path.read_text())
         ours, theirs = run["pytorch_optimized_ms_per_call"], run["onnxruntime_ms_per_call"]
         conv = run["convolution_ms_per_call"]
         top = lambda ops: ", ".join(f"{k} {v:.0f}" for k, v in list(ops.items())[1:5])
@@ -403,11 +406,9 @@ def inference_profile(root: Path) -> str:
 def train_profile(root: Path) -> str:
     """Where a training step's time goes, per CPU kind (docs/training.md)."""
     parts = []
-    for name, meaning in ONNXRUNTIME_RUNS:
-        path = root / RESULTS / f"train_profile-{name}.json"
-        if not path.exists():
+    for meaning, run in _per_cpu_kind(root, "train_profile"):
+        if run is None:
             continue
-        run = json.loads(path.read_text())
         ops = ", ".join(f"{op} {ms:.0f}" for op, ms in list(run["ms_per_step"].items())[:5])
         parts.append(
             f"**{meaning}** ({run['model']}, batch {run['batch']}, {run['amp'].replace('torch.', '')} "

@@ -403,6 +403,9 @@ def inference_profile(root: Path) -> str:
     return "\n\n".join(parts) or "Not measured yet."
 
 
+PRECISION = {"None": "fp32", "torch.bfloat16": "bf16 autocast", "torch.float16": "fp16 autocast"}
+
+
 def train_profile(root: Path) -> str:
     """Where a training step's time goes, per CPU kind (docs/training.md)."""
     parts = []
@@ -411,9 +414,9 @@ def train_profile(root: Path) -> str:
             continue
         ops = ", ".join(f"{op} {ms:.0f}" for op, ms in list(run["ms_per_step"].items())[:5])
         parts.append(
-            f"**{meaning}** ({run['model']}, batch {run['batch']}, {run['amp'].replace('torch.', '')} "
+            f"**{meaning}** ({run['model']}, batch {run['batch']}, {PRECISION.get(run['amp'], run['amp'])} "
             f"{'channels-last' if run['channels_last'] else 'NCHW'}, CPU {_cpu(run)}, commit {_commit(run)}): "
-            f"{run['step_ms']:.0f} ms a step ({ops} ms); convolutions **{run['convolution_share']:.0%}** of it "
+            f"{run['step_ms']:.0f} ms a step, {run['batch'] / run['step_ms'] * 1000:.0f} images/s ({ops} ms); convolutions **{run['convolution_share']:.0%}** of it "
             f"at {run['convolution_gmacs_per_s']} G multiply-adds/s, batch norm {run['batch_norm_share']:.0%}."
         )
     return "\n\n".join(parts) or "Not measured yet."

@@ -80,7 +80,7 @@ def test_optimize_refuses_a_wrong_fold(monkeypatch):
 
 
 def test_optimize_rejects_an_unknown_dtype():
-    with pytest.raises(ValueError, match="fp32 or bf16"):  # OptionError is a ValueError
+    with pytest.raises(ValueError, match="dtype must be fp32, bf16 or int8, got .int4."):  # OptionError is a ValueError
         optimize(convzoo.create_model("resnet18"), torch.randn(1, 3, 32, 32), dtype="int4")
 
 

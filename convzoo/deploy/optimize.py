@@ -102,7 +102,7 @@ def optimize(
     check_dtype_supported(dtype, device)
     reference = model.eval()(example_input)
     if dtype == "int8":
-        return _int8(model, example_input, reference, calibration, channels_last)
+        return _int8(model, example_input, reference, calibration)
     optimized = copy.deepcopy(model).eval()
     folded = fold_batch_norms(optimized)
     if channels_last:
@@ -125,7 +125,6 @@ def _int8(
     example_input: torch.Tensor,
     reference: torch.Tensor,
     calibration: Iterable[torch.Tensor] | None,
-    channels_last: bool,
 ) -> Optimized:
     from .int8_pt2e import quantize_pt2e
 

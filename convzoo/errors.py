@@ -41,3 +41,7 @@ class ExportError(ConvzooError):
 
 class RunLockedError(ConvzooError):
     """Another live process is using the run directory."""
+
+
+class OutputError(ConvzooError, OSError):
+    """A path that cannot be written: read-only, a file where a folder is needed, or a symbolic link."""

@@ -1,0 +1,189 @@
+"""Writing files so that nothing is lost and nothing outside the output is touched.
+
+Every file convzoo writes (checkpoints, metrics, configs, reports, plots, exports) goes through here:
+
+- **Atomic.** The bytes go to a temporary file in the same directory (created with ``O_EXCL``, so a
+  planted name cannot redirect it), are flushed to disk, and only then renamed over the target. A crash,
+  a signal or a full disk mid-write leaves the previous file as it was.
+- **No writes through symbolic links.** A target that is a symbolic link is refused with one line
+  (``rename`` would replace the link, not follow it, but a link where convzoo writes means someone else
+  put it there); appends open with ``O_NOFOLLOW``.
+- **One line for what the user can fix.** A full disk (``ENOSPC``/``EDQUOT``) is a :class:`ResourceError`
+  that names the path, the space needed and free, and what was kept; a read-only or permission-denied
+  path, or a file where a folder is needed, is an :class:`OutputError`. ``torch.save`` reports a full disk
+  as an opaque ``RuntimeError`` ("unexpected pos …"): :func:`atomic_write` records the ``OSError`` that the
+  underlying ``write`` raised, so the cause is known exactly rather than guessed from the message.
+- **Leftovers are cleaned.** A process killed mid-write (SIGKILL, power loss) leaves its ``.NAME.*.tmp``;
+  :func:`remove_stale_temporaries` removes them when a run directory is taken again under its lock.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import OutputError, ResourceError
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+TEMPORARY_SUFFIX = ".tmp"
+
+
+def _mib(count: int) -> str:
+    return f"{count / 2**20:,.1f} MiB"
+
+
+def free_bytes(directory: Path) -> int | None:
+    try:
+        return shutil.disk_usage(directory).free
+    except OSError:
+        return None
+
+
+def output_error(path: Path, error: OSError, *, needed: int | None = None, kept: str = "", hint: str = "") -> Exception:
+    """The one-line error for ``error`` while writing ``path``; an ``OSError`` the user cannot fix comes back as is."""
+    kept = f"; {kept}" if kept else ""
+    if error.errno in DISK_FULL:
+        free = free_bytes(path.parent)
+        space = f"needs about {_mib(needed)}" if needed is not None else ""
+        space += f"{', ' if space else ''}{_mib(free)} free" if free is not None else ""
+        return ResourceError(
+            f"disk full while writing {path}{f' ({space})' if space else ''}{kept}. Free space{hint or ', then retry'}"
+        )
+    if error.errno in NOT_WRITABLE:
+        reason = (error.strerror or "not writable").lower()
+        return OutputError(f"cannot write {path}: {reason}{kept}; choose another output or fix its permissions")
+    if error.errno in (errno.ENOTDIR, errno.EEXIST) or isinstance(error, (NotADirectoryError, FileExistsError)):
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path.parent)
+        return OutputError(f"cannot write {path}: {blocker} is a file, not a folder; choose another output")
+    if error.errno == errno.ELOOP:
+        return OutputError(f"{path} is a symbolic link; convzoo does not write through links: remove it")
+    if error.errno == errno.EISDIR:
+        return OutputError(f"cannot write {path}: it is a folder; choose a file name")
+    return error
+
+
+def make_dir(directory: str | Path) -> Path:
+    """``mkdir -p`` with one-line errors (a file in the way, read-only, disk full)."""
+    directory = Path(directory)
+    if directory.is_dir():
+        return directory
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise output_error(directory, error) from None
+    return directory
+
+
+def refuse_link(path: Path) -> None:
+    if path.is_symlink():
+        raise OutputError(
+            f"{path} is a symbolic link (to {os.readlink(path)}); convzoo does not write through links: remove it"
+        )
+
+
+class _RecordingFile:
+    """A binary file whose ``write`` errors are kept: libraries that wrap them (``torch.save``) lose the errno."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file, self.error = file, None
+
+    def write(self, data) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as error:
+            self.error = error
+            raise
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.file, name)
+
+
+def atomic_write(
+    path: str | Path, write: Callable[[BinaryIO], object], *, needed: int | None = None, hint: str = ""
+) -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    ``needed``: the expected size in bytes, for the disk-full message; ``hint``: what to do after freeing
+    space (for a checkpoint: ``", then continue with --resume"``).
+    """
+    path = Path(path)
+    make_dir(path.parent)
+    refuse_link(path)
+    existed = path.exists()
+    temporary = None
+    try:
+        handle = _temporary(path)
+        temporary = handle.name
+        with handle as file:
+            recorder = _RecordingFile(file)
+            try:
+                write(recorder)
+            except RuntimeError:  # torch.save: the OSError it met is in the recorder
+                if recorder.error is None:
+                    raise
+                raise recorder.error from None
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+        temporary = None
+    except OSError as error:
+        kept = f"the previous {path.name} is intact" if existed else f"no {path.name} was written"
+        raise output_error(path, error, needed=needed, kept=kept, hint=hint) from None
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+    return path
+
+
+def _temporary(path: Path):
+    """A new file ``.NAME.<random>.tmp`` beside ``path``, opened for writing; never an existing file or link."""
+    import tempfile
+
+    return tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by atomic_write)
+        "wb", dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, delete=False
+    )
+
+
+def write_bytes(path: str | Path, data: bytes, **options) -> Path:
+    return atomic_write(path, lambda file: file.write(data), needed=len(data), **options)
+
+
+def write_text(path: str | Path, text: str, **options) -> Path:
+    return write_bytes(path, text.encode(), **options)
+
+
+def append_text(path: str | Path, text: str) -> None:
+    """Append ``text`` to ``path`` (created if missing), never through a symbolic link."""
+    path = Path(path)
+    data = text.encode()
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            written = os.write(handle, data)
+            if written != len(data):  # a short write: the disk filled up mid-line
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        finally:
+            os.close(handle)
+    except OSError as error:
+        if error.errno == errno.ELOOP or path.is_symlink():
+            refuse_link(path)
+        raise output_error(path, error, needed=len(data)) from None
+
+
+def remove_stale_temporaries(directory: str | Path) -> list[Path]:
+    """Delete the ``.NAME.*.tmp`` files a killed writer left in ``directory`` (call only while holding its lock)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    stale = [p for p in directory.glob(f".*{TEMPORARY_SUFFIX}") if p.is_file() and not p.is_symlink()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

@@ -147,7 +147,7 @@ def _temporary(path: Path):
     """A new file ``.NAME.<random>.tmp`` beside ``path``, opened for writing; never an existing file or link."""
     import tempfile
 
-    return tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by atomic_write)
+    return tempfile.NamedTemporaryFile(
         "wb", dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, delete=False
     )
 

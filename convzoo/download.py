@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import urllib.error
 import urllib.parse
@@ -40,6 +41,48 @@ def digest_of(path: str | Path, algorithm: str = "sha256") -> str:
 
 def md5_of(path: str | Path) -> str:
     return digest_of(path, "md5")
+
+
+DIGEST_CACHE = "verified-digests.json"  # in the user's cache directory (``$XDG_CACHE_HOME/convzoo``)
+
+
+def _digest_cache_path() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "convzoo" / DIGEST_CACHE
+
+
+def cached_digest_of(path: str | Path, algorithm: str = "md5") -> str:
+    """``digest_of(path)``, remembered under the file's resolved path, size and mtime (ns).
+
+    A dataset is verified every time it is found, so each run would hash its files again (a second or
+    more for full Fashion-MNIST, minutes for larger sets). The digest is kept in the user's cache
+    directory, one JSON file for all datasets wherever they lie (a dataset directory such as
+    /usr/share/datasets may be read-only, so the cache cannot sit beside it). Any change of size or
+    mtime misses the cache and hashes again; a cache that cannot be read or written only costs the
+    hash.
+    """
+    path = Path(path)
+    stat = path.stat()
+    key = f"{algorithm}:{path.resolve()}"
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    cache_path = _digest_cache_path()
+    try:
+        cache = json.loads(cache_path.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    entry = cache.get(key) if isinstance(cache, dict) else None
+    if isinstance(entry, list) and entry[:2] == stamp and len(entry) == 3:
+        return entry[2]
+    digest = digest_of(path, algorithm)
+    cache = cache if isinstance(cache, dict) else {}
+    cache[key] = [*stamp, digest]
+    try:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.part")
+        partial.write_text(json.dumps(cache, indent=0))
+        os.replace(partial, cache_path)
+    except OSError:
+        pass
+    return digest
 
 
 def mirrored(url: str) -> str:

@@ -134,6 +134,13 @@ FAULTS = (
          f"{INDEPENDENT}::test_reading_a_crafted_checkpoint_runs_no_code"),
         quick=True,
     ),
+    Fault(
+        "dataset_unverified", "a Fashion-MNIST directory found on disk is trusted without its MD5s",
+        "convzoo/data/fashion_mnist.py",
+        "return verify(directory, checksums)", "return directory",
+        ("tests/test_dataset_verification.py::test_the_embedded_sample_planted_as_the_full_set_is_refused_naming_the_md5",),
+        quick=True,
+    ),
     # --- faults the suite let through before tests/test_independent_checks.py --------------------------------
     Fault(
         "option_a_offset", "option-A shortcut subsamples from pixel (1, 1) instead of (0, 0)",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..download import verified_or_downloaded
+from ..download import cached_digest_of, digest_matches, verified_or_downloaded
 from ..errors import DataError
 from .idx import read_idx
 from .sources import cache_dir, candidate_dirs
@@ -30,6 +30,13 @@ OFFICIAL_MD5 = {
     "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
     "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
     "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+# sizes of the uncompressed official files: 16-byte header + 28·28 bytes per image, 8-byte header + 1 per label
+OFFICIAL_RAW_SIZES = {
+    "train-images-idx3-ubyte": 16 + 60_000 * 784,
+    "train-labels-idx1-ubyte": 8 + 60_000,
+    "t10k-images-idx3-ubyte": 16 + 10_000 * 784,
+    "t10k-labels-idx1-ubyte": 8 + 10_000,
 }
 MINI_DIR = Path(__file__).parent / "assets" / "fashion-mnist-mini"
 
@@ -58,6 +65,32 @@ def load_split(directory: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]
     return images.unsqueeze(1), labels.long()
 
 
+def verify(directory: Path, checksums: dict[str, str] | None = None) -> Path:
+    """``directory`` if each file is the official one (MD5 of a ``.gz``, size of an uncompressed copy); else a
+    one-line DataError naming the file, what it has and what was expected.
+
+    ``checksums`` defaults to :data:`OFFICIAL_MD5` read at call time, so a test can stand other files in.
+    """
+    for name, md5 in (OFFICIAL_MD5 if checksums is None else checksums).items():
+        path = directory / name
+        if path.exists():
+            actual = cached_digest_of(path, "md5")
+            if not digest_matches(actual, md5):
+                raise DataError(
+                    f"{path} has MD5 {actual}, expected {md5}: not the official Fashion-MNIST file "
+                    "(the embedded sample, or an altered, corrupt or incomplete copy); replace it or pass --download"
+                )
+            continue
+        raw = directory / name[:-3]
+        expected_size = OFFICIAL_RAW_SIZES.get(raw.name)
+        if raw.exists() and expected_size is not None and raw.stat().st_size != expected_size:
+            raise DataError(
+                f"{raw} has {raw.stat().st_size:,} bytes, expected {expected_size:,}: not the official "
+                "Fashion-MNIST file (the embedded sample, or a corrupt or incomplete copy); replace it or pass --download"
+            )
+    return directory
+
+
 def fetch(destination: Path, base_url: str = OFFICIAL_URL, checksums: dict[str, str] = OFFICIAL_MD5) -> Path:
     """The four files in ``destination``, each verified against its MD5 (downloaded where missing)."""
     for name, md5 in checksums.items():
@@ -65,15 +98,24 @@ def fetch(destination: Path, base_url: str = OFFICIAL_URL, checksums: dict[str, 
     return destination
 
 
-def find(data_dir: str | Path | None = None, *, download_missing: bool = False) -> Path:
-    """The directory holding full Fashion-MNIST; downloads to the cache (or ``data_dir``) if allowed."""
+def find(
+    data_dir: str | Path | None = None, *, download_missing: bool = False, checksums: dict[str, str] | None = None
+) -> Path:
+    """The directory holding full Fashion-MNIST, verified; downloads to the cache (or ``data_dir``) if allowed.
+
+    The first candidate directory that has the four files is verified and used, or refused with its
+    reason: a wrong file where the user pointed is an error to see, not a reason to look elsewhere.
+    """
     if data_dir is not None and not Path(data_dir).exists() and not download_missing:
         raise DataError(f"data directory {data_dir} does not exist")
     for directory in candidate_dirs("fashion-mnist", data_dir):
         if directory.is_dir() and _has_files(directory):
-            return directory
+            return verify(directory, checksums)
     if download_missing:
-        return fetch(Path(data_dir) if data_dir is not None else cache_dir() / "fashion-mnist")
+        return fetch(
+            Path(data_dir) if data_dir is not None else cache_dir() / "fashion-mnist",
+            checksums=checksums or OFFICIAL_MD5,
+        )
     raise DataError(
         "Fashion-MNIST not found (looked in --data-dir, $CONVZOO_DATA, /usr/share/datasets/fashion-mnist and "
         f"{cache_dir() / 'fashion-mnist'}); install Debian's dataset-fashion-mnist, or pass --download"

@@ -27,11 +27,14 @@ leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import errno
+import inspect
 import os
 import pickle
 import tempfile
+import types
+import typing
 import zipfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,7 @@ from torch import nn
 from .data.adapt import InputAdapter
 from .data.datasets import FolderOptions
 from .errors import CheckpointError, ResourceError
-from .registry import create_model
+from .registry import create_model, get_entry, list_models
 
 FORMAT = "convzoo-checkpoint"
 VERSION = 2  # 1: flat dict (convzoo ≤ stop 7), still read; 2: model / weights / training parts
@@ -74,7 +77,37 @@ class ModelSpec:
         return int(self.kwargs.get("num_classes", len(self.classes)))
 
     def build(self) -> nn.Module:
-        return create_model(self.name, **self.kwargs)
+        self.check()
+        try:
+            return create_model(self.name, **self.kwargs)
+        except (TypeError, ValueError) as error:  # arguments from a file this convzoo cannot take (OptionError too)
+            raise CheckpointError(
+                f"the checkpoint's model {self.name} cannot be built from its arguments {self.kwargs} "
+                f"({str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}); "
+                "it was written by another convzoo version or edited"
+            ) from None
+
+    def check(self) -> None:
+        """A registered model and ``create_model`` arguments of the right names and types, or :class:`CheckpointError`."""
+        if not isinstance(self.name, str) or self.name not in list_models():
+            raise CheckpointError(
+                f"the checkpoint is for a model named {self.name!r}, which this convzoo does not have "
+                "(`convzoo models` lists them); it was written by another convzoo version or edited"
+            )
+        for key, value in self.kwargs.items():
+            expected = MODEL_ARGUMENT_TYPES.get(key)
+            if expected is not None and not _fits(value, expected):
+                raise CheckpointError(
+                    f"the checkpoint's model argument {key}={value!r} should be {_describe(expected)}; "
+                    "the checkpoint was edited or is corrupt"
+                )
+        try:
+            inspect.signature(get_entry(self.name).builder).bind(**self.kwargs)
+        except TypeError as error:
+            raise CheckpointError(
+                f"the checkpoint's model arguments do not fit {self.name} ({error}); "
+                "it was written by another convzoo version or edited"
+            ) from None
 
     def adapter(self, data_channels: int | None = None) -> InputAdapter:
         """The input preparation the model was trained with (channels, normalization, minimum size)."""
@@ -101,7 +134,7 @@ class Checkpoint:
 
     def build_model(self, *, use_ema: bool = True) -> nn.Module:
         """The model with its weights (the EMA weights if the checkpoint has them and ``use_ema``)."""
-        model = self.model.build()
+        model = self.model.build()  # CheckpointError for a name or arguments this convzoo cannot build
         state = self.ema_state if use_ema and self.ema_state else self.model_state
         try:
             model.load_state_dict(state)
@@ -192,14 +225,100 @@ def from_payload(payload: Any, path: Path) -> Checkpoint:
             f"{path} is checkpoint format {version}, newer than this convzoo reads ({VERSION}); upgrade convzoo"
         )
     try:
-        return _from_v1(payload) if version == 1 else _from_v2(payload)
+        checkpoint = _from_v1(payload) if version == 1 else _from_v2(payload)
+        checkpoint.model.check()
+        _check_parts(checkpoint)
     except (KeyError, TypeError) as error:
         raise CheckpointError(f"{path} is a convzoo checkpoint with a missing or malformed part ({error})") from None
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    return checkpoint
+
+
+def _check_parts(checkpoint: Checkpoint) -> None:
+    """Weights that are mappings of names to tensors, a training part that is a mapping."""
+    if checkpoint.training is not None and not isinstance(checkpoint.training, dict):
+        raise CheckpointError(f"its training part is a {type(checkpoint.training).__name__}, not a mapping")
+    for part in ("model_state", "ema_state"):
+        state = getattr(checkpoint, part)
+        if state is None and part == "ema_state":
+            continue
+        if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+        ):
+            raise CheckpointError(f"the checkpoint's {part} is not a mapping of names to tensors; it is corrupt")
+
+
+# create_model's own arguments; family-specific ones are checked against the builder's signature
+MODEL_ARGUMENT_TYPES: dict[str, Any] = {
+    "num_classes": int,
+    "in_chans": int,
+    "drop_rate": float | None,
+    "drop_path_rate": float | None,
+    "small_input": bool,
+}
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether plain data read from a checkpoint has the type ``hint`` (int, float, str, bool, None, unions,
+    ``list[X]``, ``dict[K, V]``, ``Any``); a bool is not a number here, an int is a float."""
+    if hint is Any:
+        return True
+    if hint is type(None) or hint is None:
+        return value is None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, option) for option in typing.get_args(hint))
+    if origin is list:
+        (item,) = typing.get_args(hint) or (Any,)
+        return isinstance(value, list) and all(_fits(v, item) for v in value)
+    if origin is dict:
+        key, item = typing.get_args(hint) or (Any, Any)
+        return isinstance(value, dict) and all(_fits(k, key) and _fits(v, item) for k, v in value.items())
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    return getattr(hint, "__name__", None) if isinstance(hint, type) else str(hint).replace("typing.", "")
+
+
+def fields_from_plain(cls: type, values: Any, what: str, *, unknown: str = "refuse") -> Any:
+    """``cls(**values)`` for a dataclass stored as plain data in a checkpoint, every field checked against its type.
+
+    ``what`` names the part in the messages (e.g. ``"runs/x/last.pt's train_state"``); ``unknown="ignore"`` drops
+    fields ``cls`` does not have (a newer writer's additions) instead of refusing them. Resuming uses it for
+    ``TrainState``: ``fields_from_plain(TrainState, training["train_state"], f"{path}'s train_state")``.
+    """
+    if not isinstance(values, dict):
+        raise CheckpointError(f"{what} is a {type(values).__name__}, not a mapping of fields; the file is corrupt")
+    specs = {spec.name: spec for spec in fields(cls)}
+    extra = sorted(str(name) for name in values if name not in specs)
+    if extra and unknown == "refuse":
+        raise CheckpointError(
+            f"{what} has unknown fields ({', '.join(extra)}); it was written by another convzoo version or edited"
+        )
+    missing = [
+        name for name, spec in specs.items() if name not in values and spec.default is MISSING
+        and spec.default_factory is MISSING
+    ]  # fmt: skip
+    if missing:
+        raise CheckpointError(f"{what} lacks the fields {', '.join(missing)}; the file is corrupt or edited")
+    hints = typing.get_type_hints(cls)
+    for name, value in values.items():
+        if name in specs and not _fits(value, hints[name]):
+            raise CheckpointError(
+                f"{what} field {name} should be {_describe(hints[name])}, got {type(value).__name__} {value!r:.60}; "
+                "the file is corrupt or edited"
+            )
+    return cls(**{name: value for name, value in values.items() if name in specs})
 
 
 def _from_v2(payload: dict[str, Any]) -> Checkpoint:
-    known = {f.name for f in fields(ModelSpec)}
-    spec = ModelSpec(**{k: v for k, v in payload["model"].items() if k in known})
+    spec = fields_from_plain(ModelSpec, payload["model"], "its model description", unknown="ignore")
     return Checkpoint(spec, payload["model_state"], payload.get("ema_state"), payload.get("training"))
 
 
@@ -216,11 +335,12 @@ TRAINING_KEYS_V1 = (
 
 def _from_v1(payload: dict[str, Any]) -> Checkpoint:
     """Format 1 (a flat dict) as format 2: same facts, grouped."""
-    spec = ModelSpec(
-        name=payload["model_name"], kwargs=payload["model_kwargs"], classes=list(payload["classes"]),
-        mean=list(payload["mean"]), std=list(payload["std"]), data_channels=payload["data_channels"],
-        image_size=payload["image_size"], min_size=payload["min_size"], dataset=payload.get("dataset"),
-    )  # fmt: skip
+    described = {
+        "name": payload["model_name"], "kwargs": payload["model_kwargs"], "classes": list(payload["classes"]),
+        "mean": list(payload["mean"]), "std": list(payload["std"]), "data_channels": payload["data_channels"],
+        "image_size": payload["image_size"], "min_size": payload["min_size"], "dataset": payload.get("dataset"),
+    }  # fmt: skip
+    spec = fields_from_plain(ModelSpec, described, "its model description")
     training = {key: payload.get(key) for key in TRAINING_KEYS_V1} if "train_state" in payload else None
     return Checkpoint(spec, payload["model_state"], payload.get("ema_state"), training)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 FORMATS = ("table", "md", "csv", "json")
 
@@ -46,18 +47,24 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None
         return buffer.getvalue()
     if fmt == "md":
         return markdown(columns, ([row[c] for c in columns] for row in rows))
-    table = Table(title=title)
+    # Text, not str: rich would read "[dogs]" in a class or file name as markup (and drop it, or fail on "[/x]")
+    table = Table(title=Text(title) if title is not None else None)
     for column in columns:
         numeric = bool(rows) and all(_looks_numeric(row[column]) for row in rows)
-        table.add_column(column, justify="right" if numeric else "left")
+        table.add_column(Text(str(column)), justify="right" if numeric else "left")
     for row in rows:
-        table.add_row(*(str(row[c]) for c in columns))
+        table.add_row(*(Text(str(row[c])) for c in columns))
     return table
 
 
 def console() -> Console:
-    """A rich console; wide when writing to a file or pipe, so tables are not cut at 80 columns."""
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    """A rich console for plain text; wide when writing to a file or pipe, so tables are not cut at 80 columns.
+
+    Markup and emoji codes are off: what convzoo prints holds class and file names, and ``[dogs]`` or
+    ``[/cats]`` (a folder name) must print as written, not be read as a style or fail as a closing tag.
+    """
+    wide = {} if sys.stdout.isatty() else {"width": 200}
+    return Console(markup=False, emoji=False, **wide)
 
 
 def emit(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None) -> None:

@@ -11,6 +11,7 @@ import torch
 from .. import checkpoint as ckpt
 from ..deploy.export import FORMATS, export, onnx_agrees, write_metadata
 from ..errors import ExportError, OptionError
+from .outputs import writable_file
 
 
 def add_parser(subparsers) -> None:
@@ -64,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError("--int8 needs --format onnx and --calibrate DATA (the images that set the int8 scales)")
     if args.calibration_batches < 1:
         raise OptionError(f"--calibration-batches must be at least 1, got {args.calibration_batches}")
+    int8_path = args.out.with_suffix(".int8.onnx")
+    for path in (args.out, Path(f"{args.out}.json"), *([int8_path] if args.int8 else [])):
+        writable_file(path)  # a folder, a link or a read-only place: refused before exporting
     checkpoint = ckpt.load(args.checkpoint)
     spec = checkpoint.model
     model = checkpoint.build_model().eval()

@@ -45,6 +45,8 @@ def predictor(args: argparse.Namespace) -> Predictor:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.top < 1:
+        raise OptionError(f"--top must be at least 1 (how many classes to show per image), got {args.top}")
     predictions = predictor(args).predict(args.images, k=args.top)
     for skipped in (p for p in predictions if p.error):
         print(f"convzoo: skipped {skipped.error}", file=sys.stderr)

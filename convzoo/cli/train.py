@@ -9,6 +9,7 @@ import argparse
 from dataclasses import MISSING, fields
 
 from ..training import TrainConfig, train
+from .outputs import writable_dir
 
 
 def _type_of(annotation: str):
@@ -45,6 +46,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)  # validates itself
+    writable_dir(config.run_dir())  # a file or a read-only folder as --out: one line now, not after loading data
     result = train(config)
     if not result.is_main:
         return 0

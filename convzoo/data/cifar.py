@@ -97,6 +97,22 @@ def find(name: str, data_dir: str | Path | None = None, *, download_missing: boo
     return root
 
 
+def _checked_labels(labels, count: int, num_classes: int, path: Path) -> list[int]:
+    """The batch's labels as ints, one per image, each a class index; otherwise a :class:`DataError` naming ``path``."""
+    array = np.asarray(labels) if len(labels) else np.zeros(0, dtype=np.int64)
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise DataError(f"{path} is corrupt: its labels are not a list of integers; delete it and download again")
+    if len(array) != count:
+        raise DataError(f"{path} is corrupt: {len(array)} labels for {count} images; delete it and download again")
+    outside = array[(array < 0) | (array >= num_classes)]
+    if len(outside):
+        raise DataError(
+            f"{path} has labels outside 0..{num_classes - 1} (e.g. {int(outside[0])}), but the dataset names "
+            f"{num_classes} classes: the file is corrupt or from another dataset; delete it and download again"
+        )
+    return array.tolist()
+
+
 def load_split(name: str, root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """``(images (N, 3, 32, 32) uint8, labels (N,), class names)``."""
     folder = root / ARCHIVES[name][2]
@@ -108,7 +124,7 @@ def load_split(name: str, root: Path, split: str) -> tuple[torch.Tensor, torch.T
         batch = _unpickle(folder / part)
         try:
             images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))  # rows are R, G, B planes
-            labels.extend(batch[labels_key])
-        except (KeyError, ValueError) as error:
+            labels.extend(_checked_labels(batch[labels_key], len(images[-1]), len(classes), folder / part))
+        except (KeyError, ValueError, TypeError) as error:
             raise DataError(f"{folder / part} is not a CIFAR batch ({error})") from None
     return torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.long), classes

@@ -23,6 +23,8 @@ from .streaming import MIN_TRIED, MOSTLY_BROKEN, FolderFiles, mostly_broken
 
 def split_dirs(root: Path) -> tuple[Path, Path]:
     if not root.is_dir():
+        if root.exists():
+            raise DataError(f"image folder {root} is a file, not a folder; pass the folder holding train/ and test/")
         raise DataError(f"image folder {root} does not exist")
     test = next((root / name for name in ("test", "val") if (root / name).is_dir()), None)
     if (root / "train").is_dir() and test is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -122,20 +123,24 @@ class TrainConfig:
                 raise OptionError(
                     f"--{spec.name.replace('_', '-')} must be one of {', '.join(choices)}, got {getattr(self, spec.name)!r}"
                 )
-        if not 0 <= self.progressive_until < 1:
-            raise OptionError(f"--progressive-until must be in [0, 1), got {self.progressive_until}")
         if self.pretrained and self.weights:
             raise OptionError("--pretrained and --weights both say where the weights come from; pass one")
         if self.source and not self.pretrained:
             raise OptionError("--source applies with --pretrained only")
-        for name in ("lr", "weight_decay", "grad_clip", "head_lr_scale"):
+        self._check_numbers()
+
+    def _check_numbers(self) -> None:
+        """Every float option is a finite number in its range (NaN fails every comparison, so it fails here)."""
+        for name, (high, meaning) in FLOAT_RANGES.items():
             value = getattr(self, name)
-            if value is not None and not value >= 0:
-                raise OptionError(f"--{name.replace('_', '-')} must be at least 0, got {value}")
-        for name in ("label_smoothing", "random_erasing", "ema"):
-            value = getattr(self, name)
-            if value is not None and not 0 <= value < 1:
-                raise OptionError(f"--{name.replace('_', '-')} must be in [0, 1), got {value}")
+            if value is None:
+                continue
+            flag = f"--{name.replace('_', '-')}"
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise OptionError(f"{flag} must be a number, got {value!r}")
+            lowest_ok = value > 0 if name == "lr" else value >= 0
+            if not (math.isfinite(value) and lowest_ok and (high is None or value < high)):
+                raise OptionError(f"{flag} must be {meaning}, got {value!r}")
 
     @property
     def fine_tuning(self) -> bool:
@@ -156,12 +161,33 @@ class TrainConfig:
             lr=self.lr if self.lr is not None else lr_per_128 * batch_size / 128,
             weight_decay=self.weight_decay if self.weight_decay is not None else decay,
             crop_padding=self.crop_padding if self.crop_padding is not None else (2 if image_size <= 28 else 4),
-            out=self.out
-            if self.out is not None
-            else f"runs/{self.model}-{dataset.replace('/', '_').replace(':', '_')}",
+            out=self.run_dir(dataset),
         )
 
+    def run_dir(self, dataset: str | None = None) -> str:
+        """``--out``, or the default run directory ``runs/MODEL-DATA``."""
+        dataset = self.data if dataset is None else dataset
+        return self.out if self.out is not None else f"runs/{self.model}-{dataset.replace('/', '_').replace(':', '_')}"
 
+
+# float option: (the lowest value above its range, or None: unbounded; the range in words). All are at least 0,
+# the learning rate above 0.
+FLOAT_RANGES = {
+    "lr": (None, "a finite number above 0 (e.g. 0.1)"),
+    "head_lr_scale": (None, "a finite number of at least 0"),
+    "momentum": (1.0, "in [0, 1) (e.g. 0.9)"),
+    "weight_decay": (None, "a finite number of at least 0 (0: off)"),
+    "warmup_epochs": (None, "a finite number of at least 0"),
+    "label_smoothing": (1.0, "in [0, 1) (0: off)"),
+    "random_erasing": (1.0, "in [0, 1) (0: off)"),
+    "mixup": (None, "a finite number of at least 0 (0: off)"),
+    "cutmix": (None, "a finite number of at least 0 (0: off)"),
+    "grad_clip": (None, "a finite number of at least 0 (0: off)"),
+    "progressive_until": (1.0, "in [0, 1)"),
+    "ema": (1.0, "in [0, 1) (e.g. 0.999)"),
+    "drop_rate": (1.0, "in [0, 1)"),
+    "drop_path_rate": (1.0, "in [0, 1)"),
+}
 DEFAULT_EPOCHS = {"fashion-mnist-mini": 10, "fashion-mnist": 15, "cifar10": 30, "cifar100": 30}
 FROM_SCRATCH = {"sgd": (0.1, 5e-4), "adamw": (2e-3, 0.05)}  # (peak lr per 128 images, weight decay)
 # Pretrained features need small steps; the fresh classifier gets head_lr_scale (10x) on top.

@@ -12,7 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 class EpochProgress:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.console = Console(stderr=True)
+        # notes and rows name classes and files: "[dogs]" must print as written, not be read as rich markup
+        self.console = Console(stderr=True, markup=False, emoji=False)
         self.progress: Progress | None = None
 
     def start(self, epoch: int, epochs: int, steps: int, done: int) -> None:

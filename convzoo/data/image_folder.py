@@ -55,7 +55,8 @@ def folder_classes(train_dir: Path, test_dir: Path) -> tuple[list[str], list[str
 
 
 def check_files(train: FolderFiles, test: FolderFiles, classes: list[str]) -> list[str]:
-    """Errors for empty training classes; notes for ignored non-image files and empty test classes."""
+    """Errors for empty training classes; notes for ignored non-image files, empty test classes and linked
+    folders skipped because their directory was listed already."""
     counts = torch.bincount(torch.tensor(train.labels, dtype=torch.long), minlength=len(classes))
     empty = [classes[i] for i in range(len(classes)) if counts[i] == 0]
     if empty:
@@ -72,7 +73,16 @@ def check_files(train: FolderFiles, test: FolderFiles, classes: list[str]) -> li
         if files.ignored:
             names = ", ".join(Path(p).name for p in files.ignored[:3])
             notes.append(f"{len(files.ignored)} files under {files.root} are not images by their extension ({names})")
+        if files.linked_skipped:
+            notes.append(linked_note(files))
     return notes
+
+
+def linked_note(files: FolderFiles) -> str:
+    """``skipped 2 linked folders already listed (a loop?): cats/loop, ...``: each image is listed once."""
+    count, names = len(files.linked_skipped), ", ".join(files.linked_skipped[:3])
+    more = ", ..." if count > 3 else ""
+    return f"skipped {count} linked folders under {files.root} already listed (a loop?): {names}{more}"
 
 
 def load_folder(

@@ -51,20 +51,35 @@ class FolderFiles:
     paths: list[str]
     labels: list[int]
     ignored: list[str] = field(default_factory=list)  # files without an image extension
+    linked_skipped: list[str] = field(default_factory=list)  # linked folders already listed, relative to root
 
     def __len__(self) -> int:
         return len(self.paths)
 
 
+DirKey = tuple[int, int]  # (st_dev, st_ino): one directory, whatever path or link reaches it
+
+
 def list_files(directory: Path, classes: list[str]) -> FolderFiles:
-    """Every image file under ``directory/<class>/`` (any depth), sorted, labelled by class index."""
+    """Every image file under ``directory/<class>/`` (any depth), sorted, labelled by class index.
+
+    Linked folders are followed (a photo library linked in is a common layout), but each real directory is
+    listed once, at its own place: a link to a directory that is listed anyway (a loop back to a parent, a
+    class folder linked into another class) is skipped and named in ``linked_skipped``. Following every link
+    turned 48 files into 1,968 through one loop, and labelled dogs as cats through a link (issue 24).
+    """
     files = FolderFiles(directory, [], [])
-    for label, name in enumerate(classes):
-        class_dir = directory / name
-        if not class_dir.is_dir():
+    class_dirs = [(label, directory / name) for label, name in enumerate(classes) if (directory / name).is_dir()]
+    real = _real_directories([path for _, path in class_dirs])
+    seen: set[DirKey] = set()
+    for label, class_dir in class_dirs:
+        key = _directory_key(str(class_dir))
+        if key in seen:  # a class folder that is another class folder under a second name
+            files.linked_skipped.append(os.path.relpath(class_dir, directory))
             continue
+        seen.add(key)
         for root, dirs, names in os.walk(class_dir, followlinks=True):
-            dirs.sort()
+            dirs[:] = _directories_to_walk(root, sorted(dirs), real, seen, files)
             for file_name in sorted(names):
                 path = os.path.join(root, file_name)
                 if os.path.splitext(file_name)[1].lower() in EXTENSIONS:
@@ -73,6 +88,40 @@ def list_files(directory: Path, classes: list[str]) -> FolderFiles:
                 elif not file_name.startswith("."):
                     files.ignored.append(path)
     return files
+
+
+def _directory_key(path: str) -> DirKey | None:
+    try:
+        status = os.stat(path)  # follows links: the directory itself
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _real_directories(class_dirs: list[Path]) -> set[DirKey]:
+    """Every directory reached under the class folders without following a link: each is listed at its place."""
+    real = {_directory_key(str(path)) for path in class_dirs}
+    for class_dir in class_dirs:
+        for root, dirs, _ in os.walk(class_dir):
+            paths = [os.path.join(root, name) for name in dirs]
+            real.update(_directory_key(path) for path in paths if not os.path.islink(path))
+    return real
+
+
+def _directories_to_walk(root: str, dirs: list[str], real: set[DirKey], seen: set[DirKey], files: FolderFiles):
+    """The sub-folders of ``root`` not listed yet; a link to a listed (or to-be-listed) one goes to the note."""
+    kept = []
+    for name in dirs:
+        path = os.path.join(root, name)
+        key = _directory_key(path)
+        linked = os.path.islink(path)
+        if key is None or key in seen or (linked and key in real):
+            if key is not None:
+                files.linked_skipped.append(os.path.relpath(path, files.root))
+            continue
+        seen.add(key)
+        kept.append(name)
+    return kept
 
 
 class Sample(NamedTuple):

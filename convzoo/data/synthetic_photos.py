@@ -12,6 +12,8 @@ by ``benchmarks/image_pipeline.py``; Pillow writes the files.
 from __future__ import annotations
 
 import random
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,3 +103,58 @@ def _write_awkward_and_broken(folder: PhotoFolder, rng: random.Random, noise: np
     (directory / "unknown_format.webp").write_bytes(b"%PDF-1.4\n% not an image at all\n")
     folder.broken = {"truncated.jpg": "truncated", "empty.png": "empty", "corrupt.jpg": "corrupt",
                      "unknown_format.webp": "unsupported format"}  # fmt: skip
+
+
+# The files of issue 24: a few hundred bytes each that crashed a run or hid good images. Built chunk by chunk
+# (PNG spec: length, type, data, CRC-32 of type and data) so each is exactly the fault, not Pillow's idea of it.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(width: int, height: int, idat: bytes, colour_type: int = 2) -> bytes:
+    """A PNG of 8-bit samples (colour type 2: RGB, 0: grey) with ``idat`` as its compressed image data."""
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)  # no interlace
+    return PNG_SIGNATURE + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
+def truncated_png(side: int = 64) -> bytes:
+    """A ``side`` x ``side`` RGB PNG whose image data stops after 10 bytes of zlib: libpng's "Not enough image
+    data", which made torchvision's decoder end the process with a segmentation fault."""
+    rows = b"".join(b"\x00" + bytes(side * 3) for _ in range(side))
+    return _png(side, side, zlib.compress(rows)[:10])
+
+
+def header_bomb_png(side: int = 60000) -> bytes:
+    """About 100 bytes declaring ``side``² RGB pixels (60000²: 10.8 GB decoded), with a few rows of data."""
+    return _png(side, side, zlib.compress(bytes(16 * 1024)))
+
+
+def write_blank_png(path: Path, side: int = 30000, rows_per_block: int = 1000) -> None:
+    """A complete, valid ``side`` x ``side`` black greyscale PNG (30000²: 900 MB decoded, under 1 MB on disk),
+    written without holding its pixels: one block of ``rows_per_block`` zero rows is deflated once (level 9,
+    ending in a full flush, so it refers to nothing before it) and repeated; ``side`` must be a multiple of it."""
+    row = bytes(1 + side)  # filter type 0, then black samples
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: the zlib header and checksum are added here
+    block = compressor.compress(row * rows_per_block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    checksum = 1
+    for _ in range(side):
+        checksum = zlib.adler32(row, checksum)
+    final = zlib.compressobj(9, zlib.DEFLATED, -15).flush()  # an empty last block
+    idat = b"\x78\xda" + block * (side // rows_per_block) + final + struct.pack(">I", checksum)
+    path.write_bytes(_png(side, side, idat, colour_type=0))
+
+
+def write_unsafe_images(directory: Path) -> dict[str, str]:
+    """The three PNGs of issue 24 in ``directory``; returns file name -> the reason decoding must give."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "truncated_idat.png").write_bytes(truncated_png())
+    (directory / "header_bomb.png").write_bytes(header_bomb_png())
+    write_blank_png(directory / "huge_blank.png")
+    return {
+        "truncated_idat.png": "truncated file",
+        "header_bomb.png": "too large: 60000x60000 pixels",
+        "huge_blank.png": "too large: 30000x30000 pixels",
+    }

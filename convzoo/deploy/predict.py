@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from ..checkpoint import Checkpoint
+from ..data.decode import UnreadableImage, decode_file
 from ..errors import DataError
 from ..weights.table import EvalTransform
 
@@ -22,15 +23,12 @@ class Prediction:
 
 
 def read_image(path: Path, channels: int) -> Tensor:
-    """A uint8 ``(C, H, W)`` tensor from any file PIL reads, as grey (1 channel) or RGB."""
-    from PIL import Image, UnidentifiedImageError
-    from torchvision.transforms.v2 import functional as TF
-
+    """A uint8 ``(C, H, W)`` tensor, grey (1 channel) or RGB, decoded as training decodes it; :class:`DataError`
+    naming the file if it cannot be (truncated, too large, not an image), so ``predict`` goes on with the others."""
     try:
-        with Image.open(path) as image:
-            return TF.pil_to_tensor(image.convert("L" if channels == 1 else "RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise DataError(f"{path}: not a readable image ({type(error).__name__})") from None
+        return decode_file(path, channels)
+    except UnreadableImage as error:
+        raise DataError(f"{path}: {error}") from None
 
 
 def evaluation_transform(transform: EvalTransform) -> Callable[[Tensor], Tensor]:

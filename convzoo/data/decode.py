@@ -20,9 +20,10 @@ A bad file must never take the process down (issue 24), so decoding goes in two 
    PNG decoder (libpng) kills the process with a segmentation fault on a PNG whose
    image data ends early ("libpng error: Not enough image data", exit 139,
    torchvision 0.29.1), even in a ``DataLoader`` worker; Pillow inflates PNG data
-   itself with zlib and raises ``OSError`` instead. The price, measured on 300
-   noisy 480-1024 px PNGs (0.43 MP, 0.94 MB each, one thread, Intel Xeon with AMX,
-   median of 3 passes): Pillow 69 images/s, torchvision 115 images/s. Photo folders
+   itself with zlib and raises ``OSError`` instead. The price, measured side by side
+   on 300 noisy 480-1024 px PNGs (0.43 MP, 0.94 MB each, one thread, Intel Xeon with
+   AMX, shared 2-core machine, two runs of 3 and 5 passes, medians): Pillow 69 and 82
+   images/s, torchvision 115 and 110 images/s (Pillow at 0.6-0.75x). Photo folders
    are mostly JPEG, which keeps the fast decoder.
 """
 

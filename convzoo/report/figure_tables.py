@@ -259,9 +259,21 @@ def readme_full_runs(root: Path) -> str:
     """Full Fashion-MNIST runs behind the report's accuracy column (README)."""
     runs = _read(root, "fashion_mnist_full.json")["runs"]
     described = ", ".join(
-        f"{run['model']} {run['test_top1']:.1%} after {run['epochs']} epochs (seed {run['seed']})" for run in runs
+        f"{run['model']} {run['test_top1']:.1%} after {run['epochs']} epochs (seed {run['seed']}, {_threads(run)})"
+        for run in runs
     )
-    return f"Recorded so far, on 2 CPU cores: {described} (`benchmarks/results/fashion_mnist_full.json`)."
+    return f"Recorded so far: {described} (`benchmarks/results/fashion_mnist_full.json`)."
+
+
+def _threads(run: dict) -> str:
+    """The threads the run recorded and the machine's cores, as recorded ("not recorded" where missing)."""
+    environment = run.get("environment") or {}
+    threads, cores = environment.get("threads"), environment.get("cpu_count")
+    if threads is None:
+        return "threads not recorded"
+    label = (environment.get("cpu") or {}).get("label", "")
+    machine = f" of a {cores}-core {label} CPU".replace("  ", " ") if cores else ""
+    return f"{threads} thread{'s' if threads != 1 else ''}{machine}"
 
 
 def readme_deploy(root: Path) -> str:

@@ -26,11 +26,8 @@ leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
-import errno
 import inspect
-import os
 import pickle
-import tempfile
 import types
 import typing
 import zipfile
@@ -41,9 +38,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import files
 from .data.adapt import InputAdapter
 from .data.datasets import FolderOptions
-from .errors import CheckpointError, ResourceError
+from .errors import CheckpointError
 from .registry import create_model, get_entry, list_models
 
 FORMAT = "convzoo-checkpoint"
@@ -157,7 +155,6 @@ class Checkpoint:
 def save(path: str | Path, checkpoint: Checkpoint) -> Path:
     """Write ``checkpoint`` atomically; on a full disk the old file stays and :class:`ResourceError` says so."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -166,21 +163,23 @@ def save(path: str | Path, checkpoint: Checkpoint) -> Path:
         "ema_state": checkpoint.ema_state,
         "training": checkpoint.training,
     }
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save(payload, temporary)
-        os.replace(temporary, path)
-    except OSError as error:
-        if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            kept = f"the previous {path.name} is intact" if path.exists() else f"no {path.name} was written"
-            raise ResourceError(
-                f"disk full while writing {path}; {kept}. Free space, then continue with --resume"
-            ) from None
-        raise
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    needed = sum(t.numel() * t.element_size() for t in _tensors(payload))
+    files.atomic_write(
+        path, lambda file: torch.save(payload, file), needed=needed, hint=", then continue with --resume"
+    )
     return path
+
+
+def _tensors(value: Any):
+    """Every tensor in nested dicts, lists and tuples (to size a checkpoint before writing it)."""
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _tensors(item)
 
 
 def read_plain(path: str | Path, what: str = "checkpoint") -> Any:
@@ -188,11 +187,7 @@ def read_plain(path: str | Path, what: str = "checkpoint") -> Any:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{what} {path} does not exist")
-    if not zipfile.is_zipfile(path):
-        raise CheckpointError(
-            f"{path} is not a torch.save zip file (a raw pickle, a legacy-format or truncated file); "
-            "convzoo does not unpickle such files, since that could run code"
-        )
+    _check_archive(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -204,6 +199,37 @@ def read_plain(path: str | Path, what: str = "checkpoint") -> Any:
     except (RuntimeError, EOFError, KeyError, ValueError, zipfile.BadZipFile, OSError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(f"{path} is truncated or corrupt ({message})") from None
+
+
+ZIP_LOCAL_HEADER = b"PK\x03\x04"
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse, unread, what ``torch.save`` never writes, before ``torch.load`` looks at it.
+
+    - torch picks its reader by the *leading* bytes (``PK\\x03\\x04``: zip), while ``zipfile.is_zipfile`` looks
+      at the *end* of the file: a polyglot (a legacy pickle with a zip appended) passes the latter and reaches
+      the legacy unpickler, which torch < 2.6 did not restrict (CVE-2025-32434). So the leading bytes decide.
+    - ``torch.save`` stores every entry uncompressed. A compressed entry can only come from a crafted file,
+      and a deflate bomb would cost gigabytes of memory before any check: refused from the zip directory.
+    """
+    not_torch = "convzoo does not unpickle such files, since that could run code"
+    with open(path, "rb") as file:
+        leading = file.read(len(ZIP_LOCAL_HEADER))
+    if leading != ZIP_LOCAL_HEADER:
+        raise CheckpointError(
+            f"{path} is not a torch.save zip file (a raw pickle, a legacy-format or truncated file); {not_torch}"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise CheckpointError(f"{path} is truncated or corrupt ({error})") from None
+    compressed = [entry.filename for entry in entries if entry.compress_type != zipfile.ZIP_STORED]
+    if compressed:
+        raise CheckpointError(
+            f"{path} has compressed entries ({compressed[0]}, ...), which torch.save never writes; refused unread"
+        )
 
 
 def load(path: str | Path) -> Checkpoint:

@@ -160,6 +160,15 @@ def write_text(path: str | Path, text: str, **options) -> Path:
     return write_bytes(path, text.encode(), **options)
 
 
+def write_figure(path: str | Path, figure, **savefig_options) -> Path:
+    """A matplotlib figure as PNG (or the format ``path``'s suffix names), written atomically."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=Path(path).suffix.lstrip(".") or "png", **savefig_options)
+    return write_bytes(path, buffer.getvalue())
+
+
 def append_text(path: str | Path, text: str) -> None:
     """Append ``text`` to ``path`` (created if missing), never through a symbolic link."""
     path = Path(path)

@@ -16,6 +16,7 @@ SIGINT, 143 for SIGTERM, 138 for SIGUSR1.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from types import FrameType
@@ -26,6 +27,42 @@ class ImmediateStop(KeyboardInterrupt):
 
 
 SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGUSR1", None)) if s is not None)
+
+
+class WorkerSignals:
+    """A ``DataLoader``'s ``worker_init_fn`` that leaves the stop signals to the main process.
+
+    SLURM's time limit, ``docker stop`` of a shell, Kubernetes and systemd signal *every* process of the job. A
+    worker that died of that SIGTERM would make the main process raise "DataLoader worker … killed by signal"
+    mid-step, and no checkpoint would be written. So a worker ignores SIGINT and SIGUSR1, and SIGTERM too until
+    the main process is shutting down (``release()``, also called at its exit): only then does SIGTERM, which
+    multiprocessing sends to end leftover workers at exit, end a worker. The main process meanwhile finishes its
+    step, saves an exact checkpoint and shuts its workers down itself; a worker whose main process died ends on
+    its own (``DataLoader``'s watchdog).
+    """
+
+    def __init__(self) -> None:
+        import atexit
+        import multiprocessing
+
+        self._released = multiprocessing.Event()
+        atexit.register(self.release)  # runs before multiprocessing's own exit hook, which terminates workers
+
+    def release(self) -> None:
+        """From now on a SIGTERM ends the workers (the main process is shutting them down)."""
+        self._released.set()
+
+    def __call__(self, _worker_id: int = 0) -> None:
+        released = self._released
+
+        def on_sigterm(number: int, frame: FrameType | None) -> None:
+            if released.is_set():
+                os._exit(0)
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if hasattr(signal, "SIGUSR1"):
+            signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, on_sigterm)
 
 
 class _SignalScope:

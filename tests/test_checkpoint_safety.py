@@ -144,3 +144,26 @@ def test_a_planted_cifar_batch_cannot_run_code(tmp_path):
     images, labels, classes = cifar.load_split("cifar10", tmp_path, "test")
     assert images.shape == (2, 3, 32, 32) and labels.tolist() == [0, 1] and classes == ["a", "b"]
     assert torch.equal(images.flatten(), torch.from_numpy(data).flatten())
+
+
+def test_a_polyglot_and_a_deflate_bomb_are_refused_unread(tmp_path, good_checkpoint, monkeypatch):
+    """torch picks its reader by the leading bytes, zipfile by the trailing directory: the leading bytes decide.
+    torch.save stores entries uncompressed, so a compressed entry (a deflate bomb) is refused from the directory."""
+    marker = tmp_path / "pwned"
+    polyglot = tmp_path / "polyglot.pt"  # a raw pickle up front, a valid zip archive appended
+    polyglot.write_bytes(pickle.dumps(_CreatesAFile(marker)) + good_checkpoint.read_bytes())
+    assert zipfile.is_zipfile(polyglot)  # what the old check asked: it would have let this through
+    with pytest.raises(CheckpointError, match="not a torch.save zip file"):
+        ckpt.load(polyglot)
+    assert not marker.exists()
+
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(good_checkpoint) as source, zipfile.ZipFile(bomb, "w") as target:
+        for entry in source.infolist():
+            target.writestr(entry.filename, source.read(entry), compress_type=zipfile.ZIP_DEFLATED)
+        target.writestr("bomb/data/9", b"\0" * 2**24, compress_type=zipfile.ZIP_DEFLATED)  # 16 MiB in ~16 KiB
+    loads = []
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: loads.append(args))
+    with pytest.raises(CheckpointError, match="compressed entries .* which torch.save never writes"):
+        ckpt.load(bomb)
+    assert bomb.stat().st_size < 2**20 and not loads  # refused before torch.load saw it

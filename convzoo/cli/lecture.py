@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.markdown import Markdown
 
+from .. import files
 from ..report.lecture import lecture_markdown
 from ..tables import console
 
@@ -20,8 +21,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     text = lecture_markdown()
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        files.write_text(args.out, text)
     console().print(Markdown(text))
     if args.out:
         console().print(f"wrote {args.out}")

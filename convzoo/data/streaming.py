@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
+from ..stopping import WorkerSignals
 from .decode import EXTENSIONS, UnreadableImage, decode_file
 from .loader import batch_count, epoch_order, mixed_seed, random_erase
 
@@ -210,9 +211,11 @@ class StreamingLoader:
         self.epoch, self.start = 0, 0
         self.skipped: dict[str, str] = {}  # path -> reason, every unreadable file met so far
         self.tried = self.failed = 0
+        self.worker_signals = WorkerSignals() if workers > 0 else None
         self.loader = torch.utils.data.DataLoader(
             stream, batch_sampler=_EpochBatches(self), num_workers=workers, collate_fn=collate,
             persistent_workers=workers > 0, prefetch_factor=2 if workers > 0 else None, pin_memory=pin_memory,
+            worker_init_fn=self.worker_signals,  # a SIGTERM to the whole process group stops the run cleanly
         )  # fmt: skip
 
     def set_epoch(self, epoch: int) -> None:

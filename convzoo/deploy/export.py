@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import files
 from ..errors import OptionError
 
 FORMATS = ("onnx", "torchscript", "torch-export")
@@ -99,5 +100,5 @@ def onnx_agrees(path: str | Path, model: nn.Module, images: torch.Tensor) -> tup
 
 def write_metadata(path: str | Path, metadata: dict[str, Any]) -> Path:
     target = Path(str(path) + ".json")
-    target.write_text(json.dumps(metadata, indent=2) + "\n")
+    files.write_text(target, json.dumps(metadata, indent=2) + "\n")
     return target

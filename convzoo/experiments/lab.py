@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import files
 from ..data import load_dataset
 from ..provenance import provenance
 from ..report.plots import _pyplot
@@ -201,7 +202,7 @@ class Lab:
         figure = plt.figure(figsize=size)
         draw(plt)
         figure.tight_layout()
-        figure.savefig(self.out / file_name, dpi=110)
+        files.write_figure(self.out / file_name, figure, dpi=110)
         plt.close(figure)
         return file_name
 
@@ -214,7 +215,7 @@ class Lab:
             "wall_seconds": round(wall, 1), "claim": claim, "held": held, "verdict": verdict,
             "provenance": provenance(allow_dirty=True), "results": results,
         }  # fmt: skip
-        (self.out / "results.json").write_text(json.dumps(record, indent=1, default=float) + "\n")
+        files.write_text(self.out / "results.json", json.dumps(record, indent=1, default=float) + "\n")
         mark = {True: "held", False: "did not hold", None: "could not be decided"}[held]
         header = (
             f"# Experiment `{self.name}`\n\n**Claim:** {claim}\n\n**At this scale the claim {mark}.** {verdict}\n\n"
@@ -223,5 +224,5 @@ class Lab:
             f"{' (quick mode: too short to judge the claim)' if self.quick else ''} · commit "
             f"`{record['provenance']['git_commit']}`\n\n"
         )
-        (self.out / "report.md").write_text(header + body.rstrip() + "\n")
+        files.write_text(self.out / "report.md", header + body.rstrip() + "\n")
         return self.out / "report.md"

@@ -19,9 +19,7 @@ fails (out of memory, say) gets the error in its row; the others still complete.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -29,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from .. import files
 from ..errors import OptionError
 from ..provenance import command_line, environment, git_commit
 from ..registry import LECTURE_LINEUP, get_entry
@@ -57,11 +56,7 @@ class CompareConfig:
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w") as file:
-        json.dump(payload, file, indent=2)
-        file.write("\n")
-    os.replace(temporary, path)
+    files.write_text(path, json.dumps(payload, indent=2) + "\n")
 
 
 class Comparison:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import torch
 
+from .. import files
+
 
 def _pyplot():
     import matplotlib
@@ -36,9 +38,7 @@ def plot_confusion(confusion: torch.Tensor, classes: list[str], path: str | Path
                           color="white" if rates[i, j] > 0.5 else "black")  # fmt: skip
     figure.colorbar(image, ax=axes, fraction=0.046, label="fraction of the true class")
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
+    path = files.write_figure(path, figure, dpi=120)
     plt.close(figure)
     return path
 
@@ -81,7 +81,7 @@ def _labelled_scatter(
     axes.set_title(title)
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    files.write_figure(path, figure, dpi=110)
     plt.close(figure)
     return Path(path)
 
@@ -122,6 +122,6 @@ def plot_params_by_family(rows: list[dict], path: str | Path) -> Path:
     axes.set_xlabel("parameters (millions, log scale)")
     axes.set_title("Parameters per model, coloured by family")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    files.write_figure(path, figure, dpi=110)
     plt.close(figure)
     return Path(path)

@@ -13,6 +13,7 @@ import html
 import json
 from pathlib import Path
 
+from .. import files
 from .full_runs import PUBLISHED, load_runs, ranking_sentence
 from .plots import plot_accuracy_vs_gmacs, plot_latency_vs_gmacs, plot_params_by_family
 
@@ -197,7 +198,7 @@ def write_report(results: dict, out: str | Path, full_runs: str | Path | None = 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     images = plots(results, out, full_runs)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "report.md").write_text(to_markdown(results, images, full_runs))
-    (out / "report.html").write_text(to_html(results, images, full_runs))
+    files.write_text(out / "results.json", json.dumps(results, indent=2) + "\n")
+    files.write_text(out / "report.md", to_markdown(results, images, full_runs))
+    files.write_text(out / "report.html", to_html(results, images, full_runs))
     return {"markdown": out / "report.md", "html": out / "report.html", "json": out / "results.json", **images}

@@ -11,10 +11,20 @@ from dataclasses import asdict
 import torch
 
 from .. import checkpoint as ckpt
+from ..errors import DivergedError
 from .setup import CHECKPOINT, minimum_size
 from .state import TrainState
 
 SCHEDULE_KEYS = ("epochs", "steps_per_epoch", "batch_size", "schedule")  # what the saved schedule depends on
+
+
+def non_finite_tensors(state: dict[str, torch.Tensor], prefix: str = "") -> list[str]:
+    """Names of the floating-point tensors in ``state`` holding a NaN or an infinity."""
+    return [
+        prefix + name
+        for name, tensor in state.items()
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
 
 
 class Checkpointing:
@@ -45,14 +55,31 @@ class Checkpointing:
         return ckpt.Checkpoint(self.model_spec(), self.model.state_dict(), ema_state, training)
 
     def save(self, name: str = CHECKPOINT) -> None:
-        if self.context.is_main:
-            ckpt.save(self.run_dir / name, self.checkpoint())
+        """Write the checkpoint, unless a weight or buffer is NaN or infinite: that is never a state to resume."""
+        if not self.context.is_main:
+            return
+        checkpoint = self.checkpoint()
+        bad = non_finite_tensors(checkpoint.model_state) + non_finite_tensors(checkpoint.ema_state or {}, "ema.")
+        if bad:
+            raise DivergedError(
+                f"{len(bad)} weights or buffers became NaN or infinite ({', '.join(bad[:3])}) by epoch "
+                f"{self.state.epoch + (self.state.step_in_epoch > 0)}, step {self.state.step_in_epoch}; "
+                f"not saved as {name}, {self.kept_checkpoint()}. Lower --lr or set --grad-clip"
+            )
+        ckpt.save(self.run_dir / name, checkpoint)
+
+    def kept_checkpoint(self) -> str:
+        path = self.run_dir / CHECKPOINT
+        return f"the last good checkpoint is {path}" if path.exists() else "no checkpoint had been written yet"
 
     def _restore(self, checkpoint: ckpt.Checkpoint) -> None:
         checkpoint.check_compatible(self.config.model, self.data.num_classes)
         training = checkpoint.training
         if not training:
             raise ckpt.CheckpointError(f"{self.run_dir / CHECKPOINT} holds weights only, no training state to resume")
+        state = ckpt.fields_from_plain(
+            TrainState, training.get("train_state"), f"{self.run_dir / CHECKPOINT}'s train_state"
+        )
         saved = training.get("config") or {}
         changed = [key for key in SCHEDULE_KEYS if key in saved and saved[key] != getattr(self.config, key)]
         if changed:
@@ -65,12 +92,12 @@ class Checkpointing:
         if self.ema is not None and checkpoint.ema_state:
             self.ema.module.load_state_dict(checkpoint.ema_state)
             updates = training.get("ema_updates")  # older checkpoints: one update per step
-            self.ema.n_averaged.fill_(training["train_state"]["global_step"] if updates is None else updates)
+            self.ema.n_averaged.fill_(state.global_step if updates is None else updates)
         self.optimizer.load_state_dict(training["optimizer_state"])
         self.schedule.load_state_dict(training["schedule_state"])
         if self.scaler is not None and training.get("scaler_state"):
             self.scaler.load_state_dict(training["scaler_state"])
-        self.state = TrainState(**training["train_state"])
+        self.state = state
         torch.set_rng_state(training["rng_state"])
         if training.get("cuda_rng_state") and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(training["cuda_rng_state"])

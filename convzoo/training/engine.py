@@ -101,6 +101,7 @@ class Trainer(Checkpointing):
         self.log = RunLog(self.run_dir, enabled=context.is_main, tensorboard=config.tensorboard)
         if config.resume:
             self._restore(ckpt.load(self.run_dir / CHECKPOINT))
+            self.log.catch_up(self.state.last_row)
         self.net = self.model
         if context.distributed:
             device_ids = [context.device.index] if context.device.type == "cuda" else None
@@ -196,11 +197,7 @@ class Trainer(Checkpointing):
                     f"convzoo: skipped a batch with a non-finite loss at {where} ({state.skipped_batches} of at most {MAX_SKIPPED_BATCHES})"
                 )
             return
-        kept = (
-            f"the last good checkpoint is {self.run_dir / CHECKPOINT}"
-            if (self.run_dir / CHECKPOINT).exists()
-            else "no checkpoint had been written yet"
-        )
+        kept = self.kept_checkpoint()
         skipped = f" after skipping {state.skipped_batches} batches" if state.skipped_batches else ""
         raise DivergedError(
             f"the training loss became {value} at {where}{skipped}; {kept}. "
@@ -283,6 +280,11 @@ class Trainer(Checkpointing):
             model, self.adapter, self.test_loader, classes=self.data.classes, context=self.context,
             amp_dtype=self.amp_dtype, channels_last=self.config.channels_last,
         )  # fmt: skip
+        if not math.isfinite(result.loss):
+            raise DivergedError(
+                f"the test loss after epoch {self.state.epoch + 1} is {result.loss}; {self.kept_checkpoint()}. "
+                "Lower --lr or set --grad-clip"
+            )
         self.state.epoch += 1
         self.state.step_in_epoch = 0
         self.state.sums = [0.0, 0.0, 0.0]
@@ -304,8 +306,9 @@ class Trainer(Checkpointing):
             "data_wait_s": round(self.data_wait, 2),  # of epoch_seconds, waiting for batches (decoding)
             **self._skipped_files(),
         }
+        self.state.last_row = row
+        self.save()  # before the row is logged: a crash in between cannot log an epoch twice on resume
         self.log.log(row)
-        self.save()
         if result.top1 >= self.state.best_top1:
             self.save("best.pt")
         return row

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..provenance import environment, git_commit
 
 __all__ = ["RunLog", "environment", "git_commit"]
@@ -30,24 +32,40 @@ class RunLog:
         if not self.enabled:
             return
         payload = {"config": config, "git_commit": git_commit(), "environment": environment(), **extra}
-        (self.run_dir / "config.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+        files.write_text(self.run_dir / "config.json", json.dumps(payload, indent=2, default=str) + "\n")
 
     def log(self, row: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        with open(self.run_dir / "metrics.jsonl", "a") as file:
-            file.write(json.dumps(row) + "\n")
+        files.append_text(self.run_dir / "metrics.jsonl", json.dumps(row) + "\n")
         csv_path = self.run_dir / "metrics.csv"
-        new = not csv_path.exists()
-        with open(csv_path, "a", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        line = io.StringIO()
+        writer = csv.DictWriter(line, fieldnames=list(row))
+        if not csv_path.exists():
+            writer.writeheader()
+        writer.writerow(row)
+        files.append_text(csv_path, line.getvalue())
         if self.writer is not None:
             for key, value in row.items():
                 if isinstance(value, (int, float)) and key != "epoch":
                     self.writer.add_scalar(key, value, row["epoch"])
+
+    def catch_up(self, row: dict[str, Any] | None) -> None:
+        """Log ``row`` (the checkpoint's last finished epoch) if a crash came between its checkpoint and its row."""
+        if not self.enabled or row is None:
+            return
+        if self.last_logged_epoch() < row["epoch"]:
+            self.log(row)
+
+    def last_logged_epoch(self) -> int:
+        path = self.run_dir / "metrics.jsonl"
+        lines = path.read_text().splitlines() if path.is_file() else []
+        for line in reversed(lines):
+            try:
+                return int(json.loads(line)["epoch"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a crash
+        return 0
 
     def close(self) -> None:
         if self.writer is not None:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from .. import checkpoint as ckpt
+from .. import files
 from ..data import FolderOptions, ImageDataset, StreamingDataset
 from ..errors import CheckpointError
 from ..registry import create_model, get_entry, wants_small_input
@@ -104,7 +105,8 @@ def prepare_run_dir(config: TrainConfig, is_main: bool) -> Path:
     if not config.resume and checkpoint.exists():
         raise CheckpointError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
     if is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        files.make_dir(run_dir)
+        files.remove_stale_temporaries(run_dir)  # left by a writer killed mid-write; this process holds the lock
     return run_dir
 
 

@@ -21,6 +21,9 @@ class TrainState:
     best_top1: float = 0.0
     sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # train loss, correct, count this epoch
     skipped_batches: int = 0  # batches skipped for a non-finite loss (on_nan="skip")
+    # the metrics row of the last finished epoch: logged after its checkpoint is saved, so a crash in between
+    # leaves it only here, and a resume appends it (exactly once)
+    last_row: dict[str, Any] | None = None
 
 
 MAX_SKIPPED_BATCHES = 10  # with on_nan="skip": more than this many is divergence, not a bad batch

@@ -232,9 +232,6 @@ def test_resume_state_checked_field_by_field(change, words, trained):
         ckpt.fields_from_plain(TrainState, [1, 2], "x")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="training/checkpointing.py:_restore still calls TrainState(**...): see the issue 24 report"
-)
 def test_resume_with_a_malformed_train_state(trained, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()

@@ -218,7 +218,7 @@ def test_resume_does_not_write_config_through_a_planted_link(tmp_path):
 def test_a_killed_writers_temporaries_are_removed_and_a_lost_metrics_row_is_logged_once(tmp_path, monkeypatch):
     from convzoo.training.run_log import RunLog
 
-    first = train(_config(tmp_path, "run", epochs=1))
+    first = train(_config(tmp_path, "run"), on_step=_stop_after(STEPS + 1))  # epoch 1 logged, epoch 2 begun
     run_dir = first.run_dir
     orphan = run_dir / f".last.pt.{uuid.uuid4().hex[:8]}.tmp"  # what SIGKILL mid-save leaves
     orphan.write_bytes(b"PK\x03\x04 half")

@@ -41,6 +41,7 @@ import socket
 import sys
 from pathlib import Path
 
+from . import files
 from .errors import RunLockedError
 
 try:
@@ -134,7 +135,7 @@ class RunLock:
     def acquire(self) -> RunLock:
         if not self.enabled or self.held:
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        files.make_dir(self.path.parent)
         for _ in range(_ATTEMPTS):
             fd, created = self._open()
             try:

@@ -9,6 +9,7 @@ no extra package; the result is checked against PyTorch in onnxruntime.
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from pathlib import Path
@@ -27,27 +28,32 @@ FORMATS = ("onnx", "torchscript", "torch-export")
 def export(model: nn.Module, example: torch.Tensor, fmt: str, path: str | Path) -> Path:
     """Write ``model`` (eval mode) in ``fmt`` to ``path`` with a dynamic batch dimension."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     if fmt == "onnx":
         _require("onnx")
+    if fmt not in FORMATS:
+        raise OptionError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if fmt == "onnx":
-            torch.onnx.export(
-                model, (example,), str(path), input_names=["images"], output_names=["logits"],
-                dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False, opset_version=17,
-            )  # fmt: skip
-        elif fmt == "torchscript":
-            with torch.no_grad():
-                torch.jit.save(torch.jit.trace(model, example), str(path))
-        elif fmt == "torch-export":
-            batch = torch.export.Dim("batch", min=1, max=4096)
-            program = torch.export.export(model, (example,), dynamic_shapes={"x": {0: batch}})
-            torch.export.save(program, str(path))
-        else:
-            raise OptionError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        files.atomic_write(path, lambda file: _write(model, example, fmt, file))  # a full disk keeps the old file
     return path
+
+
+def _write(model: nn.Module, example: torch.Tensor, fmt: str, file) -> None:
+    if fmt == "onnx":
+        torch.onnx.export(
+            model, (example,), file, input_names=["images"], output_names=["logits"],
+            dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False, opset_version=17,
+        )  # fmt: skip
+    elif fmt == "torchscript":
+        with torch.no_grad():
+            torch.jit.save(torch.jit.trace(model, example), file)
+    else:
+        batch = torch.export.Dim("batch", min=1, max=4096)
+        program = torch.export.export(model, (example,), dynamic_shapes={"x": {0: batch}})
+        buffer = io.BytesIO()  # torch.export.save accepts a path ending in .pt2 or a buffer
+        torch.export.save(program, buffer)
+        file.write(buffer.getvalue())
 
 
 def _require(package: str) -> None:

@@ -63,7 +63,8 @@ FAULTS = (
     Fault(
         "normalization_mean", "inputs normalized with a wrong mean", "convzoo/data/adapt.py",
         "x = (x - self.mean) / self.std", "x = (x - 0.9 * self.mean) / self.std",
-        ("tests/test_deploy.py::test_predict_on_real_images_matches_the_model_and_skips_a_broken_one",),
+        (f"{INDEPENDENT}::test_input_adapter_normalizes_with_the_datasets_mean_and_std",),
+        quick=True,
     ),
     Fault(
         "residual_add", "ResNet's basic block drops its shortcut", "convzoo/models/resnet.py",

@@ -236,3 +236,12 @@ def test_reading_a_crafted_checkpoint_runs_no_code(tmp_path):
     except Exception:  # noqa: BLE001, S110 - refusing is right; only the marker decides
         pass
     assert not marker.exists(), "reading the checkpoint ran code from it"
+
+
+# --- input normalization -----------------------------------------------------------------------------------
+def test_input_adapter_normalizes_with_the_datasets_mean_and_std():
+    """uint8 → (x / 255 − mean) / std per channel, worked out for three pixel values and two channels."""
+    images = torch.tensor([0, 51, 255], dtype=torch.uint8).view(1, 1, 1, 3).repeat(1, 3, 1, 1)
+    adapter = InputAdapter(3, 3, (0.5, 0.2, 0.0), (0.25, 0.5, 1.0))
+    expected = torch.tensor([[-2.0, -1.2, 2.0], [-0.4, 0.0, 1.6], [0.0, 0.2, 1.0]]).view(1, 3, 1, 3)
+    torch.testing.assert_close(adapter(images), expected)

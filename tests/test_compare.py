@@ -75,7 +75,14 @@ def test_a_stopped_comparison_leaves_a_partial_report_and_resume_completes_it(tm
         assert row.get("train_steps") == results["plan"]["steps"] >= 20 or "left out" in row["skipped"]["train"], row
     assert any("learns" in row for row in results["rows"])
     markdown = (out / "report.md").read_text()
-    assert "not distinguishable by accuracy" in markdown and "no full run yet" in markdown and "PARTIAL" not in markdown
+    assert "not distinguishable by accuracy" in markdown and "PARTIAL" not in markdown
+    # both have published weights and were timed: the report opens with their frontier, then its plot
+    assert markdown.splitlines()[2].startswith("On this machine (") and "![top1_vs_latency]" in markdown
+    assert all(row["published"]["top1"] > 50 for row in results["rows"])
+    assert results["frontier"]["latency"] and set(results["frontier"]["latency"]) <= set(CHEAP)
+    assert all(
+        row["optimized_dtype"] == ("bf16" if results["plan"]["amp"] == "bf16" else "fp32") for row in results["rows"]
+    )
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "<table>" in html
     assert main(["compare", "--resume", "--out", str(tmp_path / "none")]) == 2  # nothing to resume: one line
@@ -95,7 +102,7 @@ def test_a_failing_phase_is_reported_in_its_row(tmp_path, monkeypatch):
         return {"train_steps": 1, "learns": True, "test_top1": 0.5, "loss_first": 2.3, "loss_last": 1.0}
 
     monkeypatch.setattr(compare_module, "measure_training", out_of_memory)
-    monkeypatch.setattr(compare_module, "measure_speed", lambda name, repeats: {"latency_b1_ms": 1.0})
+    monkeypatch.setattr(compare_module, "measure_speed", lambda name, *args: {"latency_b1_ms": 1.0})
     _fixed_probe(monkeypatch)
     out = tmp_path / "report"
     assert main(["compare", *CHEAP, "--budget", "2", "--out", str(out)]) == 0
@@ -113,7 +120,7 @@ def test_a_stop_inside_a_phase_keeps_the_finished_phases(tmp_path, monkeypatch, 
         lambda *a: {"learns": True, "test_top1": 0.5, "loss_first": 2.3, "loss_last": 1.0},
     )
 
-    def stopped(name, repeats):
+    def stopped(name, *args):
         raise StopSignal(signal.SIGINT)
 
     monkeypatch.setattr(compare_module, "measure_speed", stopped)
@@ -122,7 +129,7 @@ def test_a_stop_inside_a_phase_keeps_the_finished_phases(tmp_path, monkeypatch, 
     assert main(["compare", *CHEAP, "--budget", "2", "--out", str(out)]) == 130
     # phase by phase: every cost column was finished before the speed phase was stopped
     assert calls == CHEAP and json.loads((out / "state.json").read_text())["done"] == {name: ["cost"] for name in CHEAP}
-    monkeypatch.setattr(compare_module, "measure_speed", lambda name, repeats: {"latency_b1_ms": 1.0})
+    monkeypatch.setattr(compare_module, "measure_speed", lambda name, *args: {"latency_b1_ms": 1.0})
     assert main(["compare", "--resume", "--out", str(out)]) == 0
     assert calls == CHEAP  # the finished phases were not redone
     assert all(row.get("latency_b1_ms") == 1.0 for row in _results(out)["rows"])

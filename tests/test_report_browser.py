@@ -28,7 +28,8 @@ def _results():
     for index, (name, family) in enumerate([("resnet18", "resnet"), ("mobilenet_v2", "mobilenet"), ("vgg16", "vgg")]):
         row = {"model": name, "family": family, "year": 2015, "skipped": {}, "params": (index + 1) * 5_000_000, "weights_mib": 20.0,
                "gmacs": 0.3 * (index + 1), "activation_mib": 30.0, "latency_b1_ms": 10.0 * (index + 1), "throughput_b16": 100.0,
-               "throughput_b16_optimized": 150.0, "learns": True, "test_top1": 0.4, "loss_first": 2.3, "loss_last": 1.5}  # fmt: skip
+               "throughput_b16_optimized": 150.0, "learns": True, "test_top1": 0.4, "loss_first": 2.3, "loss_last": 1.5,
+               "published": {"top1": 70.0 + index, "source": "torchvision", "tag": f"{name}.V1", "resolution": 224}}  # fmt: skip
         rows.append(row)
     rows[2]["skipped"] = {"train": "left out: would take ~300 s, 20 s of the budget left"}
     del rows[2]["learns"]
@@ -68,9 +69,12 @@ def test_report_html_renders_plots_and_tables_offline_at_laptop_width(tmp_path):
     assert "http://" not in html and "https://" not in html  # nothing to fetch: self-contained
     attributes, console = render_in_chromium(paths["html"], screenshot=tmp_path / "shot.png")
     widths = [int(w) for w in attributes["images"].split(",")]
-    assert len(widths) == 3 and min(widths) > 300, attributes  # latency, params and accuracy plots decoded
-    assert "91.0% (1 seed, 2 ep, cpu (AVX2))" in html and "no full run yet" in html
-    assert int(attributes["tables"]) == 4  # header and three models
+    # published top-1 vs latency and vs GMACs, latency, params and Fashion-MNIST accuracy plots decoded
+    assert len(widths) == 5 and min(widths) > 300, attributes
+    assert "91.0% (1 seed, 2 ep, cpu (AVX2))" in html and "No full run yet: mobilenet_v2" in html
+    assert html.index("the frontier of published") < html.index("<img")  # the frontier opens the report
+    # the main table (header, three models) and Fashion-MNIST's (header, resnet18 run and vgg16 published)
+    assert int(attributes["tables"]) == 4 + 3
     assert int(attributes["page-width"]) <= LAPTOP_WIDTH, "the page scrolls sideways at a laptop's width"
     assert console == []
     assert (tmp_path / "shot.png").stat().st_size > 20_000

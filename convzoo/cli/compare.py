@@ -1,7 +1,9 @@
 """``convzoo compare [MODEL...] --budget MINUTES``: the lecture's overview, measured within a time budget.
 
 Prints the plan before any work, shows the model, phase and estimated time left while it runs, and writes
-report.md, report.html and results.json. Ctrl-C or SIGTERM write a partial report; ``--resume`` finishes it.
+report.md, report.html and results.json; it ends with the report's first lines, the accuracy–latency frontier
+on this machine (published top-1, measured latency). Ctrl-C or SIGTERM write a partial report; ``--resume``
+finishes it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..errors import OptionError
 from ..registry import get_entry
 from ..report.compare import LINEUP, PHASES, CompareConfig, Comparison, remove_comparison
-from ..report.render import table_rows, write_report
+from ..report.render import opening, table_rows, write_report
 from ..stopping import RaiseOnStop, StopSignal
 from ..tables import console, emit
 
@@ -106,5 +108,7 @@ def run(args: argparse.Namespace) -> int:
     results = comparison.results()
     paths = write_report(results, comparison.out, args.full_runs)
     emit(table_rows(results, args.full_runs), "table", title=f"convzoo compare ({results['seconds'] / 60:.1f} min)")
+    for line in opening(results):
+        console().print(line)
     console().print(f"report: {paths['markdown']} and {paths['html']}")
     return 0

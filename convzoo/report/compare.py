@@ -3,7 +3,13 @@
 For each model, in phases:
 
 - ``cost``: parameters, fp32 weight size, GMACs and activation memory at 224 (cheap and exact);
-- ``speed``: CPU latency at batch 1, throughput at batch 16, eager and optimized;
+- ``speed``: CPU latency at batch 1, throughput at batch 16, eager (fp32) and optimized (bf16 where this
+  CPU has it natively, fp32 elsewhere); batch-1 latency also at the input size of the published top-1
+  where that is not 224;
+
+Each row also carries the published ImageNet-1k top-1 of the model's released weights (read from the
+weights table, marked as published everywhere), so the report can set accuracy against cost and speed
+measured here and draw the frontier (:mod:`convzoo.report.frontier`).
 - ``train``: the "learns on this data" check: the small-input variant trained for the planned number
   of steps on the embedded sample, then tested. It passes when test top-1 is above chance by more than
   3 standard errors and the training loss fell. It is a sanity check, not a ranking: after a few dozen
@@ -31,7 +37,7 @@ from .. import files
 from ..errors import OptionError
 from ..provenance import command_line, environment, git_commit
 from ..registry import LECTURE_LINEUP, get_entry
-from .measure import measure_cost, measure_speed, measure_training
+from .measure import measure_cost, measure_speed, measure_training, optimized_dtype, published_accuracy
 from .plan import REPORT_SECONDS, SAFETY, Plan, Probe, choose_amp, make_plan, plan_training, probe_model
 
 LINEUP = LECTURE_LINEUP
@@ -95,7 +101,15 @@ class Comparison:
         if name not in self.state["rows"]:
             entry = get_entry(name)
             self.state["rows"][name] = {"model": name, "family": entry.family, "year": entry.paper.year, "skipped": {}}
-        return self.state["rows"][name]
+        row = self.state["rows"][name]
+        if "published" not in row:  # read, not measured: also filled in for a state saved before it existed
+            row.update(published_accuracy(name))
+        return row
+
+    def published_px(self) -> dict[str, int]:
+        """Input size of each model's published top-1, where it is not 224 (the speed phase times it there too)."""
+        sizes = {name: (self.row(name)["published"] or {}).get("resolution", 224) for name in self.config.models}
+        return {name: px for name, px in sizes.items() if px != 224}
 
     # --- the run ----------------------------------------------------------------------------------
     def plan(self, on_probe: Callable[[str], None] | None = None) -> Plan:
@@ -116,6 +130,7 @@ class Comparison:
             time.perf_counter() - start,
             batch_size=self.config.batch_size,
             amp=amp,
+            published_px=self.published_px(),
         )
         self.state["plan"] = plan.as_dict()
         self.save()
@@ -184,7 +199,8 @@ class Comparison:
             if phase == "cost":
                 row.update(measure_cost(name))
             elif phase == "speed":
-                row.update(measure_speed(name, plan.repeats))
+                px = self.published_px().get(name, 224)
+                row.update(measure_speed(name, plan.repeats, optimized_dtype(plan.amp), px))
             else:
                 row.update(measure_training(name, self.config, plan, steps, self.out / "runs" / name))
         except (RuntimeError, ValueError, MemoryError, OSError) as error:
@@ -213,6 +229,8 @@ def remove_comparison(out: str | Path) -> None:
         "results.json",
         "report.md",
         "report.html",
+        "top1_vs_latency.png",
+        "top1_vs_gmacs.png",
         "latency_vs_gmacs.png",
         "params_by_family.png",
         "accuracy_vs_gmacs.png",

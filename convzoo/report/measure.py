@@ -1,7 +1,8 @@
 """The three measurements of ``convzoo compare`` for one model: cost, speed, and the learns-check.
 
 Each returns a row fragment (plain numbers, JSON-ready); :mod:`convzoo.report.compare` schedules them
-within the budget. See that module's docstring for what each phase means and why.
+within the budget. See that module's docstring for what each phase means and why. Beside them,
+:func:`published_accuracy` reads (does not measure) the published ImageNet top-1 of the model's weights.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..bench.timing import time_interleaved
 from ..registry import count_params, create_model
 from ..stopping import StopSignal
 from ..training import TrainConfig, train
+from ..weights.table import sources_for, weights_for
 from .plan import Plan
 
 if TYPE_CHECKING:
@@ -37,29 +39,67 @@ def measure_cost(name: str) -> dict:
     }
 
 
-def measure_speed(name: str, repeats: int) -> dict:
-    """Latency at batch 1 and throughput at batch 16 (eager and optimized), timed interleaved."""
+def published_accuracy(name: str) -> dict:
+    """The published ImageNet-1k top-1 of ``name``'s released weights, as data from the weights table.
+
+    Of the sources with a published figure, the best one evaluated at 224 px (the size every speed column is
+    timed at) is taken; a model whose weights are only evaluated at another size keeps that size, and the
+    speed phase times it there too (:func:`measure_speed`), so accuracy and latency describe one setting.
+    Models without released weights, or whose weights have no published top-1, get the reason instead.
+    """
+    entries = [weights_for(name, source) for source in sources_for(name)]
+    if not entries:
+        return {"published": None, "published_note": "no released weights"}
+    scored = [w for w in entries if w.top1 is not None]
+    if not scored:
+        tags = ", ".join(f"{w.source} {w.tag}" for w in entries)
+        return {"published": None, "published_note": f"weights ({tags}) have no published top-1 in the weights table"}
+    best = max(scored, key=lambda w: (w.transform.crop == 224, w.top1))
+    return {"published": {"top1": best.top1, "source": best.source, "tag": best.tag, "resolution": best.transform.crop}}
+
+
+def optimized_dtype(amp: str) -> str:
+    """bf16 where this CPU has it natively (the plan's ``amp``), fp32 elsewhere (AVX2 emulates bf16: slower)."""
+    return "bf16" if amp == "bf16" else "fp32"
+
+
+def measure_speed(name: str, repeats: int, dtype: str = "fp32", published_px: int = 224) -> dict:
+    """Latency at batch 1 and throughput at batch 16 (eager fp32, and optimized in ``dtype``), timed interleaved.
+
+    When the published top-1 is for another input size than 224, batch-1 latency is also timed at that size:
+    the frontier sets accuracy against the latency of the setting that reaches it.
+    """
     model = create_model(name).eval()
     spec = BenchSpec(models=[], warmup=1, repeats=repeats, memory=False)
     single, batch = torch.randn(1, 3, 224, 224), torch.randn(16, 3, 224, 224)
     candidates = {
         "b1": eager_runner(model, single, spec),
         "b16": eager_runner(model, batch, spec),
-        "b16_optimized": ours_runner(model, batch, BenchSpec(models=[], optimize=True)),
+        "b16_optimized": ours_runner(model, batch, BenchSpec(models=[], optimize=True, dtype=dtype)),
     }
+    if published_px != 224:
+        candidates["b1_published_px"] = eager_runner(model, torch.randn(1, 3, published_px, published_px), spec)
     timings = time_interleaved(candidates, warmup=1, repeats=repeats)
-    return {
+    row = {
         "latency_b1_ms": round(timings["b1"].median * 1000, 2),
         "throughput_b16": round(16 / timings["b16"].median, 2),
         "throughput_b16_optimized": round(16 / timings["b16_optimized"].median, 2),
+        "optimized_dtype": dtype,
     }
+    if published_px != 224:
+        row["latency_b1_ms_published_px"] = round(timings["b1_published_px"].median * 1000, 2)
+    return row
+
+
+def learns_threshold(count: int, classes: int) -> float:
+    """Chance plus 3 standard errors of a chance-level accuracy on ``count`` test images (one-sided p < 0.0014)."""
+    chance = 1 / classes
+    return chance + 3 * math.sqrt(chance * (1 - chance) / max(count, 1))
 
 
 def learns(test_top1: float, count: int, classes: int, loss_first: float, loss_last: float) -> bool:
-    """Above chance by more than 3 standard errors (one-sided p < 0.0014), and the training loss fell."""
-    chance = 1 / classes
-    standard_error = math.sqrt(chance * (1 - chance) / max(count, 1))
-    return test_top1 > chance + 3 * standard_error and loss_last < loss_first
+    """Above chance by more than 3 standard errors, and the training loss fell."""
+    return test_top1 > learns_threshold(count, classes) and loss_last < loss_first
 
 
 def has_batch_norm(model: torch.nn.Module) -> bool:
@@ -97,6 +137,7 @@ def measure_training(name: str, config: CompareConfig, plan: Plan, steps: int, r
         "train_seconds": round(final["epoch_seconds"], 1),
         "test_top1": final["test_top1"],
         "test_count": test_count,
+        "classes": len(result.classes),
         "loss_first": round(first, 4),
         "loss_last": round(last, 4),
         "learns": learns(final["test_top1"], test_count, len(result.classes), first, last),

@@ -135,10 +135,14 @@ def cost_estimate(probe: Probe) -> float:
     return probe.build_s + 3.5 * probe.forward_b1_s
 
 
-def speed_estimate(probe: Probe, repeats: int) -> float:
-    """Batch 1 and 16, eager and optimized (folding verifies on two batches), each with one warm-up."""
+def speed_estimate(probe: Probe, repeats: int, published_px: int = 224) -> float:
+    """Batch 1 and 16, eager and optimized (folding verifies on two batches), each with one warm-up; plus batch 1
+    at the published figure's input size when it is not 224 (cost grows with the pixel count)."""
     b16 = 16 * probe.forward_b1_s
-    return (1 + repeats) * probe.forward_b1_s + (1 + repeats) * b16 + 2 * b16 + (1 + repeats) * b16
+    seconds = (1 + repeats) * probe.forward_b1_s + (1 + repeats) * b16 + 2 * b16 + (1 + repeats) * b16
+    if published_px != 224:
+        seconds += (1 + repeats) * probe.forward_b1_s * (published_px / 224) ** 2
+    return seconds
 
 
 def train_estimate(probe: Probe, steps: int, test_images: int, batch_size: int, precise_bn: int) -> float:
@@ -149,16 +153,20 @@ def train_estimate(probe: Probe, steps: int, test_images: int, batch_size: int, 
 
 def make_plan(
     probes: dict[str, Probe], budget_s: float, probe_s: float, *, batch_size: int, amp: str,
-    test_images: int = 1000, precise_bn: int = 8,
+    test_images: int = 1000, precise_bn: int = 8, published_px: dict[str, int] | None = None,
 ) -> Plan:  # fmt: skip
-    """The most work that fits ``SAFETY`` x ``budget_s`` after the probe; see the module docstring."""
+    """The most work that fits ``SAFETY`` x ``budget_s`` after the probe; see the module docstring.
+
+    ``published_px``: the input size of each model's published top-1 where it is not 224 (timed there too).
+    """
     available = SAFETY * budget_s - probe_s - REPORT_SECONDS
     cost = {name: cost_estimate(p) for name, p in probes.items()}
+    px = published_px or {}
     repeats = 2
-    speed = {name: speed_estimate(p, repeats) for name, p in probes.items()}
+    speed = {name: speed_estimate(p, repeats, px.get(name, 224)) for name, p in probes.items()}
     if sum(cost.values()) + sum(speed.values()) > 0.6 * available:
         repeats = 1
-        speed = {name: speed_estimate(p, repeats) for name, p in probes.items()}
+        speed = {name: speed_estimate(p, repeats, px.get(name, 224)) for name, p in probes.items()}
     plans = {name: ModelPlan(name, estimate_s={"cost": cost[name], "speed": speed[name]}) for name in probes}
     # Speed of the most expensive models goes first if even the cheap columns do not fit.
     for name in sorted(probes, key=lambda n: -speed[n]):

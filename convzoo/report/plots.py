@@ -1,4 +1,8 @@
-"""Plots with matplotlib (headless Agg backend), written as PNG files."""
+"""Plots with matplotlib (headless Agg backend), written as PNG files.
+
+The accuracy–cost plots label every point; :func:`place_labels` moves each label to the first nearby
+spot where it overlaps no other label and no point, because an unreadable label defeats the plot.
+"""
 
 from __future__ import annotations
 
@@ -122,6 +126,114 @@ def plot_params_by_family(rows: list[dict], path: str | Path) -> Path:
     axes.set_xlabel("parameters (millions, log scale)")
     axes.set_title("Parameters per model, coloured by family")
     figure.tight_layout()
+    files.write_figure(path, figure, dpi=110)
+    plt.close(figure)
+    return Path(path)
+
+
+# Offsets (points) tried for a label, nearest first: right, above, left, below, then the diagonals, farther out.
+_DIRECTIONS = [(1, 0.3), (0, 1), (-1, 0.3), (0, -1.4), (1, 1), (-1, 1), (1, -1.2), (-1, -1.2)]
+_OFFSETS = [(6 * r * dx, 6 * r * dy) for r in (1, 2.2, 3.6, 5.2) for dx, dy in _DIRECTIONS]
+
+
+def _overlap(a, b) -> float:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return width * height if width > 0 and height > 0 else 0.0
+
+
+def place_labels(axes, points: list[tuple[float, float, str]], fontsize: float = 8) -> list:
+    """Annotate each ``(x, y, label)``: the first offset whose text overlaps no placed label, no point and stays
+    inside the axes; where none does, the least overlapping one. A label moved away gets a thin leader line."""
+    from matplotlib.transforms import Bbox
+
+    figure = axes.figure
+    figure.canvas.draw()  # fixes the axes limits and the transforms
+    renderer = figure.canvas.get_renderer()
+    inside = axes.get_window_extent(renderer)
+    to_pixels = figure.dpi / 72
+    markers = []
+    for x, y, _ in points:
+        px, py = axes.transData.transform((x, y))
+        markers.append(Bbox.from_extents(px - 5, py - 5, px + 5, py + 5))
+    placed, texts = [], []
+    for (x, y, label), own in zip(points, markers, strict=True):
+        best = None
+        for dx, dy in _OFFSETS:
+            text = axes.annotate(
+                label, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                ha="left" if dx > 0 else "right" if dx < 0 else "center", va="center",
+            )  # fmt: skip
+            box = text.get_window_extent(renderer)
+            clash = sum(_overlap(box, other) for other in placed) + sum(
+                _overlap(box, m) for m in markers if m is not own
+            )
+            clash += box.width * box.height - _overlap(box, inside)  # any part outside the axes
+            if best is None or clash < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (clash, text, box, (dx, dy))
+            else:
+                text.remove()
+            if clash == 0:
+                break
+        _, text, box, (dx, dy) = best
+        if (dx**2 + dy**2) ** 0.5 * to_pixels > 12:
+            text.remove()
+            text = axes.annotate(
+                label, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                ha="left" if dx > 0 else "right" if dx < 0 else "center", va="center",
+                arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.6, "shrinkA": 0, "shrinkB": 4},
+            )  # fmt: skip
+        placed.append(box)
+        texts.append(text)
+    return texts
+
+
+def published_top1_figure(rows: list[dict], x_key: str, frontier: list[str], *, title: str, xlabel: str,
+                          frontier_label: str):  # fmt: skip
+    """Published top-1 (y) against a measured cost (x, log), the frontier drawn as a line through its models.
+
+    ``rows``: dicts with ``model``, ``family``, ``top1``, ``x_key`` and ``resolution``; a point whose published
+    figure is at another size than 224 says so in its label. Returns the figure, not yet saved (tests read it).
+    """
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(9, 6))
+    on = set(frontier)
+    for row in rows:
+        axes.scatter(
+            row[x_key], row["top1"], s=70 if row["model"] in on else 45, color=_color(row["family"]),
+            edgecolors="black", linewidths=1.4 if row["model"] in on else 0.5, zorder=3,
+        )  # fmt: skip
+    by_model = {row["model"]: row for row in rows}
+    if frontier:
+        line = [by_model[name] for name in frontier]
+        axes.plot([r[x_key] for r in line], [r["top1"] for r in line], "-", color="tab:red", lw=1.5,
+                  alpha=0.7, zorder=2, label=frontier_label)  # fmt: skip
+        axes.legend(loc="lower right", fontsize=8)
+    axes.set_xscale("log")
+    values = [r["top1"] for r in rows]
+    axes.set_ylim(min(values) - 3, max(values) + 3)  # room for the labels above and below
+    low, high = min(r[x_key] for r in rows), max(r[x_key] for r in rows)
+    axes.set_xlim(low / 1.6, high * 1.6)
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 30, not 3×10¹: these axes are read, not admired
+    axes.xaxis.set_major_formatter(plain)
+    axes.xaxis.set_minor_formatter(plain)
+    axes.tick_params(axis="x", which="minor", labelsize=7)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel("ImageNet-1k top-1 (%), published with the weights")
+    axes.set_title(title, fontsize=10)
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    labels = [r["model"] + (f" ({r['resolution']} px)" if r.get("resolution", 224) != 224 else "") for r in rows]
+    place_labels(axes, [(r[x_key], r["top1"], label) for r, label in zip(rows, labels, strict=True)])
+    return figure
+
+
+def save_figure(figure, path: str | Path) -> Path:
+    plt = _pyplot()
     files.write_figure(path, figure, dpi=110)
     plt.close(figure)
     return Path(path)

@@ -1,9 +1,14 @@
-"""Evaluation: loss, top-1/top-5, per-class accuracy, confusion matrix, throughput; optional flip TTA."""
+"""Evaluation: loss, top-1/top-5, per-class accuracy, confusion matrix, throughput; optional flip TTA.
+
+:func:`measure_imagenet` measures released weights on a local ImageNet-1k validation set with the same loop.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -53,8 +58,10 @@ def evaluate(
     amp_dtype: torch.dtype | None = None,
     channels_last: bool = False,
     flip_tta: bool = False,
+    on_batch: Callable[[int], None] | None = None,
 ) -> EvalResult:
-    """Evaluate ``model`` over ``loader``; with several processes the counts are summed over ranks."""
+    """Evaluate ``model`` over ``loader``; with several processes the counts are summed over ranks.
+    ``on_batch(images)`` is called after each batch (a progress bar)."""
     was_training = model.training
     model.eval()
     num_classes = len(classes)
@@ -75,6 +82,8 @@ def evaluate(
         sums[1] += (top[:, 0] == labels).sum().item()
         sums[2] += (top == labels[:, None]).any(1).sum().item()
         sums[3] += len(labels)
+        if on_batch is not None:
+            on_batch(len(labels))
         confusion += torch.bincount(labels.cpu() * num_classes + top[:, 0].cpu(), minlength=num_classes**2).view(
             num_classes, num_classes
         )
@@ -92,3 +101,64 @@ def evaluate(
         confusion=confusion,
         classes=list(classes),
     )
+
+
+def measure_imagenet(
+    model_name: str,
+    source: str | bool,
+    path: str | Path,
+    *,
+    limit: int | None = None,
+    labels: str | Path | None = None,
+    batch_size: int = 64,
+    device: str = "auto",
+    workers: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> dict:
+    """Top-1/top-5 of ``model_name``'s released weights from ``source`` (``True``: its default source) on the
+    ImageNet-1k validation images under ``path`` (:mod:`convzoo.data.imagenet`), prepared with the weights' own
+    evaluation transform. Percentages, as the published top-1 beside them. ``on_start(images)`` is called
+    once the images are listed, before the weights are loaded (a progress bar's total)."""
+    from torchvision.transforms import v2
+
+    from .data.imagenet import find_imagenet, imagenet_loader, spread_over_classes
+    from .deploy.predict import evaluation_transform
+    from .runtime import decoding_workers, resolve_device
+    from .weights import create_model
+
+    files = spread_over_classes(find_imagenet(path, labels), limit)
+    if on_start is not None:
+        on_start(len(files))
+    context = Context(device=resolve_device(device))
+    model = create_model(model_name, pretrained=source).to(context.device)
+    weights = model.pretrained_weights
+    steps = evaluation_transform(weights.transform).transforms
+    cut = next(i for i, step in enumerate(steps) if isinstance(step, v2.ToDtype))
+    # resize and crop in the workers, so batches cross processes as uint8; scale and normalize per batch
+    loader = imagenet_loader(
+        files, v2.Compose(steps[:cut]), batch_size, decoding_workers() if workers is None else workers
+    )
+    normalize = v2.Compose(steps[cut:])
+    result = evaluate(model, normalize, loader, classes=[str(i) for i in range(weights.num_classes)],
+                      context=context, on_batch=on_batch)  # fmt: skip
+    return {
+        "model": model_name,
+        "source": weights.source,
+        "weights": weights.tag,
+        "data": str(path),
+        "layout": files.layout,
+        "labels_file": None if files.labels_file is None else str(files.labels_file),
+        "images": result.count,
+        "classes": len(set(files.labels)),
+        "limit": limit,
+        "top1_pct": round(100 * result.top1, 3),
+        "top5_pct": round(100 * result.top5, 3),
+        "published_top1_pct": weights.top1,
+        "loss": round(result.loss, 5),
+        "images_per_s": round(result.images_per_s, 1),
+        "device": str(context.device),
+        "transform": asdict(weights.transform),
+        "skipped_files": dict(loader.skipped),
+        "notes": files.notes,
+    }

@@ -1,4 +1,9 @@
-"""``convzoo eval --checkpoint FILE``: top-1/top-5, per-class accuracy, confusion matrix (printed and PNG)."""
+"""``convzoo eval``: a trained checkpoint, or released weights on a local ImageNet-1k validation set.
+
+``--checkpoint FILE``: top-1/top-5, per-class accuracy, confusion matrix (printed and PNG).
+``--model NAME --pretrained [--source S] --data imagenet:PATH``: top-1/top-5 of the released weights with their
+own evaluation transform, next to their published top-1 (:func:`convzoo.evaluation.measure_imagenet`).
+"""
 
 from __future__ import annotations
 
@@ -11,20 +16,34 @@ from .. import checkpoint as ckpt
 from ..data import load_dataset
 from ..data.streaming import describe_skipped
 from ..errors import DataError, OptionError
-from ..evaluation import evaluate
+from ..evaluation import evaluate, measure_imagenet
 from ..files import write_bytes, write_text
 from ..report.plots import plot_confusion
 from ..runtime import Context, decoding_workers, resolve_amp, resolve_device
 from ..tables import console, emit
+from ..weights.table import SOURCES
 from .outputs import writable_file
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("eval", help="evaluate a checkpoint on a dataset's test split")
-    parser.add_argument("--checkpoint", required=True, type=Path)
-    parser.add_argument("--data", default=None, help="dataset (default: the one the checkpoint was trained on)")
+    parser = subparsers.add_parser(
+        "eval", help="evaluate a checkpoint on a dataset's test split, or released weights on ImageNet"
+    )
+    parser.add_argument("--checkpoint", type=Path, help="a convzoo checkpoint (from convzoo train)")
+    parser.add_argument("--model", help="with --pretrained: a registered model with released weights")
+    parser.add_argument("--pretrained", action="store_true", help="measure the model's released ImageNet weights")
+    parser.add_argument("--source", choices=SOURCES, help="with --pretrained: whose weights (default: torchvision's)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="dataset (default: the one the checkpoint was trained on); with --pretrained: imagenet:PATH",
+    )
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument(
+        "--labels", type=Path, help="imagenet: the labels file of a flat folder (default: found beside the images)"
+    )
+    parser.add_argument("--limit", type=int, help="imagenet: N images, spread evenly over the classes")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: 256 (checkpoint), 64 (imagenet)")
     parser.add_argument("--tta", action="store_true", help="average with horizontally flipped images")
     parser.add_argument("--amp", default="none", choices=("auto", "none", "bf16"))
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -61,6 +80,11 @@ def confusion_png(confusion, classes: list[str], title: str) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.checkpoint is None:
+        return run_imagenet(args)
+    given = [f"--{name}" for name in ("model", "pretrained", "source", "labels", "limit") if getattr(args, name)]
+    if given:
+        raise OptionError(f"{', '.join(given)}: for released weights (--model NAME --pretrained), not --checkpoint")
     checkpoint = ckpt.load(args.checkpoint)
     spec = checkpoint.model
     data_name = args.data or spec.dataset
@@ -76,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     context = Context(device=resolve_device(args.device))
     model = checkpoint.build_model().to(context.device)
     adapter = spec.adapter(data.channels)
-    loader = data.test_loader(args.batch_size, workers=decoding_workers())
+    loader = data.test_loader(args.batch_size or 256, workers=decoding_workers())
     result = evaluate(
         model, adapter.to(context.device), loader, classes=data.classes, context=context,
         amp_dtype=resolve_amp(args.amp, context.device), flip_tta=args.tta,
@@ -114,3 +138,78 @@ def run(args: argparse.Namespace) -> int:
     emit(matrix, "table", title="confusion matrix (columns: predicted class index)")
     console().print(f"confusion matrix: {image}")
     return 0
+
+
+IMAGENET_USAGE = "convzoo eval --model NAME --pretrained [--source timm] --data imagenet:PATH"
+
+
+def run_imagenet(args: argparse.Namespace) -> int:
+    """Released weights on a local ImageNet-1k validation set; the table, or JSON with ``--format json``."""
+    if not args.model or not args.pretrained:
+        raise OptionError(f"give either --checkpoint FILE, or {IMAGENET_USAGE}")
+    if not (args.data or "").startswith("imagenet:") or args.data == "imagenet:":
+        raise OptionError(f"--pretrained measures on a local ImageNet-1k validation set: {IMAGENET_USAGE}")
+    for name in ("limit", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise OptionError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.tta or args.amp != "none" or args.out or args.data_dir:
+        raise OptionError("--tta, --amp, --out and --data-dir apply to --checkpoint evaluation only")
+    progress = ImageProgress(enabled=args.format != "json")
+    try:
+        report = measure_imagenet(
+            args.model, args.source or True, args.data.removeprefix("imagenet:"), limit=args.limit,
+            labels=args.labels, batch_size=args.batch_size or 64, device=args.device,
+            on_start=progress.start, on_batch=progress.advance,
+        )  # fmt: skip
+    finally:
+        progress.finish()
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+        return 0
+    print(
+        f"{report['model']}, {report['source']} weights {report['weights']}, on {report['data']} "
+        f"({report['layout']}, {report['images']} images of {report['classes']} classes)"
+    )
+    for note in report["notes"]:
+        print(f"note: {note}")
+    if report["skipped_files"]:
+        print(f"skipped {len(report['skipped_files'])} unreadable files: {describe_skipped(report['skipped_files'])}")
+    published = report["published_top1_pct"]
+    print(
+        f"top-1 {report['top1_pct']:.2f}%   top-5 {report['top5_pct']:.2f}%   "
+        f"published top-1 {'unknown' if published is None else f'{published:.2f}%'}   "
+        f"{report['images_per_s']:.0f} images/s"
+    )
+    if report["limit"] is not None:
+        print(f"(--limit {report['limit']}: a class-balanced subset; the published figure is on all 50,000 images)")
+    return 0
+
+
+class ImageProgress:
+    """A rich progress bar over the images, on stderr, gone when done (the report stays)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.progress = enabled, None
+
+    def start(self, total: int) -> None:
+        if not self.enabled:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True, markup=False, emoji=False), transient=True,
+        )  # fmt: skip
+        self.progress.start()
+        self.task = self.progress.add_task("eval", total=total)
+
+    def advance(self, images: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, advance=images)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

@@ -113,7 +113,9 @@ def test_a_failing_phase_is_reported_in_its_row(tmp_path, monkeypatch):
 
 def test_a_stop_inside_a_phase_keeps_the_finished_phases(tmp_path, monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(compare_module, "measure_cost", lambda name: calls.append(name) or {"params": 1, "gmacs": 0.1})
+    monkeypatch.setattr(
+        compare_module, "measure_cost", lambda name, *args: calls.append(name) or {"params": 1, "gmacs": 0.1}
+    )
     monkeypatch.setattr(
         compare_module,
         "measure_training",

@@ -197,7 +197,7 @@ class Comparison:
             return
         try:
             if phase == "cost":
-                row.update(measure_cost(name))
+                row.update(measure_cost(name, self.published_px().get(name, 224)))
             elif phase == "speed":
                 px = self.published_px().get(name, 224)
                 row.update(measure_speed(name, plan.repeats, optimized_dtype(plan.amp), px))

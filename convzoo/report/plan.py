@@ -130,9 +130,11 @@ def probe_model(name: str, batch_size: int, amp: str, input_channels: int = 1, i
     return Probe(build_s, forward_b1_s, min(times[1:]))  # the first step pays for one-time set-up
 
 
-def cost_estimate(probe: Probe) -> float:
-    """Parameter count, profile at 224 (about 2-3.5 forwards, measured in benchmarks/profile_speed.py)."""
-    return probe.build_s + 3.5 * probe.forward_b1_s
+def cost_estimate(probe: Probe, published_px: int = 224) -> float:
+    """Parameter count, profile at 224 (about 2-3.5 forwards, measured in benchmarks/profile_speed.py), and again
+    at the published figure's input size when that differs (cost grows with the pixel count)."""
+    scale = 1 + ((published_px / 224) ** 2 if published_px != 224 else 0)
+    return probe.build_s + 3.5 * probe.forward_b1_s * scale
 
 
 def speed_estimate(probe: Probe, repeats: int, published_px: int = 224) -> float:
@@ -160,8 +162,8 @@ def make_plan(
     ``published_px``: the input size of each model's published top-1 where it is not 224 (timed there too).
     """
     available = SAFETY * budget_s - probe_s - REPORT_SECONDS
-    cost = {name: cost_estimate(p) for name, p in probes.items()}
     px = published_px or {}
+    cost = {name: cost_estimate(p, px.get(name, 224)) for name, p in probes.items()}
     repeats = 2
     speed = {name: speed_estimate(p, repeats, px.get(name, 224)) for name, p in probes.items()}
     if sum(cost.values()) + sum(speed.values()) > 0.6 * available:

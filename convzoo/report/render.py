@@ -21,6 +21,7 @@ from .. import files
 from .frontier import Point, frontier_points, frontier_sentence, latency_for_published, pareto_frontier
 from .full_runs import PUBLISHED, load_runs, ranking_sentence
 from .measure import learns_threshold, optimized_dtype
+from .plan import LEFT_OUT
 from .plots import (
     plot_accuracy_vs_gmacs,
     plot_latency_vs_gmacs,
@@ -63,7 +64,7 @@ def _learns_cell(row: dict) -> str | None:
     if "train" in row.get("errors", {}):
         return "failed (see note)"
     if "train" in row.get("skipped", {}):
-        return f"left out: {row['skipped']['train'].removeprefix('left out: ')}"
+        return f"left out: {row['skipped']['train'].removeprefix('left out: ').removeprefix(f'{LEFT_OUT}: ')}"
     return None
 
 
@@ -74,8 +75,10 @@ def _weights_cell(row: dict) -> str | None:
     px = published["resolution"]
     cell = f"{published['source']} {published['tag']}, {px} px"
     latency = row.get("latency_b1_ms_published_px")
-    if px != 224 and latency is not None:
-        cell += f" (latency b1 here at {px} px: {latency} ms)"
+    at_px = [f"{row['gmacs_published_px']} GMACs"] if row.get("gmacs_published_px") is not None else []
+    at_px += [f"latency b1 here {latency} ms"] if latency is not None else []
+    if px != 224 and at_px:
+        cell += f" (at {px} px: {', '.join(at_px)})"
     return cell
 
 
@@ -102,10 +105,19 @@ def _note(row: dict) -> str:
     return "; ".join(notes)
 
 
+def gmacs_for_published(row: dict) -> float | None:
+    """Multiply-adds at the input size of the published figure (224 unless the weights say otherwise)."""
+    if (row.get("published") or {}).get("resolution", 224) != 224:
+        return row.get("gmacs_published_px")
+    return row.get("gmacs")
+
+
 def gmacs_points(rows: list[dict]) -> list[Point]:
-    """Published top-1 against GMACs at 224 (the cost model), for the rows that have both."""
+    """Published top-1 against GMACs at the published figure's size, for the rows that have both."""
     return [
-        Point(r["model"], r["gmacs"], r["published"]["top1"]) for r in rows if r.get("published") and r.get("gmacs")
+        Point(r["model"], gmacs_for_published(r), r["published"]["top1"])
+        for r in rows
+        if r.get("published") and gmacs_for_published(r)
     ]
 
 
@@ -282,8 +294,8 @@ def top1_vs_gmacs_figure(results: dict):
     frontier = [p.model for p in pareto_frontier(points)]
     return published_top1_figure(
         _figure_rows(results, points, "gmacs"), "gmacs", frontier,
-        title="Published ImageNet-1k top-1 vs GMACs at 224×224 (the cost model)",
-        xlabel="GMACs at 224×224 (log scale)", frontier_label="Pareto frontier in GMACs",
+        title="Published ImageNet-1k top-1 vs GMACs (the cost model)",
+        xlabel="GMACs at the published figure's input size (log scale)", frontier_label="Pareto frontier in GMACs",
     )  # fmt: skip
 
 

@@ -86,7 +86,8 @@ class Plan:
             f"budget {self.budget_s / 60:.1f} min; probe took {self.probe_s:.0f} s; plan estimated at {self.estimate_s / 60:.1f} min",
             (
                 f"training: {precision}, {self.steps} steps of batch {self.batch_size} per model (re-planned before training "
-                f"from the time then left); speed: {self.repeats} timed repeat(s)"
+                f"from the time then left); speed: {self.repeats} timed repeat(s), optimized in "
+                f"{'bf16' if self.amp == 'bf16' else 'fp32'}"
             ),
         ]
         return lines + [f"cut to fit: {line}" for line in self.cuts()]

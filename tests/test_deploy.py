@@ -183,7 +183,7 @@ def test_predict_on_real_images_matches_the_model_and_skips_a_broken_one(checkpo
     assert main(["predict", "--checkpoint", str(checkpoint), *paths, "--top", "10", "--format", "json"]) == 0
     captured = capsys.readouterr()
     results = json.loads(captured.out)
-    assert "broken.jpg" in captured.err and "not a readable image" in captured.err
+    assert "broken.jpg" in captured.err and "not an image in a known format" in captured.err
     assert results[1]["top"] is None
     # independently: normalize by hand with the checkpoint's mean and std, run the model, softmax
     loaded = ckpt.load(checkpoint)

@@ -44,7 +44,10 @@ def test_torchvision_weights_download_verified_and_give_torchvision_outputs(rele
 
 
 def test_timm_weights_build_the_model_with_timm_numerics(released):
-    model = convzoo.create_model(MODEL, pretrained="timm").eval()
+    try:  # a conversion that pairs tensors wrongly is refused by its own checks: that is this test failing
+        model = convzoo.create_model(MODEL, pretrained="timm").eval()
+    except CheckpointError as error:
+        pytest.fail(f"timm's released weights did not convert: {error}")
     assert {m.eps for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {1e-5}
     entry = model.pretrained_weights
     assert _cache_files(released["tmp"] / "torch") == [f"hub/checkpoints/huggingface/{entry.hf_repo}/model.safetensors"]

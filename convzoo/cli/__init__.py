@@ -16,6 +16,7 @@ import sys
 from ..errors import ConvzooError
 from . import bench as bench_command
 from . import compare as compare_command
+from . import demo as demo_command
 from . import evaluate as evaluate_command
 from . import experiment as experiment_command
 from . import export as export_command
@@ -26,6 +27,7 @@ from . import summary as summary_command
 from . import train as train_command
 
 COMMANDS = [
+    demo_command,
     compare_command,
     models_command,
     summary_command,

@@ -1,0 +1,75 @@
+"""``convzoo demo [--budget 10] [--out reports/demo]``: the main job, in one time budget for the whole of it.
+
+The lecture's line-up measured side by side (``convzoo compare``), then the lab's two ResNet experiments
+(``gradients`` and ``degradation``), within one clock: compare gets ``COMPARE_SHARE`` of the budget and plans
+itself on this machine; whatever it leaves, it leaves to the lab, which splits the time left by
+``LAB_SHARES``. So the whole demo ends within its budget on a fast or a slow CPU, and the time is decided
+once, here, rather than added up phase by phase. ``demo.json`` records what each part took, the CPU kind and
+the commit (the README's first lines are rendered from the committed one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from .. import experiments, files
+from ..errors import OptionError
+from ..provenance import provenance
+from ..runtime import cpu_kind
+from ..tables import console
+
+COMPARE_SHARE = 0.6  # of the whole budget; the lab gets the rest (and what compare did not use)
+LAB_SHARES = {"gradients": 0.4, "degradation": 0.6}  # of the time left for the lab
+MIN_LAB_MINUTES = 0.5  # below this an experiment is skipped: it could not train at all
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="the main job: compare the lecture's line-up, then the lab's ResNet experiments, in one budget"
+    )
+    parser.add_argument("--budget", type=float, default=10.0, help="minutes for the whole demo (default 10)")
+    parser.add_argument("--out", type=Path, default=Path("reports/demo"))
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.budget > 0:
+        raise OptionError(f"--budget must be positive minutes, got {args.budget}")
+    start = time.perf_counter()
+    parts = []
+    code = _compare(args.budget * COMPARE_SHARE, args.out)
+    parts.append({"part": "compare", "budget_minutes": round(args.budget * COMPARE_SHARE, 2), **_since(start)})
+    if code != 0:  # stopped by a signal, or an error already printed: the lab would only lose more time
+        return code
+    for name, share in LAB_SHARES.items():
+        left = args.budget - (time.perf_counter() - start) / 60
+        budget = left * share / sum(s for n, s in LAB_SHARES.items() if n not in {p["part"] for p in parts})
+        if budget < MIN_LAB_MINUTES:
+            console().print(f"lab {name}: skipped, {budget:.1f} min left of the demo's {args.budget:g}")
+            parts.append({"part": name, "budget_minutes": round(budget, 2), "skipped": True})
+            continue
+        began = time.perf_counter()
+        report = experiments.run(name, out=args.out / "lab" / name, budget_minutes=budget)
+        console().print(f"lab {name}: {report}")
+        parts.append({"part": name, "budget_minutes": round(budget, 2), **_since(began)})
+    record = {
+        "budget_minutes": args.budget, "seconds": round(time.perf_counter() - start, 1), "parts": parts,
+        "cpu": cpu_kind(), "provenance": provenance(allow_dirty=True),
+    }  # fmt: skip
+    files.write_text(args.out / "demo.json", json.dumps(record, indent=2) + "\n")
+    console().print(f"demo: {record['seconds'] / 60:.1f} min of {args.budget:g} (reports in {args.out})")
+    return 0
+
+
+def _since(start: float) -> dict[str, float]:
+    return {"seconds": round(time.perf_counter() - start, 1)}
+
+
+def _compare(budget_minutes: float, out: Path) -> int:
+    from . import build_parser  # the compare command itself, with its progress, plan and report
+
+    args = build_parser().parse_args(["compare", "--budget", f"{budget_minutes:.2f}", "--overwrite", "--out", str(out)])
+    return int(args.run(args) or 0)

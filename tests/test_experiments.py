@@ -29,42 +29,68 @@ def test_filters(tmp_path):
     assert len(results["learned_kernels"]["sobel_x"]) == 3 and 0 <= results["test_accuracy"] <= 1
 
 
+def _parts(tmp_path, name):
+    record = json.loads((tmp_path / name / "results.json").read_text())
+    assert record["parts"] and all(part["verdict"] == "undecided" for part in record["parts"])  # quick decides nothing
+    assert all(set(part) == {"name", "claim", "verdict", "evidence", "numbers"} for part in record["parts"])
+    return {part["name"]: part for part in record["parts"]}
+
+
 def test_gradients(tmp_path):
     results = _run("gradients", tmp_path)
+    parts = _parts(tmp_path, "gradients")
+    assert {"vanishes at init", "deeper vanishes more", "too-high lr diverges", "clipping tames it"} <= set(parts)
     runs = results["runs"]
-    for label, run in runs.items():
+    assert {(run["label"], run["seed"]) for run in runs} == {(label, seed) for label in
+            ("plain-20", "plain-56", "plain-56 + BN", "ResNet-56") for seed in (0, 1)}  # fmt: skip
+    for run in runs:
+        depth = 20 if run["label"] == "plain-20" else 56
+        assert run["depths"] == [1 + 2 * i for i in range((depth - 2) // 2 + 1)]  # the stem, then every block
         for moment in ("initialization", "after training"):
             norms = run["gradient_norms"][moment]
-            assert len(norms) == 56, label  # 55 convolutions and the classifier, input side first
-        assert len(run["loss_curve"]) == results["recipe"]["steps"]
-    he_init = runs["plain-56"]["gradient_norms"]["initialization"]
-    assert all(math.isfinite(n) and n > 0 for n in he_init)
-    # gradients are recorded before clipping, so the same initialization gives the same norms
-    assert runs["plain-56 + clipping"]["gradient_norms"]["initialization"] == he_init
-    # recomputed here: the first step's batch through the same initialization, stem first, classifier last
+            assert len(norms) == len(run["depths"]) and all(math.isfinite(n) and n > 0 for n in norms), run["label"]
+        assert len(run["loss_curve"]) == results["recipe"]["steps"] == len(run["grad_norm_curve"])
+    for run in results["exploding"]:
+        assert run["lr"] == 10 * results["recipe"]["lr"] and len(run["grad_norm_curve"]) == len(run["loss_curve"])
+        if run["clip_norm"] is not None:
+            fired = [n for n in run["grad_norm_curve"] if n > run["clip_norm"]]
+            assert run["clipped_steps"] == len(fired)
+
+    # recomputed here: the back-propagated gradient at the last block's output, by hand, in float64
     import torch
     import torch.nn.functional as F
 
-    from convzoo.experiments.gradients import build
-    from convzoo.experiments.lab import fashion_mnist_sample
+    from convzoo.experiments.gradients import block_gradient_norms, build
+    from convzoo.experiments.lab import fashion_mnist_sample, resized
 
     data = fashion_mnist_sample()
     torch.manual_seed(0)
-    model = build("plain-56").train()
-    batch = results["recipe"]["batch_size"]
-    index = torch.randint(0, len(data.train_labels), (batch,), generator=torch.Generator().manual_seed(0))
-    F.cross_entropy(model(data.train_images[index]), data.train_labels[index]).backward()
-    assert he_init[0] == pytest.approx(model.stem[0].weight.grad.norm().item(), rel=1e-4)
-    assert he_init[-1] == pytest.approx(model.head.fc.weight.grad.norm().item(), rel=1e-4)
+    model = build("plain-20")
+    images, labels = resized(data.train_images[:16], results["image_size"]).double(), data.train_labels[:16]
+    norms = block_gradient_norms(model, images, labels)
+    assert norms == pytest.approx(next(r for r in runs if r["label"] == "plain-20" and r["seed"] == 0)[
+        "gradient_norms"]["initialization"], rel=1e-9)  # fmt: skip
+    twin = model.double().train()
+    features = twin.stage3(twin.stage2(twin.stage1(twin.stem(images))))
+    features.retain_grad()
+    F.cross_entropy(twin.head(features), labels).backward()
+    assert norms[-1] == pytest.approx(features.grad.norm().item(), rel=1e-9)
 
 
 def test_degradation(tmp_path):
     results = _run("degradation", tmp_path)
-    assert list(results["runs"]) == [f"cifar_{k}{d}" for k in ("plain", "resnet") for d in (20, 32, 56)]
-    for run in results["runs"].values():
+    parts = _parts(tmp_path, "degradation")
+    assert list(parts) == ["deeper plain trains worse", "residual depth penalty much smaller",
+                           "deeper residual at least as good", "~1000 layers train"]  # fmt: skip
+    assert [(r["name"], r["seed"]) for r in results["runs"]] == [
+        (f"cifar_{k}{d}", s) for k in ("plain", "resnet") for d in (20, 56) for s in (0, 1)]  # fmt: skip
+    for run in results["runs"]:
         assert len(run["error_curve"]) == results["recipe"]["steps"]
-        assert all(0 <= e <= 1 for e in run["error_curve"]) and 0 <= run["test_error"] <= 1
-    assert len(results["very_deep"]["loss_curve"]) == results["very_deep"]["steps"]
+        assert 0 <= run["training_set"]["error"] <= 1 and 0 <= run["test_error"] <= 1
+    assert results["image_size"] == 16 and results["epochs"] > 0
+    assert len(results["very_deep"]["loss_curve"]) == results["very_deep"]["recipe"]["steps"]
+    report = (tmp_path / "degradation" / "report.md").read_text()
+    assert "| deeper plain trains worse |" in report and "epochs" in report and "seeds [0, 1]" in report
 
 
 def test_bottleneck_module_costs_equal_hand_arithmetic(tmp_path):
@@ -87,6 +113,34 @@ def test_scaling_points_match_their_mac_budgets(tmp_path):
             assert abs(point["macs"] / (point["target"] * base["macs"]) - 1) < 0.1, point
     for triple in results["grid"]:
         assert triple["alpha"] * triple["beta"] ** 2 * triple["gamma"] ** 2 == pytest.approx(2, rel=0.01)
+
+
+def test_experiment_cli_prints_the_parts_from_the_record():
+    from convzoo.cli.experiment import verdict_lines
+
+    record = {"experiment": "x", "quick": False, "held": None, "verdict": "",
+              "parts": [{"name": "a", "claim": "c", "verdict": "held", "evidence": "1 < 2", "numbers": {}},
+                        {"name": "b", "claim": "c", "verdict": "undecided", "evidence": "one seed", "numbers": {}}]}  # fmt: skip
+    lines = verdict_lines(record)
+    assert lines[0] == "x: the claim undecided" and "held" in lines[1] and "a: 1 < 2" in lines[1]
+    old = {"experiment": "y", "quick": False, "held": False, "verdict": "plain-56 worse."}  # a record without parts
+    assert verdict_lines(old) == ["y: the claim did not hold", "  plain-56 worse."]
+
+
+def test_readme_lab_table_lists_parts_and_reads_old_records(tmp_path):
+    from convzoo.experiments import NAMES
+    from convzoo.report.figure_tables import readme_lab
+
+    cpu = {"provenance": {"environment": {"cpu": {"label": "AVX2"}}}, "wall_seconds": 60, "claim": "c"}
+    for name in NAMES:
+        (tmp_path / "docs" / "experiments" / name).mkdir(parents=True)
+        record = {**cpu, "held": None}
+        if name == "gradients":
+            record["parts"] = [{"name": "vanishes at init", "verdict": "did not hold"}]
+        (tmp_path / "docs" / "experiments" / name / "results.json").write_text(json.dumps(record))
+    table = readme_lab(tmp_path)
+    assert "**undecided**<br>vanishes at init: did not hold" in table
+    assert table.count("**undecided**") == len(NAMES)
 
 
 def test_experiment_cli(capsys):

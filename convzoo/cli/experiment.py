@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from .. import experiments
@@ -20,6 +21,19 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def verdict_lines(record: dict) -> list[str]:
+    """The claim's verdict and, when the record has them, one line per part: read from the data, not the Markdown."""
+    held = {True: "held", False: "did not hold", None: "undecided"}[record["held"]]
+    lines = [
+        f"{record['experiment']}: the claim {held}" + (" (quick mode: decides nothing)" if record["quick"] else "")
+    ]
+    for part in record.get("parts", []):
+        lines.append(f"  {part['verdict']:<13} {part['name']}: {part['evidence']}")
+    if "parts" not in record:
+        lines.append(f"  {record['verdict']}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list:
         rows = [{"experiment": name, "default budget (min)": experiments.experiment(name).DEFAULT_BUDGET_MINUTES,
@@ -30,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError("name an experiment (`convzoo experiment --list` shows them)")
     out = args.out or Path("experiments") / args.name
     report = experiments.run(args.name, out=out, budget_minutes=args.budget, quick=args.quick)
-    print(report.read_text().split("\n\n")[2])  # the verdict line
+    record = json.loads((report.parent / "results.json").read_text())
+    print("\n".join(verdict_lines(record)))
     print(f"report: {report}")
     return 0

@@ -32,6 +32,7 @@ from ..data import load_dataset
 from ..provenance import provenance
 from ..report.plots import _pyplot
 from ..runtime import cpu_kind
+from .verdicts import UNDECIDED, Part, overall, parts_table
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Recipe:
     warmup_steps: int = 20
     clip_norm: float | None = None  # gradient clipping by global norm
     image_size: int = 28  # images are resized (bilinear) when this differs from the data's
+    track_grad_norm: bool = False  # record the global gradient norm of every step (always, with clip_norm)
 
 
 @dataclass
@@ -77,6 +79,7 @@ class Curve:
 
     loss: list[float] = field(default_factory=list)
     error: list[float] = field(default_factory=list)  # training error of each batch
+    grad_norm: list[float] = field(default_factory=list)  # global gradient norm before clipping, when tracked
 
     def smoothed_error(self, window: int = 20) -> list[float]:
         return [sum(self.error[max(0, i - window + 1) : i + 1]) / len(self.error[max(0, i - window + 1) : i + 1])
@@ -125,7 +128,10 @@ def train(
         if after_backward is not None:
             after_backward(step, model)
         if recipe.clip_norm is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_norm)
+            curve.grad_norm.append(float(nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_norm)))
+        elif recipe.track_grad_norm:
+            grads = [p.grad.detach().flatten() for p in model.parameters() if p.grad is not None]
+            curve.grad_norm.append(float(torch.cat(grads).norm()) if grads else 0.0)
         optimizer.step()
         schedule.step()
         curve.loss.append(loss.item())
@@ -142,6 +148,20 @@ def accuracy(model: nn.Module, images: Tensor, labels: Tensor, image_size: int =
         logits = model(resized(images[start : start + batch], image_size))
         correct += (logits.argmax(1) == labels[start : start + batch]).sum().item()
     return correct / len(labels)
+
+
+@torch.no_grad()
+def training_set_fit(model: nn.Module, data: Data, image_size: int = 28, batch: int = 500) -> dict[str, float]:
+    """Error and mean cross-entropy of the *whole* training set in eval mode (what the degradation claim is about)."""
+    model.eval()
+    wrong, loss_sum = 0, 0.0
+    for start in range(0, len(data.train_labels), batch):
+        logits = model(resized(data.train_images[start : start + batch], image_size))
+        labels = data.train_labels[start : start + batch]
+        wrong += (logits.argmax(1) != labels).sum().item()
+        loss_sum += F.cross_entropy(logits, labels, reduction="sum").item()
+    count = len(data.train_labels)
+    return {"error": wrong / count, "loss": loss_sum / count}
 
 
 def seconds_per_step(build: Callable[[], nn.Module], data: Data, recipe: Recipe, repeats: int = 3) -> float:
@@ -206,19 +226,36 @@ class Lab:
         plt.close(figure)
         return file_name
 
-    def record(self, results: dict[str, Any], body: str, *, claim: str, held: bool | None, verdict: str) -> Path:
-        """Write results.json and report.md; ``held`` None means the run cannot tell."""
+    def record(self, results: dict[str, Any], body: str, *, claim: str, held: bool | None = None, verdict: str = "",
+               parts: list[Part] | None = None) -> Path:  # fmt: skip
+        """Write results.json and report.md; ``held`` None means the run cannot tell.
+
+        With ``parts`` (the claim judged in parts, :mod:`.verdicts`) the record
+        stores them as data (``parts: [...]``), ``held`` follows from them (held only
+        if every part held) and the report opens with their table. A ``--quick``
+        run decides nothing: each part is recorded as undecided, with what its rule
+        said on the quick numbers kept in the evidence.
+        """
         wall = self.elapsed()
         machine = cpu_kind()
+        if parts is not None:
+            if self.quick:
+                parts = [Part(p.name, p.claim, UNDECIDED, f"quick mode, too short to judge (the rule said: {p.verdict}). "
+                              + p.evidence, p.numbers) for p in parts]  # fmt: skip
+            held = overall(parts)
+            verdict = verdict or "; ".join(f"{p.name}: {p.verdict}" for p in parts) + "."
         record = {
             "experiment": self.name, "quick": self.quick, "budget_minutes": self.budget_minutes,
             "wall_seconds": round(wall, 1), "claim": claim, "held": held, "verdict": verdict,
+            **({"parts": [p.as_dict() for p in parts]} if parts is not None else {}),
             "provenance": provenance(allow_dirty=True), "results": results,
         }  # fmt: skip
-        files.write_text(self.out / "results.json", json.dumps(record, indent=1, default=float) + "\n")
+        files.write_text(self.out / "results.json", json.dumps(record, indent=1, default=_json_default) + "\n")
         mark = {True: "held", False: "did not hold", None: "could not be decided"}[held]
+        table = f"{parts_table(parts)}\n" if parts is not None else ""
         header = (
             f"# Experiment `{self.name}`\n\n**Claim:** {claim}\n\n**At this scale the claim {mark}.** {verdict}\n\n"
+            f"{table}"
             f"Command: `{record['provenance']['command']}` · machine: {machine['model']} ({machine['label']}), "
             f"{torch.get_num_threads()} threads, fp32 · wall time {wall / 60:.1f} min"
             f"{' (quick mode: too short to judge the claim)' if self.quick else ''} · commit "
@@ -226,3 +263,9 @@ class Lab:
         )
         files.write_text(self.out / "report.md", header + body.rstrip() + "\n")
         return self.out / "report.md"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.tolist()
+    return float(value)

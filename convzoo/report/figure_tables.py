@@ -296,15 +296,22 @@ LAB_RUNS = Path("docs") / "experiments"
 
 
 def readme_lab(root: Path) -> str:
-    """The lab's committed runs (README): each experiment's claim, verdict, machine and wall time, linked."""
+    """The lab's committed runs (README): each experiment's claim, verdict, machine and wall time, linked.
+
+    Records judged in parts (``parts: [...]``) list each part's verdict under the claim's; older records, which
+    have none, render as before.
+    """
     from ..experiments import NAMES
 
     rows = []
     for name in NAMES:
         record = _read(root, "results.json", LAB_RUNS / name)
         held = {True: "held", False: "did not hold", None: "undecided"}[record["held"]]
+        verdict = f"**{held}**"
+        if record.get("parts"):
+            verdict += "<br>" + "<br>".join(f"{part['name']}: {part['verdict']}" for part in record["parts"])
         cpu = record["provenance"]["environment"]["cpu"]
-        rows.append((f"[{name}](docs/experiments/{name}/report.md)", record["claim"], f"**{held}**",
+        rows.append((f"[{name}](docs/experiments/{name}/report.md)", record["claim"], verdict,
                      f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}"))  # fmt: skip
     return markdown(["experiment", "the lecture's claim", "at this scale", "run"], rows)
 

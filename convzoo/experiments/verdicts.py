@@ -1,0 +1,177 @@
+"""Judging a lecture claim in parts, each part decided by a stated rule on the numbers that back it.
+
+An experiment is measure → judge → render: ``measure`` returns plain data,
+``judge`` turns it into a list of :class:`Part` with the rules below (pure
+functions of numbers, unit-tested on synthetic results in
+``tests/test_lab_verdicts.py``), and ``render`` writes them. A claim held only
+if every part held; it did not hold if any part did not hold; otherwise it is
+undecided.
+
+Every rule has three outcomes, and "undecided" is a real one: it is what a
+rule returns when the evidence cannot tell (a difference inside the seed
+spread, a single seed, a number that is not finite, training too short for
+what the part is about).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+HELD, FAILED, UNDECIDED = "held", "did not hold", "undecided"
+VERDICTS = (HELD, FAILED, UNDECIDED)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a claim, decided on its own: what it says, the verdict, and the evidence in words and numbers."""
+
+    name: str
+    claim: str
+    verdict: str
+    evidence: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def overall(parts: Iterable[Part | dict]) -> bool | None:
+    """True if every part held, False if any did not hold, None (undecided) otherwise or when there are no parts."""
+    verdicts = [p.verdict if isinstance(p, Part) else p["verdict"] for p in parts]
+    if not verdicts:
+        return None
+    if FAILED in verdicts:
+        return False
+    return True if all(v == HELD for v in verdicts) else None
+
+
+def _finite(values: Sequence[float]) -> bool:
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
+
+def spread(values: Sequence[float]) -> float:
+    """The seed spread of one arm: its range (max − min); 0 for one value."""
+    return max(values) - min(values) if values else math.nan
+
+
+def compare_seeds(a: Sequence[float], b: Sequence[float], *, better: str = "lower", margin: float = 0.0) -> str:
+    """Is arm ``a`` better than arm ``b`` beyond the seed-to-seed spread? (one value per seed in each arm)
+
+    Rule (separation beyond the spread): let the *gap* be how far the worst seed
+    of ``a`` is ahead of the best seed of ``b`` (``min(b) − max(a)`` when lower is
+    better), and the *spread* the larger of the two arms' ranges. ``a`` is better
+    ("held") only if every seed of ``a`` beats every seed of ``b`` and the gap
+    exceeds both the spread and ``margin``; "did not hold" when the same is true
+    with the arms swapped (``b`` better beyond the spread; ``margin`` does not
+    apply to the opposite direction); otherwise — a difference inside the
+    spread, overlapping arms, fewer than 2 seeds in an arm, or a value that is
+    not finite — "undecided". This is stricter than a t-test at 2–3 seeds (where
+    a pooled standard deviation is itself too noisy to trust) and asks for no
+    distributional assumption.
+    """
+    if better not in ("lower", "higher"):
+        raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
+    if len(a) < 2 or len(b) < 2 or not _finite(a) or not _finite(b):
+        return UNDECIDED
+    sign = 1.0 if better == "lower" else -1.0
+    a_signed, b_signed = [sign * v for v in a], [sign * v for v in b]  # lower is better on the signed scale
+    noise = max(spread(a), spread(b))
+    if min(b_signed) - max(a_signed) > max(noise, margin):
+        return HELD
+    if min(a_signed) - max(b_signed) > noise:
+        return FAILED
+    return UNDECIDED
+
+
+def separation(a: Sequence[float], b: Sequence[float], *, better: str = "lower") -> dict[str, float]:
+    """The numbers :func:`compare_seeds` decides on, for the record: means, spreads and the gap (a ahead of b > 0)."""
+    sign = 1.0 if better == "lower" else -1.0
+    ok = bool(a) and bool(b)
+    return {
+        "mean_a": sum(a) / len(a) if a else math.nan, "mean_b": sum(b) / len(b) if b else math.nan,
+        "spread_a": spread(a), "spread_b": spread(b),
+        "gap": (min(sign * v for v in b) - max(sign * v for v in a)) if ok else math.nan,
+    }  # fmt: skip
+
+
+def vanished(norm_first: float, norm_last: float, *, below: float = 1e-2) -> str:
+    """Has the gradient vanished at the input side? ``norm_first / norm_last`` below ``below`` (default 1/100).
+
+    NaN or infinity is never "vanished": a gradient that is not finite overflowed
+    or was poisoned, which is another failure, so it is "undecided" (not finite).
+    Both norms zero is undecided too (no signal at all: nothing to compare). A
+    first norm of exactly zero with a positive last norm has vanished.
+    """
+    if not (math.isfinite(norm_first) and math.isfinite(norm_last)):
+        return UNDECIDED
+    if norm_last <= 0:
+        return UNDECIDED
+    return HELD if norm_first / norm_last < below else FAILED
+
+
+def every_seed(verdicts: Sequence[str]) -> str:
+    """One verdict from one per seed: held if all held, did not hold if none held and all decided, else undecided.
+
+    Needs at least 2 seeds to decide anything.
+    """
+    if len(verdicts) < 2:
+        return UNDECIDED
+    if all(v == HELD for v in verdicts):
+        return HELD
+    if all(v == FAILED for v in verdicts):
+        return FAILED
+    return UNDECIDED
+
+
+def loss_falls(first: float, last: float, *, drop: float = 0.05) -> str:
+    """Does training make progress? The loss of the last window is below ``(1 − drop)`` × the first window's.
+
+    A loss that is not finite at the end (the run diverged) did not train: "did
+    not hold". A first loss that is not finite leaves nothing to compare: undecided.
+    """
+    if not math.isfinite(first):
+        return UNDECIDED
+    if not math.isfinite(last):
+        return FAILED
+    return HELD if last < (1 - drop) * first else FAILED
+
+
+def diverged(losses: Sequence[float], *, initial: float | None = None, factor: float = 1.0) -> bool:
+    """A run diverged if its loss became non-finite, or ended at or above ``factor`` × its initial loss."""
+    if not losses:
+        return False
+    if not _finite(losses):
+        return True
+    start = losses[0] if initial is None else initial
+    tail = losses[-max(1, len(losses) // 10) :]
+    return sum(tail) / len(tail) >= factor * start
+
+
+def short_training(epochs: float, *, minimum: float) -> str | None:
+    """The reason a part about the end of training is undecided, or None when ``epochs`` reaches ``minimum``."""
+    if epochs >= minimum:
+        return None
+    return f"training too short to judge: {epochs:.1f} epochs, the criterion needs at least {minimum:g}"
+
+
+def parts_table(parts: Sequence[Part | dict]) -> str:
+    """The per-part Markdown table of a report: part, claim, verdict, evidence."""
+    rows = ["| part | claim | verdict | evidence |", "|---|---|---|---|"]
+    for part in parts:
+        p = part.as_dict() if isinstance(part, Part) else part
+        cells = [p["name"], p["claim"], f"**{p['verdict']}**", p["evidence"]]
+        rows.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+__all__ = [
+    "FAILED", "HELD", "UNDECIDED", "Part", "compare_seeds", "diverged", "every_seed", "loss_falls", "overall",
+    "parts_table", "separation", "short_training", "spread", "vanished",
+]  # fmt: skip

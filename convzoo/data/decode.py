@@ -8,7 +8,7 @@ data) in 8 bits; alpha is dropped, 16-bit samples are scaled. A file that cannot
 be decoded raises :class:`UnreadableImage`, which the folder readers and
 ``predict`` count, name and skip instead of stopping the run.
 
-A bad file must never take the process down (issue 24), so decoding goes in two steps:
+A bad file must never take the process down, so decoding goes in two steps:
 
 1. **Header first.** Pillow's lazy ``Image.open`` reads the format and the
    declared size without decoding any pixels; an image over :data:`MAX_PIXELS`

@@ -67,7 +67,7 @@ def list_files(directory: Path, classes: list[str]) -> FolderFiles:
     Linked folders are followed (a photo library linked in is a common layout), but each real directory is
     listed once, at its own place: a link to a directory that is listed anyway (a loop back to a parent, a
     class folder linked into another class) is skipped and named in ``linked_skipped``. Following every link
-    turned 48 files into 1,968 through one loop, and labelled dogs as cats through a link (issue 24).
+    turned 48 files into 1,968 through one loop, and labelled dogs as cats through a link.
     """
     files = FolderFiles(directory, [], [])
     class_dirs = [(label, directory / name) for label, name in enumerate(classes) if (directory / name).is_dir()]

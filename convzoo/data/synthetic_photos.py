@@ -105,7 +105,7 @@ def _write_awkward_and_broken(folder: PhotoFolder, rng: random.Random, noise: np
                      "unknown_format.webp": "unsupported format"}  # fmt: skip
 
 
-# The files of issue 24: a few hundred bytes each that crashed a run or hid good images. Built chunk by chunk
+# Files that broke real runs: a few hundred bytes each that crashed a run or hid good images. Built chunk by chunk
 # (PNG spec: length, type, data, CRC-32 of type and data) so each is exactly the fault, not Pillow's idea of it.
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -148,7 +148,7 @@ def write_blank_png(path: Path, side: int = 30000, rows_per_block: int = 1000) -
 
 
 def write_unsafe_images(directory: Path) -> dict[str, str]:
-    """The three PNGs of issue 24 in ``directory``; returns file name -> the reason decoding must give."""
+    """Three PNGs that crashed or misled runs, in ``directory``; returns file name -> the reason decoding must give."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "truncated_idat.png").write_bytes(truncated_png())
     (directory / "header_bomb.png").write_bytes(header_bomb_png())

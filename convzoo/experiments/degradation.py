@@ -21,12 +21,13 @@ al. 2016) then shows that a very deep residual net still trains.
 from __future__ import annotations
 
 import math
+import time
 
 import torch
 
 from .. import registry
 from .lab import Data, Lab, Recipe, fashion_mnist_sample, train, training_set_fit
-from .verdicts import FAILED, HELD, UNDECIDED, Part, compare_seeds, loss_falls, separation, short_training
+from .verdicts import FAILED, HELD, UNDECIDED, Part, compare_seeds, gap_text, loss_falls, separation, short_training
 
 DESCRIPTION = "plain-20/56 against ResNet-20/56 (ResNet paper Fig. 6), training-set error, 2 seeds; a 1001-layer net"
 DEFAULT_BUDGET_MINUTES = 14.0
@@ -62,9 +63,14 @@ def measure(lab: Lab) -> dict:
     data = fashion_mnist_sample()
     names = [f"cifar_{kind}{depth}" for kind in ("plain", "resnet") for depth in DEPTHS]
     recipe = Recipe(steps=1, batch_size=8 if lab.quick else 128, image_size=IMAGE_SIZE)
+    fit = _subset(data, 200 if lab.quick else (1000 if lab.budget_minutes < 5 else len(data.train_labels)))
+    reserve = 0.0
+    if not lab.quick:  # the evaluations after training, timed on the deepest net
+        started = time.perf_counter()
+        training_set_fit(_build(names[-1])(), fit, IMAGE_SIZE)
+        reserve = (time.perf_counter() - started) * len(names) * len(SEEDS) * 1.3  # and the 1,000 test images
     recipe.steps = lab.steps([_build(n) for n in names], data, recipe, share=0.75, quick_steps=3, maximum=6000,
-                             runs_each=len(SEEDS))  # fmt: skip
-    fit = _subset(data, 200 if lab.quick else len(data.train_labels))
+                             runs_each=len(SEEDS), reserve_seconds=reserve)  # fmt: skip
     runs = []
     for name in names:
         kind, depth = ("plain", name.removeprefix("cifar_plain")) if "plain" in name else ("resnet", name[12:])
@@ -85,7 +91,7 @@ def measure(lab: Lab) -> dict:
     curve = train(_build(very_deep_name)(), data, deep, seed=0)
     return {
         "dataset": "fashion-mnist-mini", "image_size": IMAGE_SIZE, "training_images": len(data.train_labels),
-        "fit_images": len(fit.train_labels), "seeds": list(SEEDS), "depths": list(DEPTHS), "recipe": recipe.__dict__,
+        "fit_images": len(fit.train_labels), "step_seconds": lab.step_seconds, "seeds": list(SEEDS), "depths": list(DEPTHS), "recipe": recipe.__dict__,
         "epochs": recipe.steps * recipe.batch_size / len(data.train_labels), "runs": runs,
         "very_deep": {"model": very_deep_name, "recipe": deep.__dict__, "loss_curve": curve.loss,
                       "epochs": deep.steps * deep.batch_size / len(data.train_labels)},
@@ -118,13 +124,15 @@ def judge(data: dict) -> list[Part]:
     parts = [Part(
         "deeper plain trains worse", f"plain-{deep}'s training-set error is higher than plain-{shallow}'s",
         compare_seeds(plain_s, plain_d, better="lower"),
-        f"plain-{shallow} {_pct(plain_s)}, plain-{deep} {_pct(plain_d)}", separation(plain_s, plain_d),
+        f"plain-{shallow} {_pct(plain_s)}, plain-{deep} {_pct(plain_d)}; "
+        + gap_text(separation(plain_s, plain_d), ".1f", 100) + " pt", separation(plain_s, plain_d),
     )]  # fmt: skip
 
     plain_penalty = [d - s for s, d in zip(plain_s, plain_d)]  # paired by seed
     res_penalty = [d - s for s, d in zip(res_s, res_d)]
     mean_plain = sum(plain_penalty) / len(plain_penalty) if plain_penalty else math.nan
-    evidence = f"{shallow}→{deep} layers, per seed: plain {_pct(plain_penalty)}, residual {_pct(res_penalty)}"
+    evidence = (f"{shallow}→{deep} layers, per seed: plain {_pct(plain_penalty)}, residual {_pct(res_penalty)}; "
+                + gap_text(separation(res_penalty, plain_penalty), ".1f", 100) + " pt")  # fmt: skip
     if not mean_plain > 0:
         verdict, evidence = UNDECIDED, evidence + " (the plain nets show no penalty to compare with)"
     else:
@@ -136,7 +144,8 @@ def judge(data: dict) -> list[Part]:
     ))  # fmt: skip
 
     reason = short_training(data["epochs"], minimum=MIN_EPOCHS)
-    evidence = f"ResNet-{shallow} {_pct(res_s)}, ResNet-{deep} {_pct(res_d)}"
+    evidence = (f"ResNet-{shallow} {_pct(res_s)}, ResNet-{deep} {_pct(res_d)}; ResNet-{deep} ahead by "
+                + gap_text(separation(res_d, res_s), ".1f", 100) + " pt")  # fmt: skip
     if reason:
         verdict, evidence = UNDECIDED, f"{reason}; {evidence}"
     elif compare_seeds(res_s, res_d, better="lower") == HELD:

@@ -101,6 +101,12 @@ def separation(a: Sequence[float], b: Sequence[float], *, better: str = "lower")
     }  # fmt: skip
 
 
+def gap_text(numbers: dict[str, float], spec: str = ".3g", scale: float = 1.0) -> str:
+    """``separation``'s numbers in words: the gap between the arms against the larger seed spread."""
+    noise = max(numbers["spread_a"], numbers["spread_b"])
+    return f"gap {format(scale * numbers['gap'], spec)} vs seed spread {format(scale * noise, spec)}"
+
+
 def vanished(norm_first: float, norm_last: float, *, below: float = 1e-2) -> str:
     """Has the gradient vanished at the input side? ``norm_first / norm_last`` below ``below`` (default 1/100).
 
@@ -172,6 +178,6 @@ def parts_table(parts: Sequence[Part | dict]) -> str:
 
 
 __all__ = [
-    "FAILED", "HELD", "UNDECIDED", "Part", "compare_seeds", "diverged", "every_seed", "loss_falls", "overall",
-    "parts_table", "separation", "short_training", "spread", "vanished",
+    "FAILED", "HELD", "UNDECIDED", "Part", "compare_seeds", "diverged", "every_seed", "gap_text", "loss_falls",
+    "overall", "parts_table", "separation", "short_training", "spread", "vanished",
 ]  # fmt: skip

@@ -242,17 +242,29 @@ def data_pipeline(root: Path) -> str:
 
 
 def readme_demo(root: Path) -> str:
-    """The committed `make demo` runs on this machine kind and with torch limited to AVX2 (README)."""
+    """The committed `make demo` runs (``convzoo demo``: compare and the lab in one budget), per CPU kind (README)."""
     runs = []
-    for name in ("results.json", "results-avx2-emulated.json"):
-        run = _read(root, name, DEMO_RUNS)
-        cpu, learned = run["plan"]["cpu"], sum(1 for row in run["rows"] if row.get("learns"))
-        precision = "bf16" if run["plan"]["amp"] == "bf16" else "fp32"
-        runs.append(
-            f"{run['seconds'] / 60:.1f} minutes on {cpu['model']} as {cpu['label']} ({precision}, learns-check passed "
-            f"by {learned} of {len(run['rows'])} models; commit `{run['git_commit']}`)"
+    for demo_name, compare_name in (
+        ("demo.json", "results.json"),
+        ("demo-avx2-emulated.json", "results-avx2-emulated.json"),
+    ):
+        if not (root / DEMO_RUNS / demo_name).exists():
+            continue
+        demo, compare = _read(root, demo_name, DEMO_RUNS), _read(root, compare_name, DEMO_RUNS)
+        cpu, rows = demo["cpu"], compare["rows"]
+        checked = [row for row in rows if "learns" in row]
+        passed = sum(1 for row in checked if row["learns"])
+        parts = ", ".join(
+            f"{part['part']} " + ("skipped" if part.get("skipped") else f"{part['seconds'] / 60:.1f}")
+            for part in demo["parts"]
         )
-    return "Measured, set-up excluded: " + "; ".join(runs) + "."
+        precision = "bf16" if compare["plan"]["amp"] == "bf16" else "fp32"
+        runs.append(
+            f"{demo['seconds'] / 60:.1f} of {demo['budget_minutes']:g} minutes ({parts}) on {cpu['model']} as "
+            f"{cpu['label']} ({precision}; learns-check passed by {passed} of the {len(checked)} models it trained, "
+            f"{len(rows) - len(checked)} left out; commit `{demo['provenance']['git_commit']}`)"
+        )
+    return "`make demo`, measured, set-up excluded: " + ("; ".join(runs) or "no committed run yet") + "."
 
 
 def readme_full_runs(root: Path) -> str:

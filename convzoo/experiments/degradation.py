@@ -209,7 +209,7 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         f"Data: the embedded Fashion-MNIST sample, {data['training_images']:,} training images resized to "
         f"{data['image_size']}×{data['image_size']} px. Recipe for all four nets: SGD (Nesterov, momentum 0.9, weight "
         f"decay 1e-4), lr {recipe['lr']:g} with {recipe['warmup_steps']} warm-up steps and cosine decay, batch "
-        f"{recipe['batch_size']}, {recipe['steps']} steps = {data['epochs']:.1f} epochs; seeds {data['seeds']} (each "
+        f"{recipe['batch_size']}, {recipe['steps']} steps = {data['epochs']:.2f} epochs; seeds {data['seeds']} (each "
         "draws the weights and the batches). Residual branches start at zero (Goyal et al. 2017); plain nets keep "
         f"He init. Training-set error and loss: the first {data['fit_images']:,} training images in eval mode after "
         "training. Rules: a comparison holds when every seed of one arm beats every seed of the other by more than the "

@@ -298,7 +298,7 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
             axis.set_xlabel("depth of the block's output (weighted layers from the input)")
             axis.set_ylabel("‖∂L/∂h‖ (float64)")
             steps = data["recipe"]["steps"]
-            axis.set_title("at initialization" if panel == 0 else f"after {steps} steps ({data['epochs']:.1f} epochs)")
+            axis.set_title("at initialization" if panel == 0 else f"after {steps} steps ({data['epochs']:.2f} epochs)")
         axis.legend(fontsize=7, title="dotted: second seed", title_fontsize=7)
 
     def draw_loss(plt):
@@ -333,7 +333,7 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         f"Data: the embedded Fashion-MNIST sample ({data['training_images']:,} training images), resized to "
         f"{data['image_size']}×{data['image_size']} px. Recipe for every net: SGD (Nesterov, momentum 0.9, weight "
         f"decay 1e-4), lr {recipe['lr']:g} with {recipe['warmup_steps']} warm-up steps and cosine decay, batch "
-        f"{recipe['batch_size']}, {recipe['steps']} steps = {data['epochs']:.1f} epochs; seeds {data['seeds']} (each "
+        f"{recipe['batch_size']}, {recipe['steps']} steps = {data['epochs']:.2f} epochs; seeds {data['seeds']} (each "
         f"draws the weights and the batches). Initialization: Kaiming-normal fan-in for ReLU (He et al. 2015) on every "
         f"convolution, LeCun-normal classifier. Gradient norms ‖∂L/∂h‖ at each block's output, in float64, on one "
         f"fixed batch of {data['measured_batch']} training images in training mode. Training-set loss and error: "

@@ -212,7 +212,10 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         f"{recipe['batch_size']}, {recipe['steps']} steps = {data['epochs']:.2f} epochs; seeds {data['seeds']} (each "
         "draws the weights and the batches). Residual branches start at zero (Goyal et al. 2017); plain nets keep "
         f"He init. Training-set error and loss: the first {data['fit_images']:,} training images in eval mode after "
-        "training. Rules: a comparison holds when every seed of one arm beats every seed of the other by more than the "
+        "training (batch norm statistics re-estimated on 2,000 of them first: precise BN, Wu & Johnson 2021). Steps "
+        "are planned from one timed step of each net and the timed cost of the evaluations (`step_seconds` in "
+        f'results.json), so the run fits its budget; "deeper residual at least as good" is decided only from '
+        f"{MIN_EPOCHS} epochs on. Rules: a comparison holds when every seed of one arm beats every seed of the other by more than the "
         "larger seed spread (`convzoo/experiments/verdicts.py`).\n\n![training error](training_error.png)\n\n"
         "| network | seed | training-set error | training-set loss | test error (1,000 images) | paper, CIFAR-10 "
         "test error (%) |\n|---|---|---|---|---|---|\n"

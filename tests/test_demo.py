@@ -31,11 +31,11 @@ def test_the_lab_gets_what_compare_left_split_by_its_shares(tmp_path, clock, mon
     monkeypatch.setattr(demo, "_compare", compare)
     monkeypatch.setattr(demo.experiments, "run", experiment)
     assert main(["demo", "--budget", "10", "--out", str(tmp_path)]) == 0
-    # compare: 0.6 x 10 = 6 min; left 5 min: gradients 0.4 x 5 = 2, degradation the remaining 3
+    # compare: 0.6 x 10 = 6 min; left 10 x 0.95 - 5 = 4.5 min: gradients 0.4 x 4.5 = 1.8, degradation the other 2.7
     assert [name for name, _ in calls] == ["compare", "gradients", "degradation"]
-    assert [round(b, 6) for _, b in calls] == [6.0, 2.0, 3.0]
+    assert [round(b, 6) for _, b in calls] == [6.0, 1.8, 2.7]
     record = json.loads((tmp_path / "demo.json").read_text())
-    assert record["seconds"] == 600.0 and record["budget_minutes"] == 10
+    assert record["seconds"] == 570.0 and record["budget_minutes"] == 10
     assert [p["part"] for p in record["parts"]] == ["compare", "gradients", "degradation"]
 
 

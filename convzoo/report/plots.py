@@ -6,6 +6,7 @@ spot where it overlaps no other label and no point, because an unreadable label 
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import torch
@@ -224,7 +225,7 @@ def published_top1_figure(rows: list[dict], x_key: str, frontier: list[str], *, 
     axes.tick_params(axis="x", which="minor", labelsize=7)
     axes.set_xlabel(xlabel)
     axes.set_ylabel("ImageNet-1k top-1 (%), published with the weights")
-    axes.set_title(title, fontsize=10)
+    axes.set_title(textwrap.fill(title, 95), fontsize=10)  # a long CPU label must not run off the figure
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     labels = [r["model"] + (f" ({r['resolution']} px)" if r.get("resolution", 224) != 224 else "") for r in rows]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from filesystems import mounted_tmpfs
 from torchvision.io import write_png
 
 from convzoo import checkpoint as ckpt
@@ -56,15 +57,8 @@ def read_only_dir(tmp_path) -> Path:
         yield directory
         directory.chmod(0o755)
         return
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(directory)], capture_output=True, check=False
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"root, and cannot mount a read-only tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(directory, 1, read_only=True):
         yield directory
-    finally:
-        subprocess.run(["umount", "-l", str(directory)], check=False)
 
 
 # 1. --out that is a file, or a read-only folder

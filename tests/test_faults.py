@@ -1,7 +1,6 @@
 """What goes wrong in real clusters: a whole process group stopped, a disk that fills up, weights that blow up,
 links planted in a run directory, a crash between a checkpoint and its metrics row, leftovers of a killed writer."""
 
-import contextlib
 import json
 import os
 import re
@@ -13,6 +12,7 @@ import uuid
 
 import pytest
 import torch
+from filesystems import mounted_tmpfs
 
 from convzoo import checkpoint as ckpt
 from convzoo.data.synthetic_photos import write_photo_folder
@@ -105,19 +105,9 @@ def test_sigterm_to_the_process_group_with_workers_saves_an_exact_checkpoint(pho
 
 
 # --- a real full disk ----------------------------------------------------------------------------------------------
-@contextlib.contextmanager
 def _small_filesystem(path, megabytes):
-    """A tmpfs of ``megabytes`` at ``path`` (root only; skipped where mounting is not allowed)."""
     path.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(path)], capture_output=True, check=False
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
+    return mounted_tmpfs(path, megabytes)
 
 
 def _fill(directory, leave_bytes):

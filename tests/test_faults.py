@@ -94,7 +94,8 @@ def test_sigterm_to_the_process_group_with_workers_saves_an_exact_checkpoint(pho
     assert process.returncode == 128 + signal.SIGTERM, stderr[-3000:]
     assert "Traceback" not in stderr and "killed by signal" not in stderr, stderr[-3000:]
     state = ckpt.load(run_dir / "last.pt").training["train_state"]
-    assert state["epoch"] == 1 and 0 < state["step_in_epoch"] < 18, state  # stopped mid-epoch, position saved
+    # stopped in epoch 2 (usually a few steps in; on a slow machine possibly before its first step), position saved
+    assert state["epoch"] == 1 and state["step_in_epoch"] < 18, state
     resumed = subprocess.run(
         _streamed_train(photo_folder, run_dir, "--resume"), capture_output=True, text=True, check=False
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 from .. import checkpoint as ckpt
@@ -17,7 +16,7 @@ from ..data import load_dataset
 from ..data.streaming import describe_skipped
 from ..errors import DataError, OptionError
 from ..evaluation import evaluate, measure_imagenet
-from ..files import write_bytes, write_text
+from ..files import write_text
 from ..report.plots import plot_confusion
 from ..runtime import Context, decoding_workers, resolve_amp, resolve_device
 from ..tables import console, emit
@@ -73,12 +72,6 @@ def check_classes(data_name: str, classes: list[str], trained: list[str]) -> Non
     )
 
 
-def confusion_png(confusion, classes: list[str], title: str) -> bytes:
-    """The confusion-matrix PNG as bytes (``plot_confusion`` saves to a path: a private temporary folder)."""
-    with tempfile.TemporaryDirectory() as scratch:
-        return plot_confusion(confusion, classes, Path(scratch) / "confusion.png", title).read_bytes()
-
-
 def run(args: argparse.Namespace) -> int:
     if args.checkpoint is None:
         return run_imagenet(args)
@@ -106,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         amp_dtype=resolve_amp(args.amp, context.device), flip_tta=args.tta,
     )  # fmt: skip
     title = f"{spec.name} on {data_name}: top-1 {result.top1:.2%}"
-    image = write_bytes(png_path, confusion_png(result.confusion, data.classes, title))
+    image = plot_confusion(result.confusion, data.classes, png_path, title)  # atomic, refuses a link (files.py)
     report = {
         "checkpoint": str(args.checkpoint),
         "data": data_name,

@@ -300,3 +300,48 @@ def test_a_flat_folder_without_labels_and_bad_options_are_one_line(tmp_path, cap
     assert "imagenet:PATH" in _one_line_error(capsys, "--data", "cifar10")
     assert "at least 1" in _one_line_error(capsys, "--data", f"imagenet:{tmp_path}", "--limit", 0)
     assert "does not exist" in _one_line_error(capsys, "--data", f"imagenet:{tmp_path / 'nowhere'}")
+
+
+# --- compare --imagenet ------------------------------------------------------------------------------------------
+
+
+def test_compare_reports_measured_top1_of_the_published_weights_beside_the_published_figure(
+    labelled, tmp_path, capsys, monkeypatch
+):
+    """The measured column is the reference torchvision model's top-1 on the folder (not the evaluator's own
+    output), with its image count and binomial standard error; the published column and the frontier keep the
+    published figure; a model without released weights gets the reason instead of a number."""
+    from convzoo.report import compare as compare_module
+    from convzoo.report.plan import Probe
+
+    monkeypatch.setattr(compare_module, "probe_model", lambda *args: Probe(0.01, 0.01, 0.01))
+    monkeypatch.setattr(compare_module, "measure_speed", lambda *args: {"latency_b1_ms": 5.0, "throughput_b16": 50.0})
+    monkeypatch.setattr(compare_module, "measure_training", lambda *args: {"learns": True})
+    path = _layout("folders-val", labelled, tmp_path / "imagenet")
+    out = tmp_path / "report"
+    argv = ["compare", MODEL, "cifar_resnet20", "--budget", "3", "--imagenet", str(path), "--out", str(out)]
+    assert main(argv) == 0
+    rows = {row["model"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
+    top1, top5 = _expected(labelled["logits"], labelled["labels"], list(range(24)))
+    measured = rows[MODEL]["imagenet"]
+    assert (measured["top1_pct"], measured["top5_pct"]) == (
+        pytest.approx(top1, abs=1e-3),
+        pytest.approx(top5, abs=1e-3),
+    )
+    assert measured["images"] == 24 and measured["weights"] == rows[MODEL]["published"]["tag"]
+    assert measured["standard_error_pct"] == pytest.approx(100 * (top1 / 100 * (1 - top1 / 100) / 24) ** 0.5, abs=0.01)
+    assert rows["cifar_resnet20"]["imagenet_note"] == "no released weights"
+    report = (out / "report.md").read_text()
+    assert f"| {top1:.1f} ±{measured['standard_error_pct']:.1f} (24) |" in report
+    assert f"| {rows[MODEL]['published']['top1']:.1f} |" in report  # the published column is unchanged
+    assert "ImageNet-1k top-1 measured here for 1 model on the released weights" in report
+
+
+def test_compare_refuses_a_folder_that_is_not_imagenet_before_any_work(tmp_path, capsys):
+    (tmp_path / "cats").mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "cats" / "a.png")
+    argv = ["compare", MODEL, "--imagenet", str(tmp_path), "--out", str(tmp_path / "report")]
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "cats" in lines[0], lines
+    assert not (tmp_path / "report").exists()

@@ -2,7 +2,8 @@
 
 Prints the plan before any work, shows the model, phase and estimated time left while it runs, and writes
 report.md, report.html and results.json; it ends with the report's first lines, the accuracy–latency frontier
-on this machine (published top-1, measured latency). Ctrl-C or SIGTERM write a partial report; ``--resume``
+on this machine (published top-1, measured latency). ``--imagenet PATH`` adds ImageNet-1k top-1 measured here
+on a local validation set, beside the published figure. Ctrl-C or SIGTERM write a partial report; ``--resume``
 finishes it.
 """
 
@@ -14,7 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..errors import OptionError
 from ..registry import get_entry
-from ..report.compare import LINEUP, PHASES, CompareConfig, Comparison, remove_comparison
+from ..report.compare import LINEUP, CompareConfig, Comparison, remove_comparison
+from ..report.imagenet_column import DEFAULT_LIMIT
 from ..report.render import opening, table_rows, write_report
 from ..stopping import RaiseOnStop, StopSignal
 from ..tables import console, emit
@@ -38,6 +40,20 @@ def add_parser(subparsers) -> None:
         default=None,
         help="results file of full training runs (default: benchmarks/results/fashion_mnist_full.json)",
     )
+    parser.add_argument(
+        "--imagenet",
+        default=None,
+        metavar="PATH",
+        help="a local ImageNet-1k validation set (val/<wnid>/*.JPEG, or flat with a labels file): also measure "
+        "each model's released weights on it, beside the published top-1",
+    )
+    parser.add_argument("--imagenet-labels", default=None, help="labels file of a flat --imagenet layout")
+    parser.add_argument(
+        "--imagenet-limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        help=f"images per model, class-balanced (default {DEFAULT_LIMIT}; 0: all)",
+    )
     parser.add_argument("--out", default="reports/compare")
     parser.add_argument(
         "--resume", action="store_true", help="finish an interrupted comparison in --out, with its plan"
@@ -50,6 +66,8 @@ def _config(args: argparse.Namespace) -> CompareConfig:
     models = args.models or list(LINEUP)
     for name in models:
         get_entry(name)  # unknown names fail before any work
+    if args.imagenet_limit < 0:
+        raise OptionError(f"--imagenet-limit must be 0 (all images) or positive, got {args.imagenet_limit}")
     if args.budget <= 0 or args.batch_size < 1:
         raise OptionError(
             f"--budget must be positive and --batch-size at least 1, got {args.budget} and {args.batch_size}"
@@ -61,6 +79,9 @@ def _config(args: argparse.Namespace) -> CompareConfig:
         data_dir=args.data_dir,
         batch_size=args.batch_size,
         out=args.out,
+        imagenet=args.imagenet,
+        imagenet_labels=args.imagenet_labels,
+        imagenet_limit=args.imagenet_limit or None,
     )
 
 
@@ -78,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             progress.remove_task(probe)
             for line in plan.describe():
                 progress.console.print(line)
-            task = progress.add_task("compare", total=len(models) * len(PHASES))
+            task = progress.add_task("compare", total=len(models) * len(comparison.phases))
             progress.update(task, completed=sum(len(v) for v in comparison.state["done"].values()))
 
             def on_phase(name: str, phase: str, left_s: float) -> None:

@@ -10,6 +10,8 @@ For each model, in phases:
 Each row also carries the published ImageNet-1k top-1 of the model's released weights (read from the
 weights table, marked as published everywhere), so the report can set accuracy against cost and speed
 measured here and draw the frontier (:mod:`convzoo.report.frontier`).
+- ``imagenet`` (only with ``--imagenet PATH``): top-1 of the published column's weights measured on a local
+  ImageNet validation set (:mod:`convzoo.report.imagenet_column`);
 - ``train``: the "learns on this data" check: the small-input variant trained for the planned number
   of steps on the embedded sample, then tested. It passes when test top-1 is above chance by more than
   3 standard errors and the training loss fell. It is a sanity check, not a ranking: after a few dozen
@@ -37,6 +39,7 @@ from .. import files
 from ..errors import OptionError
 from ..provenance import command_line, environment, git_commit
 from ..registry import LECTURE_LINEUP, get_entry
+from . import imagenet_column
 from .measure import measure_cost, measure_speed, measure_training, optimized_dtype, published_accuracy
 from .plan import REPORT_SECONDS, SAFETY, Plan, Probe, choose_amp, make_plan, plan_training, probe_model
 
@@ -59,6 +62,14 @@ class CompareConfig:
     precise_bn: int = 8  # training batches to recompute batch-norm statistics over before testing
     out: str = "reports/compare"
     seed: int = 0
+    imagenet: str | None = None  # a local ImageNet-1k validation set: measure the released weights' top-1 on it
+    imagenet_labels: str | None = None  # labels file of a flat layout, where it is not found beside the images
+    imagenet_limit: int | None = imagenet_column.DEFAULT_LIMIT  # images per model, class-balanced; None: all
+
+
+def phases_for(config: CompareConfig) -> tuple[str, ...]:
+    """The phases a comparison runs: the ImageNet measurement only when a validation set was given."""
+    return PHASES[:2] + ("imagenet",) + PHASES[2:] if config.imagenet else PHASES
 
 
 def _write_json(path: Path, payload: dict) -> None:
@@ -87,6 +98,12 @@ class Comparison:
         self.started = time.perf_counter()
         self.deadline = self.started + self.config.budget_minutes * 60 - self.state["spent_s"]
         self.calibration = 1.0  # measured / estimated seconds of the phases so far
+        self.phases = phases_for(self.config)
+        self.imagenet_images = (
+            imagenet_column.check_folder(self.config.imagenet, self.config.imagenet_labels, self.config.imagenet_limit)
+            if self.config.imagenet
+            else 0
+        )
 
     # --- state ------------------------------------------------------------------------------------
     def save(self) -> None:
@@ -149,7 +166,7 @@ class Comparison:
     ) -> None:  # fmt: skip
         """Phase by phase over all models: every cheap column first, then the training with the time really left."""
         measured, estimated = 0.0, 0.0
-        for phase in PHASES:
+        for phase in self.phases:
             if phase == "train" and self._replan_training(plan) and on_replan is not None:
                 on_replan(plan)
             models = (
@@ -159,6 +176,8 @@ class Comparison:
                 if phase in self.state["done"].get(model.name, []):
                     continue
                 estimate = model.estimate_s.get(phase, 0.0)
+                if phase == "imagenet":
+                    estimate = imagenet_column.estimate_seconds(self.row(model.name), self.imagenet_images)
                 if on_phase is not None:
                     on_phase(model.name, phase, self.remaining_estimate(plan))
                 start = time.perf_counter()
@@ -201,6 +220,13 @@ class Comparison:
             elif phase == "speed":
                 px = self.published_px().get(name, 224)
                 row.update(measure_speed(name, plan.repeats, optimized_dtype(plan.amp), px))
+            elif phase == "imagenet":
+                config = self.config
+                row.update(
+                    imagenet_column.measure_column(
+                        name, row, config.imagenet, config.imagenet_labels, config.imagenet_limit
+                    )
+                )
             else:
                 row.update(measure_training(name, self.config, plan, steps, self.out / "runs" / name))
         except (RuntimeError, ValueError, MemoryError, OSError) as error:

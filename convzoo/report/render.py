@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from .. import files
+from . import imagenet_column
 from .frontier import Point, frontier_points, frontier_sentence, latency_for_published, pareto_frontier
 from .full_runs import PUBLISHED, load_runs, ranking_sentence
 from .measure import learns_threshold, optimized_dtype
@@ -40,11 +41,13 @@ def _dtype(results: dict) -> str:
 
 
 def columns(results: dict) -> list[tuple[str, str]]:
+    measured = any("imagenet" in r or "imagenet_note" in r for r in results["rows"])
     return [
         ("model", "model"),
         ("family", "family"),
         ("published", "ImageNet-1k top-1 % (published)"),
         ("weights", "published weights: source, tag, eval size"),
+        *([("imagenet", "ImageNet-1k top-1 % measured here, ± standard error (images)")] if measured else []),
         ("frontier", "on the frontier here"),
         ("params", "params (M)"),
         ("gmacs", "GMACs@224"),
@@ -89,6 +92,8 @@ def _cell(key: str, row: dict, frontier: set[str]) -> str:
         value = f"{row['published']['top1']:.1f}" if row.get("published") else None
     elif key == "weights":
         value = _weights_cell(row)
+    elif key == "imagenet":
+        value = imagenet_column.cell(row)
     elif key == "frontier":
         placed = row.get("published") and latency_for_published(row) is not None
         value = ("yes" if row["model"] in frontier else "no") if placed else None
@@ -165,7 +170,8 @@ def opening(results: dict) -> list[str]:
     untimed = [r["model"] for r in rows if r.get("published") and latency_for_published(r) is None]
     if untimed:
         lines.append(f"Not placed on the frontier (no latency measured in this run): {', '.join(untimed)}.")
-    return lines
+    measured = imagenet_column.summary(rows)
+    return lines + ([measured] if measured else [])
 
 
 def _plan_lines(results: dict) -> list[str]:
@@ -199,11 +205,22 @@ def learns_criterion(results: dict) -> str:
     )
 
 
+def _imagenet_paragraph(config: dict) -> str:
+    return (
+        "**ImageNet-1k top-1 measured here** is the published column's own weights (same source and tag, with their "
+        f"own evaluation transform) on a class-balanced subset of the validation set at `{config['imagenet']}` "
+        f"({config.get('imagenet_limit') or 'all'} images per model); ± is the binomial standard error of that "
+        "subset. It is measured, the published column is not: the frontier uses the published figure, which every "
+        "model with released weights has."
+    )
+
+
 def explanation(results: dict, full_runs: str | Path | None = None) -> list[str]:
     config = results["config"]
     dtype = _dtype(results)
     why = "native bf16 on this CPU" if dtype == "bf16" else "no native bf16 on this CPU"
-    return [
+    measured = [_imagenet_paragraph(config)] if config.get("imagenet") else []
+    return measured + [
         (
             "**ImageNet-1k top-1 (published)** is the figure published with each model's released weights "
             "(torchvision's weight metadata, timm's results table), read from convzoo's weights table, not measured "

@@ -2,10 +2,12 @@
 
     python benchmarks/test_suite_time.py            # this CPU's own kernels
     python benchmarks/test_suite_time.py --avx2     # PyTorch limited to AVX2 kernels (on a faster CPU: emulated)
+    python benchmarks/test_suite_time.py --avx2 --slow-tier   # also time `make test-slow`, the tier CI adds
 
 Clones the committed HEAD into a temporary folder, runs ``make setup`` (not timed: the set-up installs
-packages) and then ``make test`` (timed, the wall clock of the whole suite as CI runs it), and records the
-wall time, the pytest summary line, the commit and the CPU kind in
+packages) and then ``make test`` (timed, the wall clock of the fast tier as a user and CI run it; with
+``--slow-tier`` also ``make test-slow``), and records the wall times, the pytest summary lines, the commit and
+the CPU kind in
 ``benchmarks/results/test_suite_time-{native,avx2-emulated}.json``. The clone runs with the environment of
 this process, so ``--avx2`` limits every test's PyTorch (ONNX Runtime ignores those limits: said in the label).
 """
@@ -31,31 +33,47 @@ SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed).*?) in [\d.]+s", re.MULTILINE)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_machine_arguments(parser)
+    parser.add_argument("--slow-tier", action="store_true", help="also time `make test-slow`")
     args = parser.parse_args()
     record = start_measuring(args)
+    targets = ["test", "test-slow"] if args.slow_tier else ["test"]
     with tempfile.TemporaryDirectory() as scratch:
         clone = Path(scratch) / "convzoo"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
         subprocess.run(["make", "setup"], cwd=clone, check=True, capture_output=True)
-        start = time.perf_counter()
-        finished = subprocess.run(["make", "test"], cwd=clone, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - start
-    output = finished.stdout + finished.stderr
-    summary = SUMMARY.findall(output)
-    record.update({
-        "command_measured": "make test",
-        "seconds": round(seconds, 1),
-        "exit_code": finished.returncode,
-        "summary": summary[-1][0] if summary else output.strip().splitlines()[-1:],
-        "cpu": cpu_kind(),
-        "cpu_count": os.cpu_count(),
-    })  # fmt: skip
+        tiers = {target: _timed(["make", target], clone) for target in targets}
+    record.update(
+        {
+            "command_measured": "make test",
+            **tiers["test"],
+            "tiers": tiers,
+            "cpu": cpu_kind(),
+            "cpu_count": os.cpu_count(),
+        }
+    )
     name = "test_suite_time-avx2-emulated.json" if args.avx2 else "test_suite_time-native.json"
     path = ROOT / "benchmarks" / "results" / name
     path.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"make test: {seconds / 60:.1f} min, exit {finished.returncode}, {record['summary']} -> {path}")
-    if finished.returncode != 0:
-        print(output[-5000:])
+    for target, tier in tiers.items():
+        print(f"make {target}: {tier['seconds'] / 60:.1f} min, exit {tier['exit_code']}, {tier['summary']}")
+        if tier["exit_code"] != 0:
+            print(tier.pop("output_tail"))
+    print(f"-> {path}")
+
+
+def _timed(command: list[str], cwd: Path) -> dict:
+    """Wall clock, exit code and pytest summary line of one make target."""
+    start = time.perf_counter()
+    finished = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    output = finished.stdout + finished.stderr
+    summary = SUMMARY.findall(output)
+    return {
+        "seconds": round(seconds, 1),
+        "exit_code": finished.returncode,
+        "summary": summary[-1][0] if summary else output.strip().splitlines()[-1:],
+        "output_tail": output[-5000:] if finished.returncode else "",
+    }
 
 
 if __name__ == "__main__":

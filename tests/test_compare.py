@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from convzoo.cli import main
 from convzoo.report import compare as compare_module
 from convzoo.report.measure import learns
@@ -44,6 +46,7 @@ def _results(out):
     return json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_stopped_comparison_leaves_a_partial_report_and_resume_completes_it(tmp_path, capsys):
     out = tmp_path / "report"
     command = [sys.executable, "-m", "convzoo", "compare", *CHEAP, "--budget", "1.5", "--out", str(out)]

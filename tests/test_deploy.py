@@ -311,6 +311,7 @@ def test_int8_export_quantizes_every_convolution_and_agrees_with_fp32(checkpoint
     assert "--calibrate DATA" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_int8_in_pytorch_quantizes_every_convolution_and_agrees_with_fp32(checkpoint):
     """PT2E + the x86 Inductor quantizer, compiled: every convolution int8, the predictions of fp32 kept."""
     from convzoo.deploy.int8_pt2e import count_quantized_convs, quantize_pt2e

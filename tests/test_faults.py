@@ -68,6 +68,7 @@ def _streamed_train(folder, out, *extra):
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_process_group_with_workers_saves_an_exact_checkpoint(photo_folder, tmp_path):
     """What SLURM, ``docker stop`` and Kubernetes do: every process of the job gets SIGTERM at once."""
     straight = subprocess.run(

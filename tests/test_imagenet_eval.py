@@ -185,6 +185,7 @@ def _expected(logits: torch.Tensor, labels: list[int], keep: list[int]) -> tuple
 LAYOUTS = ["folders", "folders-val", "flat-csv", "flat-index", "flat-wnid"]
 
 
+@pytest.mark.slow
 def test_top1_and_top5_equal_the_reference_model_in_every_layout(labelled, tmp_path, capsys):
     """One fixture (the weights' server is slow to set up) for the five layouts, each in its own folder."""
     top1, top5 = _expected(labelled["logits"], labelled["labels"], list(range(24)))
@@ -215,6 +216,7 @@ def _round_robin(labels: list[int], order: list[int], limit: int) -> list[int]:
     return sorted(picked[:limit])
 
 
+@pytest.mark.slow
 def test_limit_takes_a_class_balanced_subset_the_same_in_both_layouts(labelled, tmp_path, capsys):
     labels = labelled["labels"]
     keep = _round_robin(labels, list(range(24)), 7)
@@ -230,6 +232,7 @@ def test_limit_takes_a_class_balanced_subset_the_same_in_both_layouts(labelled, 
         )
 
 
+@pytest.mark.slow
 def test_a_broken_jpeg_is_skipped_and_named(labelled, tmp_path, capsys):
     path = _layout("folders", labelled, tmp_path / "imagenet")
     good = labelled["photos"][0].read_bytes()
@@ -244,6 +247,7 @@ def test_a_broken_jpeg_is_skipped_and_named(labelled, tmp_path, capsys):
     assert "skipped 1 unreadable files: zz_broken.JPEG (truncated file)" in out and "published top-1 67.67%" in out
 
 
+@pytest.mark.slow
 def test_timm_weights_are_measured_with_their_own_model_and_transform(released, tmp_path, capsys):
     """The timm file's model on timm's own transform gives the reference labels; --source timm must agree."""
     import timm

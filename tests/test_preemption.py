@@ -89,6 +89,7 @@ def test_sigusr1_stops_at_the_exact_step(tmp_path, straight):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="torchrun with gloo")
+@pytest.mark.slow
 def test_sigterm_under_torchrun_stops_every_rank_at_one_step_and_resumes_exactly(tmp_path):
     def torchrun(*args):
         launcher = [

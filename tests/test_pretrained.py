@@ -203,6 +203,7 @@ def test_every_registered_model_with_torchvision_weights_has_their_url_and_hash_
         assert (entry.transform.crop, entry.transform.resize) == (preset.crop_size[0], preset.resize_size[0])
 
 
+@pytest.mark.slow
 def test_the_table_is_what_the_generator_writes_from_the_installed_libraries():
     """Every registered model with timm ImageNet-1k weights has its entry, with timm's file and settings."""
     generator = _generator()

@@ -88,6 +88,7 @@ def test_fine_tuning_a_photo_folder_skips_and_names_broken_files(photos, release
     assert predicted[0][0] == spec.classes[best] and abs(predicted[0][1] - float(probabilities[best])) < 1e-4
 
 
+@pytest.mark.slow
 def test_a_separable_folder_is_learned_from_a_pretrained_format_start(tmp_path):
     """Coloured shapes (colour and shape tell the class) from a torchvision-format ResNet-18 file, 48 px."""
     import torchvision
@@ -190,6 +191,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="torchrun with gloo")
+@pytest.mark.slow
 def test_two_nodes_with_torchrun_train_a_streamed_folder_as_one_process_does(tmp_path):
     """Two ``torchrun --nnodes 2`` agents rendezvous over TCP (c10d), one process each with its own decoding
     worker; ConvNeXt has no batch norm, so their weights must equal one process's with the whole batch.

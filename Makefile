@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint docs bench
+.PHONY: setup demo test test-slow lint docs bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,11 @@ setup: $(BIN)/.installed
 demo: setup  # the lecture's 13 CNNs compared, then the lab's two ResNet experiments: 10 minutes in all
 	$(BIN)/convzoo demo --budget 10 --out reports/demo
 
-test: setup
-	$(BIN)/python -m pytest -n 2 -q
+test: setup  # the fast tier; its time on the slowest CPU kind is in the README (benchmarks/test_suite_time.py)
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+test-slow: setup  # the slow tier: multi-process and signal integration, ImageNet layouts, int8, the largest models
+	$(BIN)/python -m pytest -n 2 -q -m slow
 
 lint: setup
 	$(BIN)/ruff check .

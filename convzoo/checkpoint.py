@@ -42,7 +42,7 @@ from . import files
 from .data.adapt import InputAdapter
 from .data.datasets import FolderOptions
 from .errors import CheckpointError
-from .registry import create_model, get_entry, list_models
+from .registry import get_entry, list_models
 
 FORMAT = "convzoo-checkpoint"
 VERSION = 2  # 1: flat dict (convzoo ≤ stop 7), still read; 2: model / weights / training parts
@@ -77,7 +77,7 @@ class ModelSpec:
     def build(self) -> nn.Module:
         self.check()
         try:
-            return create_model(self.name, **self.kwargs)
+            return get_entry(self.name).build(**self.kwargs)
         except (TypeError, ValueError) as error:  # arguments from a file this convzoo cannot take (OptionError too)
             raise CheckpointError(
                 f"the checkpoint's model {self.name} cannot be built from its arguments {self.kwargs} "
@@ -275,7 +275,7 @@ def _check_parts(checkpoint: Checkpoint) -> None:
             raise CheckpointError(f"the checkpoint's {part} is not a mapping of names to tensors; it is corrupt")
 
 
-# create_model's own arguments; family-specific ones are checked against the builder's signature
+# ModelEntry.build's own arguments; family-specific ones are checked against the builder's signature
 MODEL_ARGUMENT_TYPES: dict[str, Any] = {
     "num_classes": int,
     "in_chans": int,

@@ -1,9 +1,16 @@
 """The model registry: one name → one builder plus the facts a user asks about it.
 
 Family modules register their variants with :func:`register_model` from the
-table at the end of their file; :func:`create_model` builds them with the
-arguments every model understands. This module imports nothing from the
-families, so ``models/`` can depend on it without a cycle.
+table at the end of their file. :func:`create_model` is the one public factory:
+it builds a variant with the arguments every model understands
+(:meth:`ModelEntry.build`), loads weights when ``pretrained`` says where from
+(:mod:`convzoo.weights`) and turns the model into a backbone for
+``features_only`` (:mod:`convzoo.models.features`). Code that already holds an
+entry calls ``entry.build(...)``.
+
+This module imports nothing from the families at load time, so ``models/`` can
+depend on it without a cycle; the two delegations import their module when a
+call asks for them (``weights/`` itself imports the registry).
 """
 
 from __future__ import annotations
@@ -11,8 +18,9 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -50,6 +58,38 @@ class ModelEntry:
     uses_drop_path: bool = False  # whether drop_path_rate (stochastic depth) applies
     extra_info: dict[str, Any] = field(default_factory=dict)
 
+    def build(
+        self,
+        *,
+        num_classes: int = 1000,
+        in_chans: int = 3,
+        drop_rate: float | None = None,
+        drop_path_rate: float | None = None,
+        small_input: bool = False,
+        **kwargs: Any,
+    ) -> nn.Module:
+        """This variant with random weights; the options every model understands are checked here.
+
+        ``drop_rate`` is the classifier's dropout and ``drop_path_rate`` the
+        stochastic-depth rate; ``None`` keeps the family's published default.
+        ``small_input=True`` selects the variant for 28–64 px images (see each
+        family's docstring for what changes). Family-specific options pass through
+        ``kwargs`` (e.g. ``aux_logits`` for GoogLeNet, ``width_mult`` for MobileNet).
+        """
+        if num_classes < 0 or in_chans < 1:
+            raise OptionError(f"num_classes must be >= 0 and in_chans >= 1, got {num_classes}, {in_chans}")
+        if small_input:
+            if self.small_min_input_size is None:
+                raise OptionError(f"{self.name} has no small-input variant")
+            kwargs["small_input"] = True
+        if drop_rate is not None:
+            kwargs["drop_rate"] = drop_rate
+        if drop_path_rate is not None:
+            if not self.uses_drop_path:
+                raise OptionError(f"{self.name} does not use stochastic depth; drop_path_rate does not apply")
+            kwargs["drop_path_rate"] = drop_path_rate
+        return self.builder(num_classes=num_classes, in_chans=in_chans, **kwargs)
+
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
@@ -85,38 +125,43 @@ def list_models(pattern: str = "*") -> list[str]:
     return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
 
 
+Pretrained = bool | str | Path | None
+
+
 def create_model(
     name: str,
     *,
-    num_classes: int = 1000,
-    in_chans: int = 3,
-    drop_rate: float | None = None,
-    drop_path_rate: float | None = None,
-    small_input: bool = False,
+    pretrained: Pretrained = False,
+    features_only: bool = False,
+    out_indices: Sequence[int] | None = None,
     **kwargs: Any,
 ) -> nn.Module:
-    """Build a registered model.
+    """Build a registered model: random, or with weights, as a classifier or as a backbone.
 
-    ``drop_rate`` is the classifier's dropout and ``drop_path_rate`` the
-    stochastic-depth rate; ``None`` keeps the family's published default.
-    ``small_input=True`` selects the variant for 28–64 px images (see each
-    family's docstring for what changes). Family-specific options pass through
-    ``kwargs`` (e.g. ``aux_logits`` for GoogLeNet, ``width_mult`` for MobileNet).
+    ``pretrained`` is ``False`` (random initialization), ``True`` (the model's
+    default released weights), ``"torchvision"`` or ``"timm"``, or the path of a
+    weights file; see :mod:`convzoo.weights.pretrained`. ``features_only=True``
+    returns the model as a backbone (timm's option of that name): a
+    :class:`~convzoo.models.features.FeatureNet` whose forward gives the feature map
+    of each stage (``out_indices`` picks some), described by ``model.feature_info``.
+    The other arguments are :meth:`ModelEntry.build`'s (``num_classes``,
+    ``in_chans``, ``drop_rate``, ``drop_path_rate``, ``small_input``, family options).
     """
     entry = get_entry(name)
-    if num_classes < 0 or in_chans < 1:
-        raise OptionError(f"num_classes must be >= 0 and in_chans >= 1, got {num_classes}, {in_chans}")
-    if small_input:
-        if entry.small_min_input_size is None:
-            raise OptionError(f"{name} has no small-input variant")
-        kwargs["small_input"] = True
-    if drop_rate is not None:
-        kwargs["drop_rate"] = drop_rate
-    if drop_path_rate is not None:
-        if not entry.uses_drop_path:
-            raise OptionError(f"{name} does not use stochastic depth; drop_path_rate does not apply")
-        kwargs["drop_path_rate"] = drop_path_rate
-    return entry.builder(num_classes=num_classes, in_chans=in_chans, **kwargs)
+    if out_indices is not None and not features_only:
+        raise OptionError("out_indices applies to features_only=True models only")
+    if pretrained is None or pretrained is False:
+        model = entry.build(**kwargs)
+    else:
+        from .weights.pretrained import build_pretrained  # weights/ imports this module: bound at call time
+
+        model = build_pretrained(entry, pretrained, **kwargs)
+    if not features_only:
+        return model
+    from .models.features import FeatureNet  # models/ registers into this module: bound at call time
+
+    in_chans = kwargs.get("in_chans", 3)
+    return FeatureNet(model, out_indices, input_size=(in_chans, *entry.default_input_size[1:]))
 
 
 def wants_small_input(name: str, image_size: int) -> bool:
@@ -129,7 +174,7 @@ def wants_small_input(name: str, image_size: int) -> bool:
 def count_params(name: str, **kwargs: Any) -> int:
     """Parameters of ``create_model(name, **kwargs)``, counted without allocating memory."""
     with torch.device("meta"):
-        model = create_model(name, **kwargs)
+        model = get_entry(name).build(**kwargs)
     return sum(p.numel() for p in model.parameters())
 
 

@@ -22,7 +22,7 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.weak import WeakIdKeyDictionary
 
 from ..errors import OptionError
-from ..registry import create_model, get_entry
+from ..registry import get_entry
 from .counting import OTHER_KINDS, macs_of, op_name, other_ops_of
 from .profile_result import LayerRow, Profile
 from .receptive_field import Field, propagate
@@ -174,7 +174,7 @@ def _resolve(model_or_name: nn.Module | str, input_size: tuple[int, ...]) -> tup
             f"{entry.name} needs inputs of at least {entry.min_input_size}x{entry.min_input_size}, "
             f"got {input_size[-2]}x{input_size[-1]}" + (hint if entry.small_min_input_size else "")
         )
-    return create_model(model_or_name, in_chans=input_size[0]), entry.name
+    return entry.build(in_chans=input_size[0]), entry.name
 
 
 @torch.no_grad()

@@ -15,8 +15,8 @@ from pathlib import Path
 from .. import checkpoint as ckpt
 from ..deploy.predict import Predictor
 from ..errors import OptionError
+from ..registry import create_model
 from ..tables import emit
-from ..weights import create_model
 from ..weights.table import SOURCES
 
 

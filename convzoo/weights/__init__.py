@@ -2,14 +2,13 @@
 
 from .convert import adapt_input_conv, convert_state_dict, load_converted
 from .from_reference import from_reference
-from .pretrained import create_model, model_info
+from .pretrained import model_info
 from .table import all_weights, weights_for
 
 __all__ = [
     "adapt_input_conv",
     "all_weights",
     "convert_state_dict",
-    "create_model",
     "from_reference",
     "load_converted",
     "model_info",

@@ -1,4 +1,4 @@
-"""``create_model(name, pretrained=...)``: a model with released or local weights, built as their source built it.
+"""``create_model(name, pretrained=...)``'s weights: released or local ones, in a model built as their source built it.
 
 ``pretrained`` is ``False`` (random initialization), ``True`` (the model's
 default source: torchvision where it has the model, timm otherwise),
@@ -13,11 +13,13 @@ fits: the classifier keeps its fresh initialization and the first convolution's
 RGB filters are adapted (see :mod:`convzoo.weights.convert`). The weights'
 entry is attached as ``model.pretrained_weights`` (its evaluation transform,
 classes, top-1).
+
+The public door is :func:`convzoo.registry.create_model`, which calls
+:func:`build_pretrained` when ``pretrained`` names weights.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,59 +27,35 @@ from torch import nn
 
 from .. import checkpoint as ckpt
 from .. import registry
-from ..errors import CheckpointError, OptionError
-from ..models.features import FeatureNet
+from ..errors import CheckpointError
 from .convert import convert_state_dict, load_converted
 from .hub import cached_file, read_weights_file
 from .table import SOURCES, Weights, sources_for, weights_for
 
-Pretrained = bool | str | Path | None
 
-
-def create_model(
-    name: str,
+def build_pretrained(
+    entry: registry.ModelEntry,
+    pretrained: bool | str | Path,
     *,
-    pretrained: Pretrained = False,
     num_classes: int = 1000,
     in_chans: int = 3,
-    features_only: bool = False,
-    out_indices: Sequence[int] | None = None,
     **kwargs: Any,
 ) -> nn.Module:
-    """Build a registered model, with weights if ``pretrained`` says where from (see the module docstring).
-
-    ``features_only=True`` returns the model as a backbone (timm's option of that name): a
-    :class:`~convzoo.models.features.FeatureNet` whose forward gives the feature map of each stage
-    (``out_indices`` picks some), described by ``model.feature_info``. The other arguments are
-    :func:`convzoo.registry.create_model`'s.
-    """
-    if out_indices is not None and not features_only:
-        raise OptionError("out_indices applies to features_only=True models only")
-    model = _create_classifier(name, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs)
-    if not features_only:
-        return model
-    size = registry.get_entry(name).default_input_size
-    return FeatureNet(model, out_indices, input_size=(in_chans, *size[1:]))
-
-
-def _create_classifier(
-    name: str, pretrained: Pretrained, *, num_classes: int, in_chans: int, **kwargs: Any
-) -> nn.Module:
-    if pretrained is None or pretrained is False:
-        return registry.create_model(name, num_classes=num_classes, in_chans=in_chans, **kwargs)
+    """``entry``'s model holding the weights ``pretrained`` names (see the module docstring)."""
     if pretrained is True or pretrained in SOURCES:
-        return load_released(name, weights_for(name, pretrained), num_classes=num_classes, in_chans=in_chans, **kwargs)
+        weights = weights_for(entry.name, pretrained)
+        return load_released(entry.name, weights, num_classes=num_classes, in_chans=in_chans, **kwargs)
     model_kwargs = {"num_classes": num_classes, "in_chans": in_chans, **kwargs}
-    model = registry.create_model(name, **model_kwargs)
+    model = entry.build(**model_kwargs)
     path = Path(pretrained)
-    fit_state_dict(model, ckpt.load_state_dict_file(path), name, model_kwargs, path)
+    fit_state_dict(model, ckpt.load_state_dict_file(path), entry.name, model_kwargs, path)
     return model
 
 
 def load_released(name: str, weights: Weights, *, num_classes: int, in_chans: int, **kwargs: Any) -> nn.Module:
     """``name`` built with ``weights``' settings and holding its (downloaded or cached, verified) tensors."""
     settings = {**weights.settings, **kwargs}
-    model = registry.create_model(name, num_classes=num_classes, in_chans=in_chans, **settings)
+    model = registry.get_entry(name).build(num_classes=num_classes, in_chans=in_chans, **settings)
     state = read_weights_file(cached_file(weights))
     try:
         converted = convert_state_dict(
@@ -124,4 +102,4 @@ def model_info(name: str) -> dict[str, Any]:
     return info
 
 
-__all__ = ["create_model", "fit_state_dict", "load_released", "model_info"]
+__all__ = ["build_pretrained", "fit_state_dict", "load_released", "model_info"]

@@ -27,7 +27,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 docs: setup  # rewrite the generated parts of README.md and docs/ (tests/test_generated_docs.py checks them)
-	$(BIN)/python -m convzoo.report.generated_docs
+	$(BIN)/python -m tools.docs.generated_docs
 
 bench: setup
 	$(BIN)/python benchmarks/eager_speed.py

@@ -5,13 +5,13 @@ sign, in prose: outside fenced code, inline code, link targets and ``<!-- genera
 (which ``tests/test_generated_docs.py`` checks against ``benchmarks/results/``). Pages that are generated
 whole (docs/lecture.md) are skipped. What remains must be on ALLOWED: facts from papers, targets and
 settings, which no run measures. A measurement written into prose by hand fails here: render it from
-its JSON in ``convzoo/report/figure_tables.py`` or delete it.
+its JSON in ``tools/docs/`` or delete it.
 """
 
 import re
 from collections import Counter
 
-from convzoo.report.generated_docs import BLOCKS, ROOT
+from tools.docs.generated_docs import BLOCKS, ROOT
 
 UNIT = (
     r"(?:%|×(?!\s*\d)|x(?![\d\w])|ms\b|µs\b|s\b|min\b|minutes?\b|-minute\b|seconds?\b|-second\b|hours?\b|h\b"
@@ -91,7 +91,7 @@ def test_every_figure_in_prose_is_generated_or_allowed():
     unexplained = sorted((found - allowed).elements())
     assert not unexplained, (
         f"figures in prose outside generated blocks: {unexplained}; render them from their JSON "
-        "(convzoo/report/figure_tables.py) or delete them, or add a paper fact or target to ALLOWED with its reason"
+        "(tools/docs/) or delete them, or add a paper fact or target to ALLOWED with its reason"
     )
     stale = sorted((allowed - found).elements())
     assert not stale, f"ALLOWED lists figures no longer in the docs: {stale}; remove them"

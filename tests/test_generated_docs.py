@@ -5,13 +5,13 @@ import shutil
 
 import pytest
 
-from convzoo.report import figure_tables
-from convzoo.report.generated_docs import BLOCKS, ROOT, regenerate, stale_pages
+from tools.docs import inference_figures
+from tools.docs.generated_docs import BLOCKS, ROOT, regenerate, stale_pages
 
 
 def test_every_generated_page_is_current():
     stale = stale_pages()
-    assert not stale, f"stale: {stale}; run python -m convzoo.report.generated_docs and commit the pages"
+    assert not stale, f"stale: {stale}; run make docs and commit the pages"
 
 
 @pytest.fixture()
@@ -38,7 +38,7 @@ def test_ratios_are_not_rounded_up_to_a_target(copied_results):
     rows = recorded["rows"]
     rows[0]["ratio"] = 0.9685
     path.write_text(json.dumps(recorded))
-    assert f"| {rows[0]['model']} | 0.969× |" in figure_tables.deploy_speed(copied_results)
+    assert f"| {rows[0]['model']} | 0.969× |" in inference_figures.deploy_speed(copied_results)
 
 
 def test_a_page_without_its_markers_is_an_error(tmp_path):

@@ -4,7 +4,10 @@ A generated block sits between ``<!-- generated:NAME -->`` and ``<!-- /generated
 page (``docs/lecture.md`` is generated whole). Its text is exactly what the block's renderer returns
 from the code (the model table, the lecture's numbers) or from a JSON in ``benchmarks/results/``
 (the documented figures), so a page cannot drift from what made it: ``tests/test_generated_docs.py``
-fails when a block is stale, and ``python -m convzoo.report.generated_docs`` rewrites them.
+fails when a block is stale, and ``python -m tools.docs.generated_docs`` (``make docs``) rewrites them.
+
+This is the repository's tooling, not the installed package's: it finds the checkout from its own
+location (``--root`` names another one).
 """
 
 from __future__ import annotations
@@ -16,28 +19,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import figure_tables
+from convzoo.cli.models import model_rows, weights_rows
+from convzoo.report.lecture import lecture_markdown
+from convzoo.tables import render
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import inference_figures, readme_figures, training_figures
+
+ROOT = Path(__file__).resolve().parents[2]  # tools/docs/ -> the repository root
 
 
 def _models_table(root: Path) -> str:
-    from ..cli.models import model_rows
-    from ..tables import render
-
     return render(model_rows(gmacs=True), "md")
 
 
 def _weights_table(root: Path) -> str:
-    from ..cli.models import weights_rows
-    from ..tables import render
-
     return render(weights_rows(), "md")
 
 
 def _lecture_page(root: Path) -> str:
-    from .lecture import lecture_markdown
-
     return lecture_markdown()
 
 
@@ -50,25 +49,25 @@ class Block:
 
 BLOCKS = (
     Block("README.md", "models", _models_table),
-    Block("README.md", "demo-runs", figure_tables.readme_demo),
-    Block("README.md", "full-runs", figure_tables.readme_full_runs),
-    Block("README.md", "deploy-headline", figure_tables.readme_deploy),
-    Block("README.md", "lab", figure_tables.readme_lab),
+    Block("README.md", "demo-runs", readme_figures.readme_demo),
+    Block("README.md", "full-runs", readme_figures.readme_full_runs),
+    Block("README.md", "deploy-headline", readme_figures.readme_deploy),
+    Block("README.md", "lab", readme_figures.readme_lab),
     Block("docs/lecture.md", None, _lecture_page),
     Block("docs/pretrained.md", "weights-table", _weights_table),
-    Block("docs/training.md", "time-to-accuracy", figure_tables.time_to_accuracy),
-    Block("docs/benchmarks.md", "eager-speed", figure_tables.eager_speed),
-    Block("docs/benchmarks.md", "profile-speed", figure_tables.profile_speed),
-    Block("docs/training.md", "engine-overhead", figure_tables.engine_overhead),
-    Block("docs/training.md", "train-profile", figure_tables.train_profile),
-    Block("docs/training.md", "data-pipeline", figure_tables.data_pipeline),
-    Block("docs/finetuning.md", "image-pipeline", figure_tables.image_pipeline),
-    Block("docs/deploy.md", "deploy-speed", figure_tables.deploy_speed),
-    Block("docs/deploy.md", "onnx-export", figure_tables.onnx_export),
-    Block("docs/deploy.md", "bf16-agreement", figure_tables.bf16_agreement),
-    Block("docs/deploy.md", "onnxruntime-speed", figure_tables.onnxruntime_speed),
-    Block("docs/deploy.md", "inference-profile", figure_tables.inference_profile),
-    Block("docs/deploy.md", "int8-speed", figure_tables.int8_speed),
+    Block("docs/training.md", "time-to-accuracy", training_figures.time_to_accuracy),
+    Block("docs/benchmarks.md", "eager-speed", inference_figures.eager_speed),
+    Block("docs/benchmarks.md", "profile-speed", inference_figures.profile_speed),
+    Block("docs/training.md", "engine-overhead", training_figures.engine_overhead),
+    Block("docs/training.md", "train-profile", training_figures.train_profile),
+    Block("docs/training.md", "data-pipeline", training_figures.data_pipeline),
+    Block("docs/finetuning.md", "image-pipeline", training_figures.image_pipeline),
+    Block("docs/deploy.md", "deploy-speed", inference_figures.deploy_speed),
+    Block("docs/deploy.md", "onnx-export", inference_figures.onnx_export),
+    Block("docs/deploy.md", "bf16-agreement", inference_figures.bf16_agreement),
+    Block("docs/deploy.md", "onnxruntime-speed", inference_figures.onnxruntime_speed),
+    Block("docs/deploy.md", "inference-profile", inference_figures.inference_profile),
+    Block("docs/deploy.md", "int8-speed", inference_figures.int8_speed),
 )
 
 
@@ -105,15 +104,16 @@ def stale_pages(root: Path = ROOT) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="rewrite (or --check) the generated parts of README.md and docs/")
     parser.add_argument("--check", action="store_true", help="only report stale pages; exit 1 if any")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the repository checkout (default: this file's)")
     args = parser.parse_args(argv)
     if args.check:
-        stale = stale_pages()
+        stale = stale_pages(args.root)
         for page in stale:
-            print(f"{page} is stale: run python -m convzoo.report.generated_docs", file=sys.stderr)
+            print(f"{page} is stale: run make docs (python -m tools.docs.generated_docs)", file=sys.stderr)
         return 1 if stale else 0
-    for page, text in expected_pages().items():
-        if (ROOT / page).read_text() != text:
-            (ROOT / page).write_text(text)
+    for page, text in expected_pages(args.root).items():
+        if (args.root / page).read_text() != text:
+            (args.root / page).write_text(text)
             print(f"rewrote {page}")
     return 0
 

@@ -1,0 +1,1 @@
+"""The repository root on ``sys.path`` for the tests, however pytest is started: tests import ``tools/``."""

@@ -1,0 +1,1 @@
+"""The repository's own tooling (documentation generators); not part of the installed package."""

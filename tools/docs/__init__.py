@@ -1,0 +1,1 @@
+"""Generated documentation: the blocks of README.md and docs/ that code and committed results write."""

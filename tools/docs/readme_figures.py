@@ -1,0 +1,92 @@
+"""The README's measured sentences and tables: the demo runs, the full training runs, deployment, the lab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from convzoo.experiments import NAMES
+from convzoo.tables import markdown
+
+from .records import DEMO_RUNS, LAB_RUNS, read_record
+
+
+def readme_demo(root: Path) -> str:
+    """The committed `make demo` runs (``convzoo demo``: compare and the lab in one budget), per CPU kind (README)."""
+    runs = []
+    for demo_name, compare_name in (
+        ("demo.json", "results.json"),
+        ("demo-avx2-emulated.json", "results-avx2-emulated.json"),
+    ):
+        if not (root / DEMO_RUNS / demo_name).exists():
+            continue
+        demo, compare = read_record(root, demo_name, DEMO_RUNS), read_record(root, compare_name, DEMO_RUNS)
+        cpu, rows = demo["cpu"], compare["rows"]
+        checked = [row for row in rows if "learns" in row]
+        passed = sum(1 for row in checked if row["learns"])
+        parts = ", ".join(
+            f"{part['part']} " + ("skipped" if part.get("skipped") else f"{part['seconds'] / 60:.1f}")
+            for part in demo["parts"]
+        )
+        precision = "bf16" if compare["plan"]["amp"] == "bf16" else "fp32"
+        runs.append(
+            f"{demo['seconds'] / 60:.1f} of {demo['budget_minutes']:g} minutes ({parts}) on {cpu['model']} as "
+            f"{cpu['label']} ({precision}; learns-check passed by {passed} of the {len(checked)} models it trained, "
+            f"{len(rows) - len(checked)} left out; commit `{demo['provenance']['git_commit']}`)"
+        )
+    return "`make demo`, measured, set-up excluded: " + ("; ".join(runs) or "no committed run yet") + "."
+
+
+def readme_full_runs(root: Path) -> str:
+    """Full Fashion-MNIST runs behind the report's accuracy column (README)."""
+    runs = read_record(root, "fashion_mnist_full.json")["runs"]
+    described = ", ".join(
+        f"{run['model']} {run['test_top1']:.1%} after {run['epochs']} epochs (seed {run['seed']}, {_threads(run)})"
+        for run in runs
+    )
+    return f"Recorded so far: {described} (`benchmarks/results/fashion_mnist_full.json`)."
+
+
+def _threads(run: dict) -> str:
+    """The threads the run recorded and the machine's cores, as recorded ("not recorded" where missing)."""
+    environment = run.get("environment") or {}
+    threads, cores = environment.get("threads"), environment.get("cpu_count")
+    if threads is None:
+        return "threads not recorded"
+    label = (environment.get("cpu") or {}).get("label", "")
+    machine = f" of a {cores}-core {label} CPU".replace("  ", " ") if cores else ""
+    return f"{threads} thread{'s' if threads != 1 else ''}{machine}"
+
+
+def readme_deploy(root: Path) -> str:
+    """The headline optimized-inference ratios for ResNet-50 (README)."""
+    ratio = {
+        variant: next(
+            r["ratio"]
+            for r in read_record(root, f"deploy-{variant}.json")["rows"]
+            if r["impl"] == "convzoo" and r["model"] == "resnet50"
+        )
+        for variant in ("compiled-fp32", "compiled-bf16")
+    }
+    return (
+        f"  ResNet-50 through `optimize(compile=True)` runs at {ratio['compiled-fp32']:.2f}× (fp32) and "
+        f"{ratio['compiled-bf16']:.2f}× (bf16) the speed of eager torchvision."
+    )
+
+
+def readme_lab(root: Path) -> str:
+    """The lab's committed runs (README): each experiment's claim, verdict, machine and wall time, linked.
+
+    Records judged in parts (``parts: [...]``) list each part's verdict under the claim's; older records, which
+    have none, render as before.
+    """
+    rows = []
+    for name in NAMES:
+        record = read_record(root, "results.json", LAB_RUNS / name)
+        held = {True: "held", False: "did not hold", None: "undecided"}[record["held"]]
+        verdict = f"**{held}**"
+        if record.get("parts"):
+            verdict += "<br>" + "<br>".join(f"{part['name']}: {part['verdict']}" for part in record["parts"])
+        cpu = record["provenance"]["environment"]["cpu"]
+        rows.append((f"[{name}](docs/experiments/{name}/report.md)", record["claim"], verdict,
+                     f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}"))  # fmt: skip
+    return markdown(["experiment", "the lecture's claim", "at this scale", "run"], rows)

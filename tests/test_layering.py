@@ -15,17 +15,56 @@ PACKAGE = Path(convzoo.__file__).parent
 
 def _imported_modules(path: Path) -> set[str]:
     """Absolute names of the convzoo modules a file imports (relative imports resolved)."""
-    package = ".".join(("convzoo", *path.relative_to(PACKAGE).parent.parts))
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
-            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
-            module = ".".join(part for part in (base, node.module or "") if part)
+            module = _absolute(path, node)
             names.add(module)
             names.update(f"{module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
     return names
+
+
+def _absolute(path: Path, node: ast.ImportFrom) -> str:
+    """The module a ``from ... import`` in ``path`` reads from, relative levels resolved."""
+    package = ".".join(("convzoo", *path.relative_to(PACKAGE).parent.parts))
+    base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+    return ".".join(part for part in (base, node.module or "") if part)
+
+
+def _room(module: str) -> str:
+    """The package a convzoo module belongs to: ``convzoo.report.plots`` -> ``report``; a top-level module is its own."""
+    return module.split(".")[1] if module.count(".") else module
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _private_names_from_other_packages(path: Path, source: str | None = None) -> list[str]:
+    """``_name``s a file takes from another convzoo package: imported, or read as an imported module's attribute."""
+    room = _room(".".join(("convzoo", *path.relative_to(PACKAGE).with_suffix("").parts)))
+    tree = ast.parse(source if source is not None else path.read_text())
+    bound: dict[str, str] = {}  # local name -> the convzoo module or object it is
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and _absolute(path, node).startswith("convzoo"):
+            module = _absolute(path, node)
+            for alias in node.names:
+                bound[alias.asname or alias.name] = f"{module}.{alias.name}"
+                if _is_private(alias.name) and _room(module) != room:
+                    found.append(f"{module}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            bound.update(
+                {alias.asname or alias.name: alias.name for alias in node.names if alias.name.startswith("convzoo")}
+            )
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
+            owner = bound[node.value.id]
+            if _is_private(node.attr) and _room(owner) != room:
+                found.append(f"{owner}.{node.attr}")
+    return found
 
 
 @pytest.mark.parametrize(
@@ -41,6 +80,48 @@ def test_checkpoint_readers_do_not_import_the_training_package(path):
 
 def test_the_import_check_sees_relative_imports():
     assert "convzoo.training.engine" in _imported_modules(PACKAGE / "training" / "__init__.py")
+
+
+def _imports_the_cli(module: str) -> bool:
+    return module == "convzoo.cli" or module.startswith("convzoo.cli.")
+
+
+def test_no_arrow_points_up_into_the_cli():
+    """The CLI parses arguments and dispatches; report/, experiments/, training/ and every layer under them
+    never reach back into it (``__main__`` is the CLI's own door)."""
+    outside = [p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts[0] not in ("cli", "__main__.py")]
+    assert {"report", "experiments", "training"} <= {p.relative_to(PACKAGE).parts[0] for p in outside}
+    found = [
+        f"{path.relative_to(PACKAGE)}: {module}"
+        for path in sorted(outside)
+        for module in sorted(_imported_modules(path))
+        if _imports_the_cli(module)
+    ]
+    assert not found, found
+
+
+def test_private_names_stay_in_their_package():
+    """A ``_name`` is a package's own business: another package that needs it needs a public name instead."""
+    found = {
+        str(path.relative_to(PACKAGE)): names
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (names := _private_names_from_other_packages(path))
+    }
+    assert not found, found
+
+
+def test_the_private_name_check_sees_imports_and_attributes():
+    lab = PACKAGE / "experiments" / "lab.py"
+    assert _private_names_from_other_packages(lab, "from ..report.plots import _pyplot\n") == [
+        "convzoo.report.plots._pyplot"
+    ]
+    assert _private_names_from_other_packages(lab, "from .. import files\nfiles._temporary()\n") == [
+        "convzoo.files._temporary"
+    ]
+    assert _private_names_from_other_packages(lab, "import convzoo.files as f\nf._temporary()\n") == [
+        "convzoo.files._temporary"
+    ]
+    assert _private_names_from_other_packages(lab, "from .verdicts import _rule\n") == []  # same package
 
 
 def test_user_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, capsys):

@@ -29,8 +29,8 @@ from torch import Tensor, nn
 
 from .. import files
 from ..data import load_dataset
+from ..plotting import pyplot
 from ..provenance import provenance
-from ..report.plots import _pyplot
 from ..runtime import cpu_kind
 from .verdicts import UNDECIDED, Part, overall, parts_table
 
@@ -253,7 +253,7 @@ class Lab:
 
     def plot(self, file_name: str, draw: Callable[[Any], None], *, size: tuple[float, float] = (7, 4.2)) -> str:
         """A PNG drawn by ``draw(pyplot)`` into the output folder; returns its file name."""
-        plt = _pyplot()
+        plt = pyplot()
         figure = plt.figure(figsize=size)
         draw(plt)
         figure.tight_layout()

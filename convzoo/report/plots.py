@@ -12,20 +12,12 @@ from pathlib import Path
 import torch
 
 from .. import files
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from ..plotting import pyplot
 
 
 def plot_confusion(confusion: torch.Tensor, classes: list[str], path: str | Path, title: str) -> Path:
     """Row-normalized confusion matrix (true class down, prediction across), counts in the cells."""
-    plt = _pyplot()
+    plt = pyplot()
     counts = confusion.double()
     rates = counts / counts.sum(1, keepdim=True).clamp_min(1)
     size = max(5.0, 0.55 * len(classes) + 2)
@@ -67,7 +59,7 @@ def _labelled_scatter(
     points = [r for r in rows if r.get(x_key) is not None and r.get(y_key) is not None]
     if not points:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(8, 5.5))
     largest = max((r[size_key] for r in points), default=1) if size_key else 1
     for row in points:
@@ -113,7 +105,7 @@ def plot_latency_vs_gmacs(rows: list[dict], path: str | Path) -> Path | None:
 
 
 def plot_params_by_family(rows: list[dict], path: str | Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     ordered = sorted(rows, key=lambda r: (r["family"], r["params"]))
     figure, axes = plt.subplots(figsize=(8, 0.35 * len(ordered) + 1.5))
     axes.barh(
@@ -198,7 +190,7 @@ def published_top1_figure(rows: list[dict], x_key: str, frontier: list[str], *, 
     ``rows``: dicts with ``model``, ``family``, ``top1``, ``x_key`` and ``resolution``; a point whose published
     figure is at another size than 224 says so in its label. Returns the figure, not yet saved (tests read it).
     """
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(9, 6))
     on = set(frontier)
     for row in rows:
@@ -234,7 +226,7 @@ def published_top1_figure(rows: list[dict], x_key: str, frontier: list[str], *, 
 
 
 def save_figure(figure, path: str | Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     files.write_figure(path, figure, dpi=110)
     plt.close(figure)
     return Path(path)

@@ -128,7 +128,7 @@ FAULTS = (
         ("tests/test_training.py::test_resume_after_an_interruption_reaches_the_same_weights[mid-epoch-every-stateful-part]",),
     ),
     Fault(
-        "unsafe_load", "checkpoints unpickled without weights_only", "convzoo/checkpoint.py",
+        "unsafe_load", "checkpoints unpickled without weights_only", "convzoo/checkpoint/safe_read.py",
         'torch.load(path, map_location="cpu", weights_only=True)',
         'torch.load(path, map_location="cpu", weights_only=False)',
         ("tests/test_checkpoint_safety.py::test_every_command_that_reads_a_checkpoint_refuses_a_crafted_pickle",

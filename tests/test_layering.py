@@ -68,7 +68,7 @@ def _private_names_from_other_packages(path: Path, source: str | None = None) ->
 
 
 @pytest.mark.parametrize(
-    "path", ["deploy/*.py", "cli/evaluate.py", "cli/export.py", "cli/predict.py", "checkpoint.py", "evaluation.py"]
+    "path", ["deploy/*.py", "cli/evaluate.py", "cli/export.py", "cli/predict.py", "checkpoint/*.py", "evaluation.py"]
 )
 def test_checkpoint_readers_do_not_import_the_training_package(path):
     files = sorted(PACKAGE.glob(path))

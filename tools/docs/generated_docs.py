@@ -23,7 +23,7 @@ from convzoo.cli.models import model_rows, weights_rows
 from convzoo.report.lecture import lecture_markdown
 from convzoo.tables import render
 
-from . import inference_figures, readme_figures, training_figures
+from . import inference_figures, readme_figures, suite_figures, training_figures
 
 ROOT = Path(__file__).resolve().parents[2]  # tools/docs/ -> the repository root
 
@@ -50,6 +50,7 @@ class Block:
 BLOCKS = (
     Block("README.md", "models", _models_table),
     Block("README.md", "demo-runs", readme_figures.readme_demo),
+    Block("README.md", "test-suite", suite_figures.readme_test_suite),
     Block("README.md", "full-runs", readme_figures.readme_full_runs),
     Block("README.md", "deploy-headline", readme_figures.readme_deploy),
     Block("README.md", "lab", readme_figures.readme_lab),

@@ -17,7 +17,8 @@ from ..errors import OptionError
 from ..registry import get_entry
 from ..report.compare import LINEUP, CompareConfig, Comparison, remove_comparison
 from ..report.imagenet_column import DEFAULT_LIMIT
-from ..report.render import opening, table_rows, write_report
+from ..report.render import opening, write_report
+from ..report.table import table_rows
 from ..stopping import RaiseOnStop, StopSignal
 from ..tables import console, emit
 

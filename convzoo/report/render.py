@@ -7,6 +7,9 @@ columns are measured here and true on this machine; "learns here" is a pass/fail
 few dozen steps, so it shows pass/fail only (the figures behind it go to results.json); Fashion-MNIST
 accuracy after full training comes from committed full runs, labelled with their seeds, epochs and
 machine, and is never ranked unless :func:`full_runs.ranked_pairs` says it holds.
+
+This module writes the prose and puts the report together; the tables' cells are
+:mod:`convzoo.report.table`'s and the figures :mod:`convzoo.report.figures`'s.
 """
 
 from __future__ import annotations
@@ -19,147 +22,17 @@ from pathlib import Path
 
 from .. import files
 from . import imagenet_column
-from .frontier import Point, frontier_points, frontier_sentence, latency_for_published, pareto_frontier
-from .full_runs import PUBLISHED, load_runs, ranking_sentence
-from .measure import learns_threshold, optimized_dtype
-from .plan import LEFT_OUT
-from .plots import (
-    plot_accuracy_vs_gmacs,
-    plot_latency_vs_gmacs,
-    plot_params_by_family,
-    published_top1_figure,
-    save_figure,
-)
-
-
-def _dtype(results: dict) -> str:
-    """The dtype of the optimized column: what the rows were timed in, else what the plan chose."""
-    dtypes = sorted({r["optimized_dtype"] for r in results["rows"] if r.get("optimized_dtype")})
-    if dtypes:
-        return "/".join(dtypes)
-    return optimized_dtype((results.get("plan") or {}).get("amp", "none"))
-
-
-def columns(results: dict) -> list[tuple[str, str]]:
-    measured = any("imagenet" in r or "imagenet_note" in r for r in results["rows"])
-    return [
-        ("model", "model"),
-        ("family", "family"),
-        ("published", "ImageNet-1k top-1 % (published)"),
-        ("weights", "published weights: source, tag, eval size"),
-        *([("imagenet", "ImageNet-1k top-1 % measured here, ± standard error (images)")] if measured else []),
-        ("frontier", "on the frontier here"),
-        ("params", "params (M)"),
-        ("gmacs", "GMACs@224"),
-        ("weights_mib", "fp32 MiB"),
-        ("activation_mib", "activations MiB@224"),
-        ("latency_b1_ms", "latency b1 (ms)"),
-        ("throughput_b16", "img/s b16 eager fp32"),
-        ("throughput_b16_optimized", f"img/s b16 optimized {_dtype(results)}"),
-        ("learns", "learns here¹"),
-    ]
-
-
-def _learns_cell(row: dict) -> str | None:
-    """pass / fail, never the accuracy: after a few dozen steps a percentage reads as a ranking it is not."""
-    if "learns" in row:
-        return "pass" if row["learns"] else "fail"
-    if "train" in row.get("errors", {}):
-        return "failed (see note)"
-    if "train" in row.get("skipped", {}):
-        return f"left out: {row['skipped']['train'].removeprefix('left out: ').removeprefix(f'{LEFT_OUT}: ')}"
-    return None
-
-
-def _weights_cell(row: dict) -> str | None:
-    published = row.get("published")
-    if not published:
-        return row.get("published_note")
-    px = published["resolution"]
-    cell = f"{published['source']} {published['tag']}, {px} px"
-    latency = row.get("latency_b1_ms_published_px")
-    at_px = [f"{row['gmacs_published_px']} GMACs"] if row.get("gmacs_published_px") is not None else []
-    at_px += [f"latency b1 here {latency} ms"] if latency is not None else []
-    if px != 224 and at_px:
-        cell += f" (at {px} px: {', '.join(at_px)})"
-    return cell
-
-
-def _cell(key: str, row: dict, frontier: set[str]) -> str:
-    if key == "learns":
-        value = _learns_cell(row)
-    elif key == "published":
-        value = f"{row['published']['top1']:.1f}" if row.get("published") else None
-    elif key == "weights":
-        value = _weights_cell(row)
-    elif key == "imagenet":
-        value = imagenet_column.cell(row)
-    elif key == "frontier":
-        placed = row.get("published") and latency_for_published(row) is not None
-        value = ("yes" if row["model"] in frontier else "no") if placed else None
-    else:
-        value = row.get(key)
-    if value is None:
-        return "—"
-    return f"{value / 1e6:.2f}" if key == "params" else str(value)
-
-
-def _note(row: dict) -> str:
-    notes = [f"{phase}: {reason}" for phase, reason in row.get("skipped", {}).items() if phase != "train"]
-    notes += [f"{phase} failed: {error}" for phase, error in row.get("errors", {}).items()]
-    return "; ".join(notes)
-
-
-def gmacs_for_published(row: dict) -> float | None:
-    """Multiply-adds at the input size of the published figure (224 unless the weights say otherwise)."""
-    if (row.get("published") or {}).get("resolution", 224) != 224:
-        return row.get("gmacs_published_px")
-    return row.get("gmacs")
-
-
-def gmacs_points(rows: list[dict]) -> list[Point]:
-    """Published top-1 against GMACs at the published figure's size, for the rows that have both."""
-    return [
-        Point(r["model"], gmacs_for_published(r), r["published"]["top1"])
-        for r in rows
-        if r.get("published") and gmacs_for_published(r)
-    ]
-
-
-def table_rows(results: dict, full_runs: str | Path | None = None) -> list[dict]:
-    """The main table: published accuracy beside cost and speed measured here (Fashion-MNIST: fmnist_rows)."""
-    frontier = {p.model for p in pareto_frontier(frontier_points(results["rows"]))}
-    return [
-        {label: _cell(key, row, frontier) for key, label in columns(results)} | {"note": _note(row)}
-        for row in results["rows"]
-    ]
-
-
-def fmnist_rows(results: dict, full_runs: str | Path | None = None) -> tuple[list[dict], list[str]]:
-    """Fashion-MNIST accuracy for the models with a full run or a published figure; the other models' names."""
-    full = load_runs(full_runs)
-    rows, without = [], []
-    for name in (row["model"] for row in results["rows"]):
-        if name not in full and name not in PUBLISHED:
-            without.append(name)
-            continue
-        rows.append({
-            "model": name,
-            "Fashion-MNIST top-1 after full training (measured)": full[name].cell() if name in full else "no full run yet",
-            "Fashion-MNIST top-1 (published benchmark)": f"{PUBLISHED[name]}%" if name in PUBLISHED else "—",
-        })  # fmt: skip
-    return rows, without
-
-
-def _cpu_label(results: dict) -> str:
-    cpu = (results.get("plan") or {}).get("cpu") or results["machine"].get("cpu") or {}
-    return cpu.get("label", "unknown")
+from .figures import plots
+from .frontier import frontier_points, frontier_sentence, latency_for_published, pareto_frontier
+from .full_runs import load_runs, ranking_sentence
+from .measure import learns_threshold
+from .table import cpu_label, fmnist_rows, gmacs_points, optimized_column_dtype, table_rows
 
 
 def opening(results: dict) -> list[str]:
     """The report's first lines: the frontier on this machine, then the models placed by cost alone."""
     rows = results["rows"]
-    lines = [frontier_sentence(frontier_points(rows), _cpu_label(results))]
+    lines = [frontier_sentence(frontier_points(rows), cpu_label(results))]
     placed = [r for r in rows if not r.get("published")]
     if placed:
         lines.append(
@@ -217,7 +90,7 @@ def _imagenet_paragraph(config: dict) -> str:
 
 def explanation(results: dict, full_runs: str | Path | None = None) -> list[str]:
     config = results["config"]
-    dtype = _dtype(results)
+    dtype = optimized_column_dtype(results)
     why = "native bf16 on this CPU" if dtype == "bf16" else "no native bf16 on this CPU"
     measured = [_imagenet_paragraph(config)] if config.get("imagenet") else []
     return measured + [
@@ -256,74 +129,6 @@ def fmnist_paragraph(results: dict, full_runs: str | Path | None = None) -> str:
         + ranking_sentence(load_runs(full_runs))
     )
     return text + (f" No full run yet: {', '.join(without)}." if without else "")
-
-
-def plots(results: dict, out: Path, full_runs: str | Path | None = None) -> dict[str, Path]:
-    """The plots, in the report's order: the published-accuracy frontier first."""
-    rows = [r for r in results["rows"] if r.get("gmacs") is not None]
-    full = load_runs(full_runs)
-    accuracy_rows = [r | {"test_top1": full[r["model"]].mean} for r in rows if r["model"] in full]
-    made = {
-        "top1_vs_latency": plot_top1_vs_latency(results, out / "top1_vs_latency.png"),
-        "top1_vs_gmacs": plot_top1_vs_gmacs(results, out / "top1_vs_gmacs.png"),
-        "latency_vs_gmacs": plot_latency_vs_gmacs(rows, out / "latency_vs_gmacs.png"),
-        "params_by_family": plot_params_by_family([r for r in rows if r.get("params")], out / "params_by_family.png")
-        if rows
-        else None,
-        "accuracy_vs_gmacs": plot_accuracy_vs_gmacs(
-            accuracy_rows,
-            out / "accuracy_vs_gmacs.png",
-            "Fashion-MNIST top-1 after full training vs GMACs (recorded runs; see the table for seeds and epochs)",
-        )
-        if accuracy_rows
-        else None,
-    }
-    return {name: path for name, path in made.items() if path is not None}
-
-
-def _figure_rows(results: dict, points: list[Point], x_key: str) -> list[dict]:
-    by_model = {r["model"]: r for r in results["rows"]}
-    return [
-        {"model": p.model, "family": by_model[p.model]["family"], "top1": p.top1, x_key: p.latency_ms,
-         "resolution": by_model[p.model]["published"]["resolution"]}
-        for p in points
-    ]  # fmt: skip
-
-
-def top1_vs_latency_figure(results: dict):
-    """The first plot, not yet saved (tests read its labels): published top-1 against latency measured here."""
-    points = frontier_points(results["rows"])
-    if not points:
-        return None
-    frontier = [p.model for p in pareto_frontier(points)]
-    return published_top1_figure(
-        _figure_rows(results, points, "latency_ms"), "latency_ms", frontier,
-        title=f"Published ImageNet-1k top-1 vs batch-1 latency measured on this machine ({_cpu_label(results)})",
-        xlabel="batch-1 latency here, eager fp32, at the published figure's input size (ms, log scale)",
-        frontier_label="Pareto frontier on this machine",
-    )  # fmt: skip
-
-
-def top1_vs_gmacs_figure(results: dict):
-    points = gmacs_points(results["rows"])
-    if not points:
-        return None
-    frontier = [p.model for p in pareto_frontier(points)]
-    return published_top1_figure(
-        _figure_rows(results, points, "gmacs"), "gmacs", frontier,
-        title="Published ImageNet-1k top-1 vs GMACs (the cost model)",
-        xlabel="GMACs at the published figure's input size (log scale)", frontier_label="Pareto frontier in GMACs",
-    )  # fmt: skip
-
-
-def plot_top1_vs_latency(results: dict, path: Path) -> Path | None:
-    figure = top1_vs_latency_figure(results)
-    return save_figure(figure, path) if figure is not None else None
-
-
-def plot_top1_vs_gmacs(results: dict, path: Path) -> Path | None:
-    figure = top1_vs_gmacs_figure(results)
-    return save_figure(figure, path) if figure is not None else None
 
 
 def _header(results: dict) -> str:
@@ -426,7 +231,7 @@ def with_frontier(results: dict) -> dict:
         "frontier": {
             "latency": [p.model for p in pareto_frontier(points)],
             "gmacs": [p.model for p in pareto_frontier(gmacs_points(results["rows"]))],
-            "sentence": frontier_sentence(points, _cpu_label(results)),
+            "sentence": frontier_sentence(points, cpu_label(results)),
             "note": "top-1 is published with the weights (not measured here); latency is measured here",
         },
         "learns_check": {"criterion": learns_criterion(results), "figures": ["test_top1", "loss_first", "loss_last"]},

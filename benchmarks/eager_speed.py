@@ -4,7 +4,7 @@ Same process, same weights (converted from the reference), interleaved
 repeats after warm-up, median taken. ``speed ratio`` = reference time / our
 time: 1.00 means equally fast, above 1 means convzoo is faster. Target ≥ 0.97.
 
-    python benchmarks/eager_speed.py                       # the issue's line-up, batch 16 at 224, CPU
+    python benchmarks/eager_speed.py                       # the default line-up, batch 16 at 224, CPU
     python benchmarks/eager_speed.py resnet50 --repeats 15  # one model, more repeats
 
 Writes ``benchmarks/results/eager_speed.json`` with the config, torch version and git commit.
@@ -28,14 +28,15 @@ DEFAULT_MODELS = [
     "resnet50",
     "resnext50_32x4d",
     "vgg16",
-    "googlenet",  # issue 2, against torchvision
+    "googlenet",  # against torchvision
     "efficientnet_b0",
     "mobilenet_v2",
     "mobilenet_v3_large",
     "convnext_tiny",
-    "xception",  # issue 3, against timm
+    "xception",  # against timm
 ]
-ISSUE_3 = {"efficientnet_b0", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "xception"}
+# compared with timm even where torchvision has the model too: timm is their reference implementation
+AGAINST_TIMM = {"efficientnet_b0", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny", "xception"}
 
 
 @dataclass
@@ -50,7 +51,7 @@ class Config:
 
 def source_for(name: str) -> str:
     references = get_entry(name).reference
-    if name in ISSUE_3 and "timm" in references:
+    if name in AGAINST_TIMM and "timm" in references:
         return "timm"
     return "torchvision" if "torchvision" in references else "timm"
 

@@ -83,10 +83,14 @@ class ModelEntry:
                 raise OptionError(f"{self.name} has no small-input variant")
             kwargs["small_input"] = True
         if drop_rate is not None:
+            if not 0.0 <= drop_rate < 1.0:
+                raise OptionError(f"drop_rate must be in [0, 1), got {drop_rate}")
             kwargs["drop_rate"] = drop_rate
         if drop_path_rate is not None:
             if not self.uses_drop_path:
                 raise OptionError(f"{self.name} does not use stochastic depth; drop_path_rate does not apply")
+            if not 0.0 <= drop_path_rate < 1.0:
+                raise OptionError(f"drop_path_rate must be in [0, 1), got {drop_path_rate}")
             kwargs["drop_path_rate"] = drop_path_rate
         return self.builder(num_classes=num_classes, in_chans=in_chans, **kwargs)
 

@@ -114,7 +114,7 @@ FAULTS = (
         "        self.optimizer.zero_grad(set_to_none=True)\n", "",
         ("tests/test_training.py::test_a_training_step_follows_the_gradient_of_its_own_batch",),
     ),
-    Fault(  # was engine.py's shard dict, which no longer exists; the sampler is where ranks split the epoch
+    Fault(  # the sampler is where ranks split the epoch
         "rank_shard", "every rank takes the indices of rank 0: all ranks train on the same images",
         "convzoo/data/loader.py",
         "order = torch.cat([order, order[: padded - count]])[rank::world_size]",

@@ -1,4 +1,4 @@
-"""Issue 24, item 8: what a user can fix ends as one line, ``convzoo: error: ...``, with exit code 2.
+"""What a user can fix ends as one line, ``convzoo: error: ...``, with exit code 2.
 
 Each case runs the command line in-process (two through a subprocess, for the real exit code and stderr)
 and checks: exit code 2, exactly one line on stderr starting ``convzoo: error:``, the key words of the message.

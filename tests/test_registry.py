@@ -1,9 +1,10 @@
 import pytest
 
 import convzoo
+from convzoo.errors import OptionError
 from convzoo.registry import get_entry
 
-ISSUE_2 = (
+CLASSIC_NAMES = (  # AlexNet to ResNeXt, and the CIFAR nets
     ["alexnet"]
     + [f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")]
     + ["googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
@@ -12,7 +13,7 @@ ISSUE_2 = (
     + [f"cifar_plain{d}" for d in (20, 32, 44, 56, 110)]
     + ["cifar_preact_resnet164", "cifar_preact_resnet1001"]
 )
-ISSUE_3 = (
+EFFICIENT_NAMES = (  # depthwise-separable and compound-scaled nets, ConvNeXt
     ["xception", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small"]
     + [f"efficientnet_b{i}" for i in range(8)]
     + ["efficientnet", "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"]
@@ -20,7 +21,7 @@ ISSUE_3 = (
 )
 
 
-@pytest.mark.parametrize("name", ISSUE_2 + ISSUE_3)
+@pytest.mark.parametrize("name", CLASSIC_NAMES + EFFICIENT_NAMES)
 def test_every_listed_name_is_registered(name):
     assert name in convzoo.list_models()
 
@@ -66,3 +67,18 @@ def test_bad_arguments_are_rejected_clearly():
     with pytest.raises(ValueError, match="num_classes"):
         convzoo.create_model("resnet18", num_classes=-1)
     assert get_entry("alexnet").min_input_size == 63
+
+
+@pytest.mark.parametrize(
+    "name,options,words",
+    [
+        ("convnext_tiny", {"drop_path_rate": 1.5}, r"drop_path_rate must be in \[0, 1\), got 1.5"),
+        ("resnet18", {"drop_rate": -0.5}, r"drop_rate must be in \[0, 1\), got -0.5"),
+        ("cifar_resnet20", {"shortcut": "C"}, "shortcut must be 'A', 'B' or 'none'"),
+        ("googlenet", {"transform_input": True, "in_chans": 1}, "3-channel"),
+    ],
+)
+def test_option_values_a_user_can_fix_are_option_errors(name, options, words):
+    """Options reachable from a script or the CLI fail as the taxonomy's one-line error, not a bare ValueError."""
+    with pytest.raises(OptionError, match=words):
+        convzoo.create_model(name, **options)

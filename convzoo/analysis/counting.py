@@ -1,6 +1,6 @@
 """How much work one dispatched operator does.
 
-Conventions (DESIGN.md, "Measuring"):
+Conventions (the same in every figure convzoo reports):
 
 - **MACs**: one multiply-accumulate of a convolution or a matrix product is one
   MAC: ``N·H_out·W_out·C_out·(C_in/groups)·k_h·k_w`` for a convolution,
@@ -22,7 +22,6 @@ from typing import Any
 
 import torch
 
-MAC_OPS = {"convolution", "_convolution", "mm", "addmm", "bmm", "baddbmm"}
 NORM_OPS = {
     "native_batch_norm",
     "_native_batch_norm_legit",

@@ -19,6 +19,7 @@ from .idx import read_idx
 from .sources import cache_dir, candidate_dirs
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+NUM_CLASSES = len(CLASSES)  # the classifier size of every model trained on it (compare, the lab)
 OFFICIAL_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),

@@ -26,6 +26,7 @@ import time
 import torch
 
 from .. import registry
+from ..data.fashion_mnist import NUM_CLASSES
 from .lab import Data, Lab, Recipe, fashion_mnist_sample, train, training_set_fit
 from .verdicts import FAILED, HELD, UNDECIDED, Part, compare_seeds, gap_text, loss_falls, separation, short_training
 
@@ -49,7 +50,7 @@ PAPER_TEST_ERROR = {"cifar_resnet20": 8.75, "cifar_resnet56": 6.97}
 
 def _build(name: str):
     options = {"zero_init_residual": True} if "resnet" in name else {}
-    return lambda: registry.create_model(name, num_classes=10, in_chans=1, **options)
+    return lambda: registry.create_model(name, num_classes=NUM_CLASSES, in_chans=1, **options)
 
 
 def _subset(data: Data, limit: int) -> Data:

@@ -1,4 +1,4 @@
-"""The interface every zoo model shares (DESIGN.md, convention 4).
+"""The interface every zoo model shares.
 
 ``forward_features`` returns the last feature map, ``forward_head`` turns it
 into logits (or the pre-logits embedding), ``reset_classifier`` swaps the final

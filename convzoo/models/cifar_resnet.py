@@ -38,6 +38,7 @@ from typing import NamedTuple
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..errors import OptionError
 from ..layers import ClassifierHead, ConvNormAct, init_weights
 from ..registry import Paper, register_model
 from .base import ZooModel, register_variants
@@ -69,7 +70,7 @@ def make_shortcut(kind: str, in_channels: int, out_channels: int, stride: int) -
         return ZeroPadShortcut(out_channels - in_channels, stride)
     if kind == "B":
         return ConvNormAct(in_channels, out_channels, 1, stride, act_layer=None)
-    raise ValueError(f"shortcut must be 'A', 'B' or 'none', got {kind!r}")
+    raise OptionError(f"shortcut must be 'A', 'B' or 'none', got {kind!r}")
 
 
 class CifarBasicBlock(nn.Module):
@@ -136,10 +137,10 @@ class CifarResNet(ZooModel):
         super().__init__()
         preact = block == "preact_bottleneck"
         if preact and norm_layer is not nn.BatchNorm2d:
-            raise ValueError("pre-activation bottleneck nets are built with batch norm only")
+            raise OptionError("pre-activation bottleneck nets are built with batch norm only")
         per_block, widths = (9, (64, 128, 256)) if preact else (6, (16, 32, 64))
         if (depth - 2) % per_block != 0:
-            raise ValueError(f"depth must be {per_block}n + 2 for {block} blocks, got {depth}")
+            raise OptionError(f"depth must be {per_block}n + 2 for {block} blocks, got {depth}")
         blocks_per_stage = (depth - 2) // per_block
         if preact:
             self.stem: nn.Module = nn.Conv2d(in_chans, 16, 3, 1, 1, bias=False)

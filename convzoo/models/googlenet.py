@@ -34,6 +34,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from ..errors import OptionError
 from ..layers import ClassifierHead, ConvNormAct
 from ..registry import Paper, register_model
 from .base import ZooModel
@@ -167,7 +168,7 @@ class GoogLeNet(ZooModel):
     ) -> None:
         super().__init__()
         if transform_input and in_chans != 3:
-            raise ValueError("transform_input applies to 3-channel (RGB) input only")
+            raise OptionError("transform_input applies to 3-channel (RGB) input only")
         self.transform_input = transform_input
         self.input_transform = TransformInput() if transform_input else nn.Identity()
         if small_input:

@@ -39,8 +39,25 @@ V1_PAPER = Paper(
 )
 V2_PAPER = Paper("MobileNetV2: Inverted Residuals and Linear Bottlenecks", "1801.04381", 2018)
 
-# Table 1 of the v1 paper, after the stem: (output channels, stride) of each depthwise-separable layer.
-V1_LAYERS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+
+class V1Layer(NamedTuple):
+    """One depthwise-separable layer of Table 1 of the v1 paper (its depthwise and pointwise rows together)."""
+
+    out_channels: int  # of the pointwise 1×1 convolution
+    stride: int  # of the depthwise 3×3 convolution
+
+
+V1_LAYERS = [  # Table 1, after the stem
+    V1Layer(out_channels=64, stride=1),
+    V1Layer(out_channels=128, stride=2),
+    V1Layer(out_channels=128, stride=1),
+    V1Layer(out_channels=256, stride=2),
+    V1Layer(out_channels=256, stride=1),
+    V1Layer(out_channels=512, stride=2),
+    *[V1Layer(out_channels=512, stride=1)] * 5,
+    V1Layer(out_channels=1024, stride=2),
+    V1Layer(out_channels=1024, stride=1),
+]
 
 
 class V2Stage(NamedTuple):
@@ -79,9 +96,9 @@ class MobileNetV1(ZooModel):
         channels = make_divisible(32 * width_mult)
         self.stem = stem_3x3(in_chans, channels, small_input=small_input, act_layer=nn.ReLU6)
         blocks = []
-        for out_channels, stride in V1_LAYERS:
-            out_channels = make_divisible(out_channels * width_mult)
-            blocks.append(DepthwiseSeparableConv(channels, out_channels, 3, stride, act_layer=nn.ReLU6))
+        for layer in V1_LAYERS:
+            out_channels = make_divisible(layer.out_channels * width_mult)
+            blocks.append(DepthwiseSeparableConv(channels, out_channels, 3, layer.stride, act_layer=nn.ReLU6))
             channels = out_channels
         self.blocks = nn.Sequential(*blocks)
         self.num_features = channels
@@ -112,11 +129,11 @@ class MobileNetV2(ZooModel):
         channels = make_divisible(32 * width_mult)
         self.stem = stem_3x3(in_chans, channels, small_input=small_input, act_layer=nn.ReLU6)
         blocks = []
-        for expansion, out_channels, repeats, first_stride in V2_SETTINGS:
-            out_channels = make_divisible(out_channels * width_mult)
-            for index in range(repeats):
-                stride = first_stride if index == 0 else 1
-                expanded = round(channels * expansion)
+        for stage in V2_SETTINGS:
+            out_channels = make_divisible(stage.out_channels * width_mult)
+            for index in range(stage.repeats):
+                stride = stage.stride if index == 0 else 1
+                expanded = round(channels * stage.expansion)
                 blocks.append(InvertedResidual(channels, out_channels, expanded, 3, stride, act_layer=nn.ReLU6))
                 channels = out_channels
         self.blocks = nn.Sequential(*blocks)

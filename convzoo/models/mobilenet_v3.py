@@ -39,36 +39,48 @@ PAPER = Paper("Searching for MobileNetV3", "1905.02244", 2019)
 
 RE, HS = nn.ReLU, nn.Hardswish
 
-# (kernel, expanded channels, output channels, squeeze-excite, activation, stride)
+
+class Bneck(NamedTuple):
+    """One inverted-residual row of Tables 1 and 2 of the paper (its "bneck" operator)."""
+
+    kernel: int  # depthwise kernel side
+    expanded: int  # "exp size": channels after the 1×1 expansion
+    out_channels: int  # "#out"
+    squeeze_excite: bool  # "SE"
+    activation: type[nn.Module]  # "NL": RE (ReLU) or HS (h-swish)
+    stride: int  # "s", of the depthwise convolution
+
+
+# Table 1 (large) and Table 2 (small), after the stem; columns as in Bneck
 LARGE = [
-    (3, 16, 16, False, RE, 1),
-    (3, 64, 24, False, RE, 2),
-    (3, 72, 24, False, RE, 1),
-    (5, 72, 40, True, RE, 2),
-    (5, 120, 40, True, RE, 1),
-    (5, 120, 40, True, RE, 1),
-    (3, 240, 80, False, HS, 2),
-    (3, 200, 80, False, HS, 1),
-    (3, 184, 80, False, HS, 1),
-    (3, 184, 80, False, HS, 1),
-    (3, 480, 112, True, HS, 1),
-    (3, 672, 112, True, HS, 1),
-    (5, 672, 160, True, HS, 2),
-    (5, 960, 160, True, HS, 1),
-    (5, 960, 160, True, HS, 1),
+    Bneck(3, 16, 16, False, RE, 1),
+    Bneck(3, 64, 24, False, RE, 2),
+    Bneck(3, 72, 24, False, RE, 1),
+    Bneck(5, 72, 40, True, RE, 2),
+    Bneck(5, 120, 40, True, RE, 1),
+    Bneck(5, 120, 40, True, RE, 1),
+    Bneck(3, 240, 80, False, HS, 2),
+    Bneck(3, 200, 80, False, HS, 1),
+    Bneck(3, 184, 80, False, HS, 1),
+    Bneck(3, 184, 80, False, HS, 1),
+    Bneck(3, 480, 112, True, HS, 1),
+    Bneck(3, 672, 112, True, HS, 1),
+    Bneck(5, 672, 160, True, HS, 2),
+    Bneck(5, 960, 160, True, HS, 1),
+    Bneck(5, 960, 160, True, HS, 1),
 ]
 SMALL = [
-    (3, 16, 16, True, RE, 2),
-    (3, 72, 24, False, RE, 2),
-    (3, 88, 24, False, RE, 1),
-    (5, 96, 40, True, HS, 2),
-    (5, 240, 40, True, HS, 1),
-    (5, 240, 40, True, HS, 1),
-    (5, 120, 48, True, HS, 1),
-    (5, 144, 48, True, HS, 1),
-    (5, 288, 96, True, HS, 2),
-    (5, 576, 96, True, HS, 1),
-    (5, 576, 96, True, HS, 1),
+    Bneck(3, 16, 16, True, RE, 2),
+    Bneck(3, 72, 24, False, RE, 2),
+    Bneck(3, 88, 24, False, RE, 1),
+    Bneck(5, 96, 40, True, HS, 2),
+    Bneck(5, 240, 40, True, HS, 1),
+    Bneck(5, 240, 40, True, HS, 1),
+    Bneck(5, 120, 48, True, HS, 1),
+    Bneck(5, 144, 48, True, HS, 1),
+    Bneck(5, 288, 96, True, HS, 2),
+    Bneck(5, 576, 96, True, HS, 1),
+    Bneck(5, 576, 96, True, HS, 1),
 ]
 
 
@@ -81,7 +93,7 @@ class MobileNetV3(ZooModel):
 
     def __init__(
         self,
-        layers: list[tuple],
+        layers: list[Bneck],
         hidden_features: int,
         num_classes: int = 1000,
         in_chans: int = 3,
@@ -97,19 +109,19 @@ class MobileNetV3(ZooModel):
         channels = make_divisible(16 * width_mult)
         self.stem = stem_3x3(in_chans, channels, small_input=small_input, act_layer=HS, norm_layer=norm_layer)
         blocks = []
-        for kernel, expanded, out_channels, use_se, act_layer, stride in layers:
-            expanded = make_divisible(expanded * width_mult)
-            out_channels = make_divisible(out_channels * width_mult)
+        for row in layers:
+            expanded = make_divisible(row.expanded * width_mult)
+            out_channels = make_divisible(row.out_channels * width_mult)
             blocks.append(
                 InvertedResidual(
                     channels,
                     out_channels,
                     expanded,
-                    kernel,
-                    stride,
-                    act_layer=act_layer,
+                    row.kernel,
+                    row.stride,
+                    act_layer=row.activation,
                     norm_layer=norm_layer,
-                    se_layer=_squeeze_excite if use_se else None,
+                    se_layer=_squeeze_excite if row.squeeze_excite else None,
                 )
             )
             channels = out_channels
@@ -134,7 +146,7 @@ class MobileNetV3(ZooModel):
 
 
 class Variant(NamedTuple):
-    layers: list[tuple]  # the layer table above
+    layers: list[Bneck]  # LARGE or SMALL above
     hidden_features: int  # of the head's hidden linear layer
     timm_name: str
 

@@ -23,12 +23,12 @@ downsamples 8× instead of 32×.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import NamedTuple
 
 from torch import Tensor, nn
 
+from ..errors import OptionError
 from ..layers import ClassifierHead, ConvNormAct, init_weights
 from ..registry import Paper, register_model
 from .base import ZooModel, register_variants
@@ -53,7 +53,7 @@ class BasicBlock(nn.Module):
     def __init__(self, in_channels: int, planes: int, stride: int = 1, groups: int = 1, base_width: int = 64) -> None:
         super().__init__()
         if groups != 1 or base_width != 64:
-            raise ValueError("BasicBlock supports only groups=1 and base_width=64")
+            raise OptionError("BasicBlock supports only groups=1 and base_width=64")
         self.conv1 = ConvNormAct(in_channels, planes, 3, stride)
         self.conv2 = ConvNormAct(planes, planes, 3, act_layer=None)
         self.shortcut = projection_shortcut(in_channels, planes, stride)
@@ -89,9 +89,6 @@ class Bottleneck(nn.Module):
         x = self.conv3(x)  # (N, 4·planes, H/s, W/s)
         x += shortcut
         return self.act(x)
-
-
-Block = Callable[..., nn.Module]
 
 
 class ResNet(ZooModel):

@@ -129,7 +129,7 @@ def test_experiment_cli_prints_the_parts_from_the_record():
 
 def test_readme_lab_table_lists_parts_and_reads_old_records(tmp_path):
     from convzoo.experiments import NAMES
-    from convzoo.report.figure_tables import readme_lab
+    from tools.docs.readme_figures import readme_lab
 
     cpu = {"provenance": {"environment": {"cpu": {"label": "AVX2"}}}, "wall_seconds": 60, "claim": "c"}
     for name in NAMES:

@@ -3,7 +3,7 @@
     python benchmarks/train_profile.py            # this CPU's own kernels (bf16 autocast where native)
     python benchmarks/train_profile.py --avx2     # PyTorch limited to AVX2 kernels: fp32
 
-``torch.profiler`` over ``--steps`` training steps of the engine (``Trainer.train_step``: the model,
+``torch.profiler`` over ``--steps`` training steps of the engine (``Trainer.train_batch``: the model,
 batch 128 of full-size Fashion-MNIST, SGD + Nesterov) after 3 warm-ups; each operator's self time in
 ms per step, and the share of the step spent in convolutions (forward and backward) and in batch norm.
 Alongside, the convolutions' multiply-adds per step (forward from the cost model's FlopCounterMode
@@ -61,11 +61,11 @@ def main() -> None:
             trainer.net.train()
             batches = trainer.train_loader.batches()
             for _ in range(3):
-                trainer.train_step(*next(batches))
+                trainer.train_batch(*next(batches))
             timed = [next(batches) for _ in range(args.steps)]
             with profile(activities=[ProfilerActivity.CPU]) as profiler:
                 for images, labels in timed:
-                    trainer.train_step(images, labels)
+                    trainer.train_batch(images, labels)
             macs = convolution_macs(trainer, timed[0][0])
         finally:
             trainer.lock.release()

@@ -6,7 +6,7 @@
 
 Both loops run the same model (same weights), optimizer (SGD, Nesterov), loss (label smoothing 0.1),
 autocast dtype and batches from the same in-memory Fashion-MNIST images; they alternate in blocks of
-steps and the median block is kept. The engine's step is ``Trainer.train_step`` fed by its
+steps and the median block is kept. The engine's step is ``Trainer.train_batch`` fed by its
 ``BatchLoader`` (uint8 → float, normalization, schedule step, metric bookkeeping); the plain loop is
 the five lines every tutorial writes, fed pre-normalized tensors. Batch augmentation (crop + flip)
 is timed on its own. Writes ``benchmarks/results/train_throughput.json`` (``train_throughput-avx2-emulated.json``
@@ -74,7 +74,7 @@ def measure(name: str, args) -> dict:
 
         def engine():
             for x, y in raw:
-                trainer.train_step(x, y)
+                trainer.train_batch(x, y)
 
         times = {"engine": [], "plain": []}
         engine(), plain()  # warm-up

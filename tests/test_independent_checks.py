@@ -155,7 +155,7 @@ def test_ema_is_the_exponential_average_of_the_weights_after_each_step(tmp_path)
         for step, (images, labels) in enumerate(trainer.train_loader.batches(0)):
             if step == 4:
                 break
-            trainer.train_step(images, labels)
+            trainer.train_batch(images, labels)
             weights.append({k: v.detach().clone() for k, v in trainer.model.state_dict().items()})
         averaged = trainer.ema.module.state_dict()
     finally:

@@ -100,10 +100,10 @@ def test_a_training_step_follows_the_gradient_of_its_own_batch(tmp_path):
     trainer = Trainer(_config(tmp_path, epochs=1, crop_padding=0, flip=False), Context())
     try:
         batches = trainer.train_loader.batches()
-        trainer.train_step(*next(batches))
+        trainer.train_batch(*next(batches))
         images, labels = next(batches)
         before = copy.deepcopy(trainer.model)
-        trainer.train_step(images, labels)
+        trainer.train_batch(images, labels)
     finally:
         trainer.lock.release()
     expected = F.cross_entropy(before(trainer.adapter(images)), labels, label_smoothing=trainer.config.label_smoothing)

@@ -21,6 +21,7 @@ from ..deploy import optimize as optimize_model
 from ..errors import OptionError
 from ..registry import create_model, get_entry
 from ..runtime import autocast
+from ..training.step import TrainingStep
 from .memory import peak_memory_bytes
 from .onnx_runtime import onnxruntime_runner, onnxruntime_version
 from .timing import time_interleaved
@@ -55,13 +56,10 @@ def eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec, loss_rule=N
         model.train()
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
         labels = torch.zeros(len(x), dtype=torch.long, device=x.device)
+        training_step = TrainingStep(model, optimizer, amp_dtype=dtype, loss_rule=loss_rule)
 
         def step():
-            with autocast(x.device, dtype):
-                loss, _ = (loss_rule or model.training_loss)(model(x), lambda out: F.cross_entropy(out.float(), labels))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            training_step(x, lambda out: F.cross_entropy(out.float(), labels))
 
         return step
     model.eval()

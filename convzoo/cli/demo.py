@@ -3,9 +3,10 @@
 The lecture's line-up measured side by side (``convzoo compare``), then the lab's two ResNet experiments
 (``gradients`` and ``degradation``), within one clock: compare gets ``COMPARE_SHARE`` of the budget and plans
 itself on this machine; whatever it leaves, it leaves to the lab, which splits the time left (less a
-``RESERVE`` for the parts' overruns) by ``LAB_SHARES``. So the whole demo ends within its budget on a fast or a slow CPU, and the time is decided
-once, here, rather than added up phase by phase. ``demo.json`` records what each part took, the CPU kind and
-the commit (the README's first lines are rendered from the committed one).
+``RESERVE`` for the parts' overruns) by ``LAB_SHARES``. The time left is read from one
+:class:`~convzoo.budget.Budget` for the whole demo. So the whole demo ends within its budget on a fast or a
+slow CPU, and the time is decided once, here, rather than added up phase by phase. ``demo.json`` records what
+each part took, the CPU kind and the commit (the README's first lines are rendered from the committed one).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 from .. import experiments, files
+from ..budget import Budget
 from ..errors import OptionError
 from ..provenance import provenance
 from ..runtime import cpu_kind
@@ -41,25 +43,25 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.budget > 0:
         raise OptionError(f"--budget must be positive minutes, got {args.budget}")
-    start = time.perf_counter()
+    budget = Budget.minutes(args.budget, reserve_s=RESERVE * args.budget * 60)  # the whole demo's one clock
     parts = []
     code = _compare(args.budget * COMPARE_SHARE, args.out)
-    parts.append({"part": "compare", "budget_minutes": round(args.budget * COMPARE_SHARE, 2), **_since(start)})
+    parts.append({"part": "compare", "budget_minutes": round(args.budget * COMPARE_SHARE, 2), **_since(budget.started)})
     if code != 0:  # stopped by a signal, or an error already printed: the lab would only lose more time
         return code
     for name, share in LAB_SHARES.items():
-        left = args.budget * (1 - RESERVE) - (time.perf_counter() - start) / 60
-        budget = left * share / sum(s for n, s in LAB_SHARES.items() if n not in {p["part"] for p in parts})
-        if budget < MIN_LAB_MINUTES:
-            console().print(f"lab {name}: skipped, {budget:.1f} min left of the demo's {args.budget:g}")
-            parts.append({"part": name, "budget_minutes": round(budget, 2), "skipped": True})
+        left = budget.for_planning() / 60  # minutes the remaining experiments share
+        minutes = left * share / sum(s for n, s in LAB_SHARES.items() if n not in {p["part"] for p in parts})
+        if minutes < MIN_LAB_MINUTES:
+            console().print(f"lab {name}: skipped, {minutes:.1f} min left of the demo's {args.budget:g}")
+            parts.append({"part": name, "budget_minutes": round(minutes, 2), "skipped": True})
             continue
         began = time.perf_counter()
-        report = experiments.run(name, out=args.out / "lab" / name, budget_minutes=budget)
+        report = experiments.run(name, out=args.out / "lab" / name, budget_minutes=minutes)
         console().print(f"lab {name}: {report}")
-        parts.append({"part": name, "budget_minutes": round(budget, 2), **_since(began)})
+        parts.append({"part": name, "budget_minutes": round(minutes, 2), **_since(began)})
     record = {
-        "budget_minutes": args.budget, "seconds": round(time.perf_counter() - start, 1), "parts": parts,
+        "budget_minutes": args.budget, "seconds": round(budget.elapsed(), 1), "parts": parts,
         "cpu": cpu_kind(), "provenance": provenance(allow_dirty=True),
     }  # fmt: skip
     files.write_text(args.out / "demo.json", json.dumps(record, indent=2) + "\n")

@@ -10,10 +10,15 @@ first layer's 16 filters became, next to their random start.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .. import registry
+from ..data.fashion_mnist import NUM_CLASSES
+from ..training.step import TrainingStep
 from .lab import Lab, Recipe, accuracy, fashion_mnist_sample, train
 
 DESCRIPTION = "a 3×3 convolution fitted to Sobel and blur converges to them; a trained net's first-layer filters"
@@ -29,16 +34,20 @@ TARGETS = {
 def fit_kernel(images: torch.Tensor, target: torch.Tensor, steps: int, seed: int = 0) -> tuple[torch.Tensor, list]:
     """Gradient descent (Adam, lr 0.05) on the mean squared difference to the target filter's output."""
     wanted = F.conv2d(images, target.view(1, 1, 3, 3), padding=1)
-    kernel = (torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(seed)) * 0.5).requires_grad_()
-    optimizer = torch.optim.Adam([kernel], lr=0.05)
-    errors = [((kernel.detach()[0, 0] - target).norm() / target.norm()).item()]  # at the random start
+    # one learnable 3x3 filter from a seeded random start (skip_init: the global random stream stays untouched)
+    conv = nn.utils.skip_init(nn.Conv2d, 1, 1, 3, padding=1, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(seed)) * 0.5)
+    step = TrainingStep(conv, torch.optim.Adam(conv.parameters(), lr=0.05))
+
+    def error() -> float:
+        return ((conv.weight.detach()[0, 0] - target).norm() / target.norm()).item()
+
+    errors = [error()]  # at the random start
     for _ in range(steps):
-        loss = F.mse_loss(F.conv2d(images, kernel, padding=1), wanted)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        errors.append(((kernel.detach()[0, 0] - target).norm() / target.norm()).item())
-    return kernel.detach()[0, 0], errors
+        step(images, partial(F.mse_loss, target=wanted))
+        errors.append(error())
+    return conv.weight.detach()[0, 0], errors
 
 
 def run(lab: Lab) -> None:
@@ -48,7 +57,7 @@ def run(lab: Lab) -> None:
     fits = {name: fit_kernel(images, target, fit_steps) for name, target in TARGETS.items()}
 
     def build():
-        return registry.create_model("cifar_resnet20", num_classes=10, in_chans=1)
+        return registry.create_model("cifar_resnet20", num_classes=NUM_CLASSES, in_chans=1)
 
     recipe = Recipe(steps=1, batch_size=16 if lab.quick else 128)
     recipe.steps = lab.steps([build], data, recipe, share=0.8, quick_steps=5, maximum=3000)

@@ -1,11 +1,11 @@
-"""What every lecture-lab experiment shares: the data, a plain training loop, step planning, and the record.
+"""What every lecture-lab experiment shares: the data, a short training loop, step planning, and the record.
 
-The experiments train small networks for a few minutes, many times, with
-per-step hooks (gradient norms per layer), so they use this short loop rather
-than the training engine, which is built for long runs with checkpoints. The
-loop is the textbook one: SGD with momentum and weight decay, a linear warm-up
-and cosine decay, fp32 everywhere (so results mean the same on AVX2 and AMX
-machines). The data is the embedded Fashion-MNIST sample (5,000 training and
+The experiments train small networks for a few minutes, many times, with per-step hooks (gradient
+norms per layer), so they use this short loop around the one training step
+(:mod:`convzoo.training.step`) rather than the engine, which is built for long runs with checkpoints.
+The loop is the textbook one: SGD with momentum and weight decay, a linear warm-up and cosine decay,
+fp32 everywhere (so results mean the same on AVX2 and AMX machines). Steps are planned against the
+run's :class:`~convzoo.budget.Budget`. The data is the embedded Fashion-MNIST sample (5,000 training and
 1,000 test images, 28×28 grey), present on every machine.
 
 A run writes ``results.json`` (numbers, the command, commit, CPU kind and wall
@@ -15,11 +15,11 @@ claim) and PNG plots into its output folder.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import files
+from ..budget import Budget, now, steps_that_fit
 from ..data import load_dataset
 from ..plotting import pyplot
-from ..provenance import provenance
-from ..runtime import cpu_kind
-from .verdicts import UNDECIDED, Part, overall, parts_table
+from ..training.step import TrainingStep
+from .record import write_record
+from .verdicts import Part
 
 
 @dataclass
@@ -98,7 +99,10 @@ def train(
     seed: int = 0,
     after_backward: Callable[[int, nn.Module], None] | None = None,
 ) -> Curve:
-    """Train ``model`` for ``recipe.steps`` steps on random batches; ``after_backward(step, model)`` sees the gradients."""
+    """Train ``model`` for ``recipe.steps`` steps on random batches.
+
+    ``after_backward(step, model)`` sees each step's gradients before they are clipped.
+    """
     generator = torch.Generator().manual_seed(seed)
     decay, no_decay = [], []
     for parameter in model.parameters():
@@ -115,27 +119,19 @@ def train(
         return 0.5 * (1 + math.cos(math.pi * progress))
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    step = TrainingStep(model, optimizer, clip_norm=recipe.clip_norm, track_grad_norm=recipe.track_grad_norm)
     curve = Curve()
     model.train()
-    for step in range(recipe.steps):
-        index = torch.randint(0, len(data.train_labels), (recipe.batch_size,), generator=generator)
-        images = resized(data.train_images[index], recipe.image_size)
-        labels = data.train_labels[index]
-        logits = model(images)
-        loss = F.cross_entropy(logits, labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if after_backward is not None:
-            after_backward(step, model)
-        if recipe.clip_norm is not None:
-            curve.grad_norm.append(float(nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_norm)))
-        elif recipe.track_grad_norm:
-            grads = [p.grad.detach().flatten() for p in model.parameters() if p.grad is not None]
-            curve.grad_norm.append(float(torch.cat(grads).norm()) if grads else 0.0)
-        optimizer.step()
+    for index in range(recipe.steps):
+        batch = torch.randint(0, len(data.train_labels), (recipe.batch_size,), generator=generator)
+        images, labels = resized(data.train_images[batch], recipe.image_size), data.train_labels[batch]
+        hook = partial(after_backward, index, model) if after_backward is not None else None
+        result = step(images, partial(F.cross_entropy, target=labels), after_backward=hook)
         schedule.step()
-        curve.loss.append(loss.item())
-        curve.error.append((logits.argmax(1) != labels).float().mean().item())
+        if result.grad_norm is not None:
+            curve.grad_norm.append(float(result.grad_norm))
+        curve.loss.append(result.loss.item())
+        curve.error.append((result.logits.argmax(1) != labels).float().mean().item())
     return curve
 
 
@@ -208,8 +204,9 @@ def seconds_per_step(build: Callable[[], nn.Module], data: Data, recipe: Recipe,
 
 
 def planned_steps(budget_seconds: float, seconds_per_round: float, minimum: int, maximum: int) -> int:
-    """Steps per run so that all runs (``seconds_per_round`` for one step of each) fit the budget."""
-    return max(minimum, min(maximum, int(budget_seconds / max(seconds_per_round, 1e-6))))
+    """Steps per run so that all runs (``seconds_per_round`` for one step of each) fit the budget; at least
+    ``minimum``: an experiment that cannot train at all has nothing to report."""
+    return max(minimum, steps_that_fit(budget_seconds, seconds_per_round, maximum=maximum))
 
 
 @dataclass
@@ -220,7 +217,7 @@ class Lab:
     out: Path
     budget_minutes: float
     quick: bool
-    started: float = field(default_factory=time.perf_counter)
+    started: float = field(default_factory=now)  # the clock of :meth:`until`
     step_seconds: list[dict] = field(default_factory=list)  # what ``steps`` timed, for the record
 
     @property
@@ -228,7 +225,11 @@ class Lab:
         return self.budget_minutes * 60
 
     def elapsed(self) -> float:
-        return time.perf_counter() - self.started
+        return self.until(1.0).elapsed()
+
+    def until(self, share: float, reserve_seconds: float = 0.0) -> Budget:
+        """The clock of this run, limited to the first ``share`` of its budget, ``reserve_seconds`` kept back."""
+        return Budget(self.budget_seconds * share, reserve_s=reserve_seconds, started=self.started)
 
     def test_split(self, data: Data) -> tuple[Tensor, Tensor]:
         """The test images to score: all 1,000, or the first 200 with ``--quick``."""
@@ -248,8 +249,8 @@ class Lab:
         timings = [seconds_per_step(build, data, recipe) for build in builders]
         self.step_seconds.append({"batch_size": recipe.batch_size, "image_size": recipe.image_size,
                                   "seconds": [round(t, 4) for t in timings], "runs_each": runs_each})  # fmt: skip
-        left = self.budget_seconds * share - self.elapsed() - reserve_seconds
-        return planned_steps(left, sum(timings) * runs_each, quick_steps, maximum)
+        budget = self.until(share, reserve_seconds)
+        return max(quick_steps, budget.steps(sum(timings) * runs_each, maximum=maximum))
 
     def plot(self, file_name: str, draw: Callable[[Any], None], *, size: tuple[float, float] = (7, 4.2)) -> str:
         """A PNG drawn by ``draw(pyplot)`` into the output folder; returns its file name."""
@@ -263,44 +264,5 @@ class Lab:
 
     def record(self, results: dict[str, Any], body: str, *, claim: str, held: bool | None = None, verdict: str = "",
                parts: list[Part] | None = None) -> Path:  # fmt: skip
-        """Write results.json and report.md; ``held`` None means the run cannot tell.
-
-        With ``parts`` (the claim judged in parts, :mod:`.verdicts`) the record
-        stores them as data (``parts: [...]``), ``held`` follows from them (held only
-        if every part held) and the report opens with their table. A ``--quick``
-        run decides nothing: each part is recorded as undecided, with what its rule
-        said on the quick numbers kept in the evidence.
-        """
-        wall = self.elapsed()
-        machine = cpu_kind()
-        if parts is not None:
-            if self.quick:
-                parts = [Part(p.name, p.claim, UNDECIDED, f"quick mode, too short to judge (the rule said: {p.verdict}). "
-                              + p.evidence, p.numbers) for p in parts]  # fmt: skip
-            held = overall(parts)
-            verdict = verdict or "; ".join(f"{p.name}: {p.verdict}" for p in parts) + "."
-        record = {
-            "experiment": self.name, "quick": self.quick, "budget_minutes": self.budget_minutes,
-            "wall_seconds": round(wall, 1), "claim": claim, "held": held, "verdict": verdict,
-            **({"parts": [p.as_dict() for p in parts]} if parts is not None else {}),
-            "provenance": provenance(allow_dirty=True), "results": results,
-        }  # fmt: skip
-        files.write_text(self.out / "results.json", json.dumps(record, indent=1, default=_json_default) + "\n")
-        mark = {True: "held", False: "did not hold", None: "could not be decided"}[held]
-        table = f"{parts_table(parts)}\n" if parts is not None else ""
-        header = (
-            f"# Experiment `{self.name}`\n\n**Claim:** {claim}\n\n**At this scale the claim {mark}.** {verdict}\n\n"
-            f"{table}"
-            f"Command: `{record['provenance']['command']}` · machine: {machine['model']} ({machine['label']}), "
-            f"{torch.get_num_threads()} threads, fp32 · wall time {wall / 60:.1f} min"
-            f"{' (quick mode: too short to judge the claim)' if self.quick else ''} · commit "
-            f"`{record['provenance']['git_commit']}`\n\n"
-        )
-        files.write_text(self.out / "report.md", header + body.rstrip() + "\n")
-        return self.out / "report.md"
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Tensor):
-        return value.tolist()
-    return float(value)
+        """Write results.json and report.md (:func:`.record.write_record`); ``held`` None means the run cannot tell."""
+        return write_record(self, results, body, claim=claim, held=held, verdict=verdict, parts=parts)

@@ -15,7 +15,7 @@ measured here and draw the frontier (:mod:`convzoo.report.frontier`).
 - ``train``: the "learns on this data" check: the small-input variant trained for the planned number
   of steps on the embedded sample, then tested. It passes when test top-1 is above chance by more than
   3 standard errors and the training loss fell. It is a sanity check, not a ranking: after a few dozen
-  steps accuracy says how fast a model starts, not what it can reach (issue 9). Accuracy after real
+  steps accuracy says how fast a model starts, not what it can reach. Accuracy after real
   training comes from ``benchmarks/results/fashion_mnist_full.json`` (:mod:`convzoo.report.full_runs`).
 
 ``plan.py`` fits the phases to ``--budget`` on this machine. Every finished phase is saved at once to
@@ -41,7 +41,7 @@ from ..provenance import command_line, environment, git_commit
 from ..registry import LECTURE_LINEUP, get_entry
 from . import imagenet_column
 from .measure import measure_cost, measure_speed, measure_training, optimized_dtype, published_accuracy
-from .plan import REPORT_SECONDS, SAFETY, Plan, Probe, choose_amp, make_plan, plan_training, probe_model
+from .plan import Plan, Probe, choose_amp, compare_budget, make_plan, plan_training, probe_model
 
 LINEUP = LECTURE_LINEUP
 PHASES = ("cost", "speed", "train")
@@ -95,8 +95,7 @@ class Comparison:
             self.state = {"config": asdict(config), "rows": {}, "done": {}, "spent_s": 0.0, "probe": {}, "plan": None}
             self.state["git_commit"] = git_commit()  # the code that runs: read now, not when the report is written
             self.state["command"] = command_line()
-        self.started = time.perf_counter()
-        self.deadline = self.started + self.config.budget_minutes * 60 - self.state["spent_s"]
+        self.budget = compare_budget(self.config.budget_minutes * 60, spent_s=self.state["spent_s"])
         self.calibration = 1.0  # measured / estimated seconds of the phases so far
         self.phases = phases_for(self.config)
         self.imagenet_images = (
@@ -112,7 +111,7 @@ class Comparison:
 
     @property
     def spent_s(self) -> float:
-        return self.state["spent_s"] + time.perf_counter() - self.started
+        return self.budget.elapsed()
 
     def row(self, name: str) -> dict:
         if name not in self.state["rows"]:
@@ -196,8 +195,7 @@ class Comparison:
             return False
         self.calibration = 1.0
         probes = {name: Probe(**values) for name, values in self.state["probe"].items()}
-        left = SAFETY * (self.deadline - time.perf_counter()) - REPORT_SECONDS
-        plan_training(plan, probes, left, precise_bn=self.config.precise_bn)
+        plan_training(plan, probes, self.budget.for_planning(), precise_bn=self.config.precise_bn)
         self.state["plan"] = plan.as_dict()
         self.save()
         return True
@@ -208,8 +206,8 @@ class Comparison:
         if phase == "speed" and not model_plan.speed or phase == "train" and not steps:
             row["skipped"][phase] = model_plan.reason or "left out by the plan"
             return
-        left = self.deadline - time.perf_counter()
-        if self.calibration * estimate > left:
+        left = self.budget.left()
+        if not self.budget.fits(self.calibration * estimate):
             row["skipped"][phase] = (
                 f"left out: would take ~{self.calibration * estimate:.0f} s, {max(left, 0):.0f} s of the budget left"
             )

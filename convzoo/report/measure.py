@@ -10,21 +10,35 @@ from __future__ import annotations
 import math
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 
 from ..analysis import profile
 from ..bench.runner import BenchSpec, eager_runner, ours_runner
 from ..bench.timing import time_interleaved
+from ..data.fashion_mnist import NUM_CLASSES
 from ..registry import count_params, create_model
 from ..stopping import StopSignal
-from ..training import TrainConfig, train
+from ..training import TrainConfig, TrainState, train
+from ..training.metrics import EpochSums
 from ..weights.table import sources_for, weights_for
 from .plan import Plan
 
-if TYPE_CHECKING:
-    from .compare import CompareConfig
+
+class LearnsCheckSettings(Protocol):
+    """What the learns-check reads of the comparison's settings (:class:`~convzoo.report.compare.CompareConfig`
+    has them): named here so that this module needs nothing from the one that schedules it."""
+
+    data: str
+    data_dir: str | None
+    batch_size: int
+    optimizer: str
+    lr: float
+    lr_without_batch_norm: float
+    grad_clip: float
+    precise_bn: int
+    seed: int
 
 
 def measure_cost(name: str, published_px: int = 224) -> dict:
@@ -111,18 +125,19 @@ def has_batch_norm(model: torch.nn.Module) -> bool:
     return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
-def measure_training(name: str, config: CompareConfig, plan: Plan, steps: int, run_dir: Path) -> dict:
+def measure_training(name: str, config: LearnsCheckSettings, plan: Plan, steps: int, run_dir: Path) -> dict:
     shutil.rmtree(run_dir, ignore_errors=True)
     losses: list[float] = []
-    previous = [0.0, 0.0]
+    previous = EpochSums()
 
-    def record(state) -> None:  # the mean loss of each step, from the running sums
-        loss_sum, count = state.sums[0], state.sums[2]
-        losses.append((loss_sum - previous[0]) / max(count - previous[1], 1))
-        previous[:] = [loss_sum, count]
+    def record(state: TrainState) -> None:  # the mean loss of each step, from the running sums
+        nonlocal previous
+        sums = state.epoch_sums
+        losses.append((sums.loss - previous.loss) / max(sums.count - previous.count, 1))
+        previous = sums
 
     with torch.device("meta"):  # structure only: no memory, no initialization
-        lr = config.lr if has_batch_norm(create_model(name, num_classes=10)) else config.lr_without_batch_norm
+        lr = config.lr if has_batch_norm(create_model(name, num_classes=NUM_CLASSES)) else config.lr_without_batch_norm
     train_config = TrainConfig(
         model=name, data=config.data, data_dir=config.data_dir, epochs=1, steps_per_epoch=steps,
         batch_size=config.batch_size, optimizer=config.optimizer, lr=lr, grad_clip=config.grad_clip,

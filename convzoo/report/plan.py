@@ -1,7 +1,7 @@
 """Fit the comparison to a time budget on *this* machine: measure first, then decide what to run.
 
 The same comparison takes 9 minutes on a 2-core AMX machine with bf16 and over an hour on a 2-core
-AVX2 machine in fp32 (issue 9). So ``compare --budget MINUTES`` first *probes* each model (one
+AVX2 machine in fp32. So ``compare --budget MINUTES`` first *probes* each model (one
 batch-1 forward at 224 px, two training steps at the demo's batch: a few seconds per model), then
 plans:
 
@@ -14,7 +14,8 @@ plans:
 
 Estimates are deliberately conservative (a batch of 16 is costed as 16 batch-1 forwards), and the
 runner re-checks the clock before every phase, so a wrong estimate leads to a phase skipped with a
-reason, never to a run over budget.
+reason, never to a run over budget. What the time left is, is decided once, by :func:`compare_budget`
+(a :class:`~convzoo.budget.Budget`: ``SAFETY`` of what is left, less ``REPORT_SECONDS``).
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
+from ..budget import Budget, steps_that_fit
+from ..data.fashion_mnist import NUM_CLASSES
 from ..registry import create_model, wants_small_input
-from ..runtime import autocast, cpu_kind, cpu_supports_bf16
+from ..runtime import cpu_kind, cpu_supports_bf16
+from ..training.step import TrainingStep
 
-SAFETY = 0.90  # plan for this fraction of the budget; the rest absorbs drift on shared machines
+SAFETY = 0.90  # plan for this fraction of the time left; the rest absorbs drift on shared machines
 MIN_STEPS = 30  # fewer steps do not show learning for every family (measured: see docs/compare.md)
 MAX_STEPS = 80  # about one epoch of the embedded sample at batch 64
 REPORT_SECONDS = 15.0  # plots, Markdown and HTML at the end
@@ -83,11 +87,14 @@ class Plan:
                 f"machine: {self.cpu['model']} [{self.cpu['label']}: {', '.join(self.cpu['isa']) or 'no AVX'}], "
                 f"{torch.get_num_threads()} threads"
             ),
-            f"budget {self.budget_s / 60:.1f} min; probe took {self.probe_s:.0f} s; plan estimated at {self.estimate_s / 60:.1f} min",
             (
-                f"training: {precision}, {self.steps} steps of batch {self.batch_size} per model (re-planned before training "
-                f"from the time then left); speed: {self.repeats} timed repeat(s), optimized in "
-                f"{'bf16' if self.amp == 'bf16' else 'fp32'}"
+                f"budget {self.budget_s / 60:.1f} min; probe took {self.probe_s:.0f} s; "
+                f"plan estimated at {self.estimate_s / 60:.1f} min"
+            ),
+            (
+                f"training: {precision}, {self.steps} steps of batch {self.batch_size} per model "
+                f"(re-planned before training from the time then left); speed: {self.repeats} timed repeat(s), "
+                f"optimized in {'bf16' if self.amp == 'bf16' else 'fp32'}"
             ),
         ]
         return lines + [f"cut to fit: {line}" for line in self.cuts()]
@@ -112,21 +119,17 @@ def probe_model(name: str, batch_size: int, amp: str, input_channels: int = 1, i
         model(x)
         forward_b1_s = time.perf_counter() - start
     del model
-    small = create_model(name, num_classes=10, in_chans=input_channels, small_input=wants_small_input(name, image_size))
+    small_input = wants_small_input(name, image_size)
+    small = create_model(name, num_classes=NUM_CLASSES, in_chans=input_channels, small_input=small_input)
     small.train()
     optimizer = torch.optim.SGD(small.parameters(), lr=0.01, momentum=0.9)
     images = torch.randn(batch_size, input_channels, image_size, image_size)
-    labels = torch.randint(0, 10, (batch_size,))
-    dtype = torch.bfloat16 if amp == "bf16" else None
+    labels = torch.randint(0, NUM_CLASSES, (batch_size,))
+    step = TrainingStep(small, optimizer, amp_dtype=torch.bfloat16 if amp == "bf16" else None)
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        with autocast(torch.device("cpu"), dtype):
-            out = small(images)
-            loss = F.cross_entropy((out[0] if isinstance(out, tuple) else out).float(), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        step(images, lambda logits: F.cross_entropy(logits.float(), labels))
         times.append(time.perf_counter() - start)
     return Probe(build_s, forward_b1_s, min(times[1:]))  # the first step pays for one-time set-up
 
@@ -154,15 +157,22 @@ def train_estimate(probe: Probe, steps: int, test_images: int, batch_size: int, 
     return probe.build_s + steps * probe.train_step_s + (precise_bn + eval_batches) * forward
 
 
+def compare_budget(budget_s: float, spent_s: float = 0.0) -> Budget:
+    """The comparison's clock and its one rule for time: plan for ``SAFETY`` of what is left, and keep
+    ``REPORT_SECONDS`` for the report. The first plan, the re-plan of the training and each phase's last
+    check all ask it."""
+    return Budget(budget_s, spent_before=spent_s, safety=SAFETY, reserve_s=REPORT_SECONDS)
+
+
 def make_plan(
     probes: dict[str, Probe], budget_s: float, probe_s: float, *, batch_size: int, amp: str,
     test_images: int = 1000, precise_bn: int = 8, published_px: dict[str, int] | None = None,
 ) -> Plan:  # fmt: skip
-    """The most work that fits ``SAFETY`` x ``budget_s`` after the probe; see the module docstring.
+    """The most work that fits what :func:`compare_budget` leaves after the probe; see the module docstring.
 
     ``published_px``: the input size of each model's published top-1 where it is not 224 (timed there too).
     """
-    available = SAFETY * budget_s - probe_s - REPORT_SECONDS
+    available = compare_budget(budget_s).for_planning(elapsed=probe_s)
     px = published_px or {}
     cost = {name: cost_estimate(p, px.get(name, 224)) for name, p in probes.items()}
     repeats = 2
@@ -204,7 +214,7 @@ def plan_training(
     while trained:
         fixed = sum(train_estimate(probes[n], 0, test_images, batch_size, precise_bn) for n in trained)
         per_step = sum(probes[n].train_step_s for n in trained)
-        steps = min(MAX_STEPS, int((left_s - fixed) / per_step)) if per_step > 0 else MAX_STEPS
+        steps = steps_that_fit(left_s, per_step, maximum=MAX_STEPS, fixed_s=fixed)
         if steps >= MIN_STEPS:
             break
         dropped = trained.pop()  # the most expensive to train

@@ -1,17 +1,24 @@
 """What a run writes to and reads from its checkpoint: the model's description, the training state, resume.
 
-A mixin of :class:`~convzoo.training.engine.Trainer`, apart so that the loop reads on its own. The
-format itself (``ModelSpec``, ``Checkpoint``, atomic save, safe load) is :mod:`convzoo.checkpoint`.
+A mixin of :class:`~convzoo.training.engine.Trainer`, apart so that the loop reads on its own. What it
+reads and restores is stated by :class:`CheckpointedRun`: a checkpoint holds exactly those parts, so a
+new part of a run's state that must survive a resume is added there and in :meth:`Checkpointing.checkpoint`.
+The format itself (``ModelSpec``, ``Checkpoint``, atomic save, safe load) is :mod:`convzoo.checkpoint`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
 
 import torch
+from torch import nn
 
 from .. import checkpoint as ckpt
 from ..errors import DivergedError
+from ..runtime import Context
+from .config import TrainConfig
 from .setup import CHECKPOINT, minimum_size
 from .state import TrainState
 
@@ -27,8 +34,24 @@ def non_finite_tensors(state: dict[str, torch.Tensor], prefix: str = "") -> list
     ]
 
 
-class Checkpointing:
-    """Checkpoint methods of the trainer (uses its config, data, model, optimizer, schedule, EMA and state)."""
+class CheckpointedRun(Protocol):
+    """The parts of a run that its checkpoint describes, saves and restores (the trainer has them all)."""
+
+    config: TrainConfig
+    context: Context  # only the main process writes
+    data: Any  # the loaded dataset: its classes, normalization, channels and sizes describe the model's input
+    run_dir: Path
+    model: nn.Module
+    model_kwargs: dict[str, Any]
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler | None  # fp16 only
+    ema: torch.optim.swa_utils.AveragedModel | None
+    state: TrainState
+
+
+class Checkpointing(CheckpointedRun):
+    """Checkpoint methods of a run; the class that mixes them in provides the parts :class:`CheckpointedRun` names."""
 
     def model_spec(self) -> ckpt.ModelSpec:
         data = self.data
@@ -72,7 +95,8 @@ class Checkpointing:
         path = self.run_dir / CHECKPOINT
         return f"the last good checkpoint is {path}" if path.exists() else "no checkpoint had been written yet"
 
-    def _restore(self, checkpoint: ckpt.Checkpoint) -> None:
+    def restore(self, checkpoint: ckpt.Checkpoint) -> None:
+        """Continue from ``checkpoint``: weights, EMA, optimizer, schedule, scaler, position and random state."""
         checkpoint.check_compatible(self.config.model, self.data.num_classes)
         training = checkpoint.training
         if not training:

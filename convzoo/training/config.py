@@ -121,7 +121,8 @@ class TrainConfig:
             value = getattr(self, spec.name)
             if choices and value not in choices and not (value is None and spec.default is None):
                 raise OptionError(
-                    f"--{spec.name.replace('_', '-')} must be one of {', '.join(choices)}, got {getattr(self, spec.name)!r}"
+                    f"--{spec.name.replace('_', '-')} must be one of {', '.join(choices)}, "
+                    f"got {getattr(self, spec.name)!r}"
                 )
         if self.pretrained and self.weights:
             raise OptionError("--pretrained and --weights both say where the weights come from; pass one")

@@ -15,7 +15,7 @@ import torch.distributed as dist
 
 from ..runtime import Context, all_reduce_max, all_reduce_sum, resolve_device
 
-__all__ = ["Context", "all_reduce_max", "all_reduce_sum", "resolve_device", "setup", "teardown"]
+__all__ = ["Context", "all_reduce_max", "all_reduce_sum", "any_rank", "resolve_device", "setup", "teardown"]
 
 
 def setup(device_name: str) -> Context:
@@ -51,3 +51,10 @@ def teardown(context: Context, *, finished: bool = True) -> None:
             dist.barrier()
     finally:
         dist.destroy_process_group()
+
+
+def any_rank(flag: bool, context: Context) -> bool:
+    """True if ``flag`` holds on any process, so that all take the same branch (one tiny all-reduce)."""
+    if not context.distributed:
+        return flag
+    return bool(all_reduce_max(torch.tensor([float(flag)], device=context.device), context).item())

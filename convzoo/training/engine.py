@@ -3,6 +3,8 @@
 ``train(config)`` loads the data, builds the model, and runs epochs of
 ``forward → loss → backward → clip → step → schedule → EMA``, evaluating on the
 test split after each epoch, logging a row of metrics and writing a checkpoint.
+The step itself is :class:`~convzoo.training.step.TrainingStep`, what a checkpoint
+holds is :mod:`.checkpointing`, and an epoch's totals and row are :mod:`.metrics`.
 SIGINT (Ctrl-C), SIGTERM and SIGUSR1 (what schedulers send before they stop a
 job; see convzoo/stopping.py), or a callback raising ``KeyboardInterrupt``,
 stop the run between two steps and write a checkpoint of that exact position;
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -27,22 +29,33 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import checkpoint as ckpt
-from ..data import Augment, InputAdapter, StreamingDataset, load_dataset
-from ..data.streaming import describe_skipped
-from ..errors import DivergedError, OptionError, ResourceError
+from ..data import InputAdapter, StreamingDataset, load_dataset
+from ..errors import DivergedError, ResourceError
 from ..evaluation import evaluate
 from ..run_lock import RunLock
-from ..runtime import Context, all_reduce_max, all_reduce_sum, autocast, decoding_workers, resolve_amp
+from ..runtime import Context, all_reduce_sum, decoding_workers, resolve_amp
 from ..stopping import GracefulStop, ImmediateStop
+from .batch_norm import freeze_batch_norm, recompute_batch_norm
 from .checkpointing import Checkpointing
 from .config import TrainConfig
-from .distributed import setup, teardown
+from .distributed import any_rank, setup, teardown
+from .metrics import EpochSums, epoch_row, skipped_files
 from .optim import build_optimizer, build_schedule
-from .progress import EpochProgress
-from .resizing import resize_batch, training_side
+from .progress import EpochProgress, timed
+from .resizing import epoch_side, resize_batch
 from .run_log import RunLog
-from .setup import CHECKPOINT, build_model, folder_options, minimum_size, prepare_run_dir, set_backbone_trainable
-from .state import MAX_SKIPPED_BATCHES, StopAtBoundary, TrainResult, TrainState, mix
+from .setup import (
+    CHECKPOINT,
+    build_loaders,
+    build_model,
+    check_progressive_resize,
+    folder_options,
+    minimum_size,
+    prepare_run_dir,
+    set_backbone_trainable,
+)  # fmt: skip
+from .state import StopAtBoundary, TrainResult, TrainState, mix, skip_or_diverge
+from .step import TrainingStep, grad_scaler_for
 
 
 class Trainer(Checkpointing):
@@ -72,35 +85,24 @@ class Trainer(Checkpointing):
         if config.channels_last:
             self.model.to(memory_format=torch.channels_last)
         smallest = minimum_size(config.model, self.model_kwargs)
-        if config.progressive_resize and config.progressive_resize < smallest:
-            raise OptionError(
-                f"--progressive-resize {config.progressive_resize} is below {config.model}'s smallest input side, "
-                f"{smallest} px; start at {smallest} or more"
-            )
+        check_progressive_resize(config, smallest)
         self.adapter = InputAdapter(
             data.channels, self.model_kwargs["in_chans"], data.mean, data.std, smallest
         ).to(context.device)  # fmt: skip
-        per_rank = max(1, config.batch_size // context.world_size)
-        augment = Augment(config.crop_padding, config.flip, config.random_erasing)
-        self.shard = {"rank": context.rank, "world_size": context.world_size, "workers": self._workers()}
-        self.train_loader = data.train_loader(
-            per_rank, augment, seed=config.seed, drop_last=data.train_count // context.world_size >= per_rank,
-            **self.shard,
-        )  # fmt: skip
-        streamed = isinstance(data, StreamingDataset)  # decoded at full size: batches of training size
-        self.test_loader = data.test_loader(per_rank if streamed else max(per_rank, 256), **self.shard)
+        self.workers = self._workers()  # decoding processes of this rank's loaders
+        self.train_loader, self.test_loader = build_loaders(config, data, context, self.workers)
         self.optimizer = build_optimizer(self.model, config)
         self.steps_per_epoch = min(len(self.train_loader), config.steps_per_epoch or len(self.train_loader))
         self.schedule = build_schedule(self.optimizer, config, self.steps_per_epoch)
         self.amp_dtype = resolve_amp(config.amp, context.device)
-        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        self.scaler = grad_scaler_for(self.amp_dtype)
         self.ema = self._make_ema()
         self.state = TrainState()
         self.side: int | None = None  # this epoch's training image side, when progressive resizing shrinks it
         self.data_wait = 0.0  # seconds this epoch spent waiting for the loader
         self.log = RunLog(self.run_dir, enabled=context.is_main, tensorboard=config.tensorboard)
         if config.resume:
-            self._restore(ckpt.load(self.run_dir / CHECKPOINT))
+            self.restore(ckpt.load(self.run_dir / CHECKPOINT))
             self.log.catch_up(self.state.last_row)
         self.net = self.model
         if context.distributed:
@@ -108,6 +110,10 @@ class Trainer(Checkpointing):
             self.net = nn.parallel.DistributedDataParallel(
                 self.model, device_ids=device_ids, find_unused_parameters=config.freeze_epochs > 0
             )
+        self.step = TrainingStep(
+            self.model, self.optimizer, net=self.net, amp_dtype=self.amp_dtype, scaler=self.scaler,
+            channels_last=config.channels_last, clip_norm=config.grad_clip,
+        )  # fmt: skip
 
     def _workers(self) -> int:
         """Decoding processes per training process: the CPU cores, at most 8, shared by the ranks on a node."""
@@ -122,46 +128,28 @@ class Trainer(Checkpointing):
 
         return AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema), use_buffers=True)
 
-    # --- checkpoints -------------------------------------------------------------------------------
     # --- the loop ----------------------------------------------------------------------------------
-    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+    def train_batch(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        """One batch: prepared on the device, one training step, then the schedule, the EMA and the totals."""
         device, config = self.context.device, self.config
-        if self._any_rank(len(labels) == 0):  # every file of the batch was unreadable (on some rank)
+        if any_rank(len(labels) == 0, self.context):  # every file of the batch was unreadable (on some rank)
             return
         x = self.adapter(images.to(device, non_blocking=True))
         if self.side is not None:
             x = resize_batch(x, self.side)
-        if config.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         labels = labels.to(device, non_blocking=True)
         x, targets = mix(x, labels, config, self.data.num_classes)
-        with autocast(device, self.amp_dtype):
-            criterion = lambda out: F.cross_entropy(out.float(), targets, label_smoothing=config.label_smoothing)
-            loss, logits = self.model.training_loss(self.net(x), criterion)
+        criterion = lambda out: F.cross_entropy(out.float(), targets, label_smoothing=config.label_smoothing)
+        loss, logits = self.step.forward(x, criterion)
         loss_value = loss.item()
-        if self._any_rank(not math.isfinite(loss_value)):
-            self._non_finite_loss(loss_value)
+        if any_rank(not math.isfinite(loss_value), self.context):  # before the bad step touches the weights
+            skip_or_diverge(self.state, loss_value, config.on_nan, self.kept_checkpoint, announce=self.context.is_main)
             return
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(self.optimizer)
-        else:
-            loss.backward()
-        if config.grad_clip:
-            nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
-        if self.scaler is not None:
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            self.optimizer.step()
+        self.step.update(loss)
         self.schedule.step()
         if self.ema is not None:
             self.ema.update_parameters(self.model)
-        sums = self.state.sums
-        sums[0] += loss_value * len(labels)
-        sums[1] += (logits.argmax(1) == labels).sum().item()
-        sums[2] += len(labels)
+        self.state.add_batch(loss_value, (logits.argmax(1) == labels).sum().item(), len(labels))
 
     def _freeze_backbone(self, frozen: bool) -> None:
         """Linear probing (``freeze_epochs``): only the classifier learns, the backbone's batch norms keep their
@@ -171,55 +159,24 @@ class Trainer(Checkpointing):
         set_backbone_trainable(self.model, not frozen and not self.config.freeze_backbone)
         self.net.train()
         if frozen:
-            for module in self.model.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                    module.eval()
-
-    def _skipped_files(self) -> dict[str, Any]:
-        """Unreadable files met so far (all ranks' count; this rank's first names), for the epoch's row."""
-        skipped = {**self.data.skipped, **self.train_loader.skipped, **self.test_loader.skipped}
-        total = all_reduce_sum(torch.tensor([float(len(skipped))], dtype=torch.float64), self.context)
-        return {"skipped_files": int(total.item()), "skipped_examples": describe_skipped(skipped)}
-
-    def _any_rank(self, flag: bool) -> bool:
-        """True if ``flag`` holds on any process, so that all take the same branch (one tiny all-reduce)."""
-        if not self.context.distributed:
-            return flag
-        return bool(all_reduce_max(torch.tensor([float(flag)], device=self.context.device), self.context).item())
-
-    def _non_finite_loss(self, value: float) -> None:
-        state, config = self.state, self.config
-        where = f"epoch {state.epoch + 1}, step {state.step_in_epoch + 1}"
-        if config.on_nan == "skip" and state.skipped_batches < MAX_SKIPPED_BATCHES:
-            state.skipped_batches += 1
-            if self.context.is_main:
-                print(
-                    f"convzoo: skipped a batch with a non-finite loss at {where} ({state.skipped_batches} of at most {MAX_SKIPPED_BATCHES})"
-                )
-            return
-        kept = self.kept_checkpoint()
-        skipped = f" after skipping {state.skipped_batches} batches" if state.skipped_batches else ""
-        raise DivergedError(
-            f"the training loss became {value} at {where}{skipped}; {kept}. "
-            "Lower --lr, set --grad-clip, or use --amp none (or --on-nan skip for rare bad batches)"
-        )
+            freeze_batch_norm(self.model)
 
     def _check_stop(self) -> None:
-        if self._any_rank(self.stop.requested):
+        if any_rank(self.stop.requested, self.context):
             raise StopAtBoundary
 
     def run_epoch(self, on_step: Callable[[TrainState], None] | None, progress: EpochProgress) -> None:
         loader = self.train_loader
         loader.set_epoch(self.state.epoch)
         self._freeze_backbone(self.state.epoch < self.config.freeze_epochs)
-        self.side = self.epoch_side(self.state.epoch)
+        self.side = epoch_side(self.config, self.state.epoch, self.data.image_size)
         progress.start(self.state.epoch, self.config.epochs, self.steps_per_epoch, self.state.step_in_epoch)
         self.data_wait = 0.0
-        for images, labels in self._timed(loader.batches(start=self.state.step_in_epoch)):
+        for images, labels in timed(loader.batches(start=self.state.step_in_epoch), self._waited):
             if self.state.step_in_epoch >= self.steps_per_epoch:
                 break
             self._check_stop()
-            self.train_step(images, labels)
+            self.train_batch(images, labels)
             self.state.step_in_epoch += 1
             self.state.global_step += 1
             progress.advance(self.state, len(labels) * self.context.world_size)
@@ -227,51 +184,23 @@ class Trainer(Checkpointing):
                 on_step(self.state)
         progress.finish()
 
-    def epoch_side(self, epoch: int) -> int | None:
-        """The side training images are shrunk to in ``epoch`` (``--progressive-resize``), or None: as loaded."""
-        config = self.config
-        if not config.progressive_resize:
-            return None
-        full = self.data.image_size
-        side = training_side(epoch, config.epochs, full, config.progressive_resize, config.progressive_until)
-        return side if side < full else None
+    def _waited(self, seconds: float) -> None:
+        self.data_wait += seconds
 
-    def _timed(self, batches: Iterator) -> Iterator:
-        """``batches``, adding the time spent waiting for each to ``self.data_wait`` (a starved model shows here)."""
-        iterator = iter(batches)
-        while True:
-            start = time.perf_counter()
-            try:
-                batch = next(iterator)
-            except StopIteration:
-                return
-            self.data_wait += time.perf_counter() - start
-            yield batch
-
-    @torch.no_grad()
     def recompute_batch_norm(self, model: nn.Module) -> None:
-        """ "Precise BN": exact batch-norm statistics of the current weights over a few training batches.
-
-        After a very short training the running averages lag behind weights that still move fast,
-        and evaluation-mode accuracy falls far below training-mode accuracy. Recomputing the
-        statistics with a cumulative average fixes that (Wu & Johnson 2021, arXiv:2105.07576, §3).
-        """
-        from torch.optim.swa_utils import update_bn
-
+        """Precise BN over ``config.precise_bn`` training batches of a second, fixed-seed loader."""
         loader = self.data.train_loader(
-            self.train_loader.batch_size, None, seed=self.config.seed + 1, workers=self.shard["workers"]
+            self.train_loader.batch_size, None, seed=self.config.seed + 1, workers=self.workers
         )
         loader.set_epoch(self.state.epoch)
         batches = [
             self.adapter(x.to(self.context.device)) for _, (x, _labels) in zip(range(self.config.precise_bn), loader)
         ]
-        if self.config.channels_last:
-            batches = [b.contiguous(memory_format=torch.channels_last) for b in batches]
-        with autocast(self.context.device, self.amp_dtype):
-            update_bn(batches, model)
+        recompute_batch_norm(model, batches, self.amp_dtype, channels_last=self.config.channels_last)
 
     def end_epoch(self, seconds: float) -> dict[str, Any]:
-        sums = all_reduce_sum(torch.tensor(self.state.sums, dtype=torch.float64), self.context)
+        totals = all_reduce_sum(torch.tensor(self.state.sums, dtype=torch.float64), self.context)
+        sums = EpochSums.from_list(totals.tolist())
         model = self.ema.module if self.ema is not None else self.model
         eval_start = time.perf_counter()
         if self.config.precise_bn:
@@ -287,25 +216,14 @@ class Trainer(Checkpointing):
             )
         self.state.epoch += 1
         self.state.step_in_epoch = 0
-        self.state.sums = [0.0, 0.0, 0.0]
+        self.state.sums = EpochSums().as_list()
         self.state.best_top1 = max(self.state.best_top1, result.top1)
-        count = max(float(sums[2]), 1.0)
-        row = {
-            "epoch": self.state.epoch,
-            "train_loss": round(float(sums[0]) / count, 5),
-            "train_top1": round(float(sums[1]) / count, 5),
-            "test_loss": round(result.loss, 5),
-            "test_top1": round(result.top1, 5),
-            "test_top5": round(result.top5, 5),
-            "test_count": result.count,
-            "lr": self.optimizer.param_groups[0]["lr"],
-            "epoch_seconds": round(seconds, 2),
-            "eval_seconds": round(time.perf_counter() - eval_start, 2),
-            "train_images_per_s": round(count / max(seconds, 1e-9), 1),
-            "train_side": self.side or self.data.image_size,
-            "data_wait_s": round(self.data_wait, 2),  # of epoch_seconds, waiting for batches (decoding)
-            **self._skipped_files(),
-        }
+        row = epoch_row(
+            self.state.epoch, sums, result, lr=self.optimizer.param_groups[0]["lr"], seconds=seconds,
+            eval_seconds=time.perf_counter() - eval_start, train_side=self.side or self.data.image_size,
+            data_wait=self.data_wait,
+            skipped=skipped_files([self.data, self.train_loader, self.test_loader], self.context),
+        )  # fmt: skip
         self.state.last_row = row
         self.save()  # before the row is logged: a crash in between cannot log an epoch twice on resume
         self.log.log(row)
@@ -343,10 +261,15 @@ class Trainer(Checkpointing):
             self.save()
             signal_name = self.stop.name or "SIGINT"
             code = self.stop.exit_code or 130
-            return TrainResult(self.run_dir, history, True, self.context.is_main, signal_name, code, self.data.classes)
+            return TrainResult(
+                run_dir=self.run_dir, history=history, interrupted=True, is_main=self.context.is_main,
+                stop_signal=signal_name, exit_code=code, classes=self.data.classes,
+            )  # fmt: skip
         finally:
             self.log.close()
-        return TrainResult(self.run_dir, history, is_main=self.context.is_main, classes=self.data.classes)
+        return TrainResult(
+            run_dir=self.run_dir, history=history, is_main=self.context.is_main, classes=self.data.classes
+        )
 
 
 def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None = None) -> TrainResult:
@@ -359,14 +282,11 @@ def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None =
             result = trainer.fit(on_step)
             finished = True
             return result
-    except OUT_OF_MEMORY as error:
-        raise ResourceError(
-            f"out of memory with batch size {config.batch_size}; try a smaller --batch-size ({str(error).splitlines()[0][:120]})"
-        ) from None
-    except RuntimeError as error:
-        if "can't allocate memory" in str(error).lower():  # the CPU allocator raises a plain RuntimeError
+    except RuntimeError as error:  # torch's OutOfMemoryError (CUDA), or the CPU allocator's plain RuntimeError
+        detail = f" ({str(error).splitlines()[0][:120]})" if isinstance(error, OUT_OF_MEMORY) else ""
+        if detail or "can't allocate memory" in str(error).lower():
             raise ResourceError(
-                f"out of memory with batch size {config.batch_size}; try a smaller --batch-size"
+                f"out of memory with batch size {config.batch_size}; try a smaller --batch-size{detail}"
             ) from None
         raise
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rich.console import Console
@@ -38,9 +39,9 @@ class EpochProgress:
         if self.progress is None:
             return
         self.images += images
-        loss, correct, count = state.sums
+        sums = state.epoch_sums
         speed = self.images / max(time.perf_counter() - self.started, 1e-9)
-        self.progress.update(self.task, advance=1, loss=loss / max(count, 1), acc=correct / max(count, 1), speed=speed)
+        self.progress.update(self.task, advance=1, loss=sums.mean_loss, acc=sums.accuracy, speed=speed)
 
     def finish(self) -> None:
         if self.progress is not None:
@@ -54,3 +55,16 @@ class EpochProgress:
                 f"test loss {row['test_loss']:.4f} top-1 {row['test_top1']:.2%} | "
                 f"{row['train_images_per_s']:.0f} img/s, {row['epoch_seconds']:.1f} s"
             )
+
+
+def timed(batches: Iterable, waited: Callable[[float], None]) -> Iterator:
+    """``batches``, telling ``waited`` the seconds spent waiting for each (a starved model shows there)."""
+    iterator = iter(batches)
+    while True:
+        start = time.perf_counter()
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        waited(time.perf_counter() - start)
+        yield batch

@@ -19,6 +19,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .config import TrainConfig
+
 SIDE_STEP = 4  # sides are rounded to a multiple of this (small images; FFCV rounds ImageNet's to 32)
 
 
@@ -31,6 +33,14 @@ def training_side(epoch: int, epochs: int, full: int, start: int | None, until: 
         return full
     side = start + (full - start) * epoch / ramp_epochs
     return min(full, max(start, SIDE_STEP * round(side / SIDE_STEP)))
+
+
+def epoch_side(config: TrainConfig, epoch: int, full: int) -> int | None:
+    """The side training images of ``full`` side are shrunk to in ``epoch``, or None: as loaded."""
+    if not config.progressive_resize:
+        return None
+    side = training_side(epoch, config.epochs, full, config.progressive_resize, config.progressive_until)
+    return side if side < full else None
 
 
 def resize_batch(images: torch.Tensor, side: int) -> torch.Tensor:

@@ -11,9 +11,10 @@ from torch import nn
 
 from .. import checkpoint as ckpt
 from .. import files
-from ..data import FolderOptions, ImageDataset, StreamingDataset
-from ..errors import CheckpointError
+from ..data import Augment, FolderOptions, ImageDataset, StreamingDataset
+from ..errors import CheckpointError, OptionError
 from ..registry import create_model, get_entry, wants_small_input
+from ..runtime import Context
 from ..weights.pretrained import fit_state_dict, load_released
 from ..weights.table import Weights, weights_for
 from .config import TrainConfig
@@ -141,3 +142,25 @@ def set_backbone_trainable(model: nn.Module, trainable: bool) -> None:
 def freeze_all_but_classifier(model: nn.Module, config: TrainConfig) -> None:
     if config.freeze_backbone:
         set_backbone_trainable(model, False)
+
+
+def check_progressive_resize(config: TrainConfig, smallest: int) -> None:
+    """``--progressive-resize`` may not shrink images below the model's smallest input side."""
+    if config.progressive_resize and config.progressive_resize < smallest:
+        raise OptionError(
+            f"--progressive-resize {config.progressive_resize} is below {config.model}'s smallest input side, "
+            f"{smallest} px; start at {smallest} or more"
+        )
+
+
+def build_loaders(config: TrainConfig, data: ImageDataset | StreamingDataset, context: Context, workers: int):
+    """This process's training and test loaders: its shard of the data, its share of the batch."""
+    per_rank = max(1, config.batch_size // context.world_size)
+    augment = Augment(config.crop_padding, config.flip, config.random_erasing)
+    shard = {"rank": context.rank, "world_size": context.world_size, "workers": workers}
+    train_loader = data.train_loader(
+        per_rank, augment, seed=config.seed, drop_last=data.train_count // context.world_size >= per_rank, **shard
+    )
+    streamed = isinstance(data, StreamingDataset)  # decoded at full size: batches of training size
+    test_loader = data.test_loader(per_rank if streamed else max(per_rank, 256), **shard)
+    return train_loader, test_loader

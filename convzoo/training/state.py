@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..errors import DivergedError
 from .config import TrainConfig
+from .metrics import EpochSums
 
 
 @dataclass
@@ -19,14 +22,42 @@ class TrainState:
     step_in_epoch: int = 0  # completed steps of the current epoch
     global_step: int = 0
     best_top1: float = 0.0
-    sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # train loss, correct, count this epoch
+    # this epoch's training totals, stored as plain data (loss, correct, count); read them as ``epoch_sums``
+    sums: list[float] = field(default_factory=lambda: EpochSums().as_list())
     skipped_batches: int = 0  # batches skipped for a non-finite loss (on_nan="skip")
     # the metrics row of the last finished epoch: logged after its checkpoint is saved, so a crash in between
     # leaves it only here, and a resume appends it (exactly once)
     last_row: dict[str, Any] | None = None
 
+    @property
+    def epoch_sums(self) -> EpochSums:
+        return EpochSums.from_list(self.sums)
+
+    def add_batch(self, mean_loss: float, correct: int, count: int) -> None:
+        self.sums = self.epoch_sums.plus(mean_loss, correct, count).as_list()
+
 
 MAX_SKIPPED_BATCHES = 10  # with on_nan="skip": more than this many is divergence, not a bad batch
+
+
+def skip_or_diverge(
+    state: TrainState, value: float, on_nan: str, kept_checkpoint: Callable[[], str], *, announce: bool
+) -> None:
+    """A batch's loss is ``value`` (NaN or infinite): skip it (``on_nan="skip"``, a few times) or stop the run."""
+    where = f"epoch {state.epoch + 1}, step {state.step_in_epoch + 1}"
+    if on_nan == "skip" and state.skipped_batches < MAX_SKIPPED_BATCHES:
+        state.skipped_batches += 1
+        if announce:
+            print(
+                f"convzoo: skipped a batch with a non-finite loss at {where} "
+                f"({state.skipped_batches} of at most {MAX_SKIPPED_BATCHES})"
+            )
+        return
+    skipped = f" after skipping {state.skipped_batches} batches" if state.skipped_batches else ""
+    raise DivergedError(
+        f"the training loss became {value} at {where}{skipped}; {kept_checkpoint()}. "
+        "Lower --lr, set --grad-clip, or use --amp none (or --on-nan skip for rare bad batches)"
+    )
 
 
 class StopAtBoundary(Exception):
@@ -35,6 +66,8 @@ class StopAtBoundary(Exception):
 
 @dataclass
 class TrainResult:
+    """What ``train`` returns: where the run wrote, its metrics rows, and how it ended."""
+
     run_dir: Path
     history: list[dict[str, Any]]
     interrupted: bool = False

@@ -95,24 +95,47 @@ def test_degradation(tmp_path):
 
 def test_bottleneck_module_costs_equal_hand_arithmetic(tmp_path):
     results = _run("bottleneck", tmp_path)
-    rows = results["rows"]
-    hw = 14 * 14  # inception (3a) at 14x14: in 192; 1x1 64; 3x3 reduce 96 -> 128; 5x5 reduce 16 -> 32; pool proj 32
+    parts = _parts(tmp_path, "bottleneck")
+    assert list(parts) == ["reductions cut the module's cost", "reductions make a step faster",
+                           "reductions keep the accuracy", "GAP removes the head's parameters",
+                           "an FC head widens the train–test gap"]  # fmt: skip
+    cost = results["cost"]
+    hw = 7 * 7  # inception (3a) at 7x7: in 192; 1x1 64; 3x3 reduce 96 -> 128; 5x5 reduce 16 -> 32; pool proj 32
     naive = hw * 192 * (64 + 128 * 9 + 32 * 25)
     reduced = hw * (192 * 64 + 192 * 96 + 96 * 128 * 9 + 192 * 16 + 16 * 32 * 25 + 192 * 32)
-    assert rows["naive module + GAP"]["module_macs"] == naive == 75_866_112
-    assert rows["1×1 reductions + GAP"]["module_macs"] == rows["1×1 reductions + FC head"]["module_macs"] == reduced
-    fc, gap = rows["1×1 reductions + FC head"], rows["1×1 reductions + GAP"]
+    assert cost["naive module + GAP"]["module_macs"] == naive == 18_966_528
+    assert cost["1×1 reductions + GAP"]["module_macs"] == cost["1×1 reductions + FC head"]["module_macs"] == reduced
+    fc, gap = cost["1×1 reductions + FC head"], cost["1×1 reductions + GAP"]
     assert fc["params"] - gap["params"] == (256 * 49 * 256 + 256 + 256 * 10 + 10) - (256 * 10 + 10)
+    assert results["inception_3a"]["ch3x3_reduce"] == 96  # GoogLeNet's own table row, not a copy
+    for block in (results["parity"], results["head"]):
+        assert results["seeds"] == [0, 1, 2] and block["epochs"] > 0
+        for arm in block["arms"].values():
+            assert len(arm["test_accuracy"]) == len(arm["train_accuracy"]) == len(arm["step_seconds"]) == 3
+            assert len(arm["correct_per_image"]) == block["evaluation_images"]
+            hits = sum(arm["correct_per_image"]) / (3 * block["evaluation_images"])
+            assert hits == pytest.approx(sum(arm["test_accuracy"]) / 3)  # the per-image counts are the accuracies
+    report = (tmp_path / "bottleneck" / "report.md").read_text()
+    assert "epochs" in report and "training images" in report and "seeds [0, 1, 2]" in report
 
 
-def test_scaling_points_match_their_mac_budgets(tmp_path):
+def test_scaling_arms_are_built_within_ten_percent_of_their_mac_target(tmp_path):
     results = _run("scaling", tmp_path)
-    base = next(p for p in results["points"] if p["kind"] == "base")
-    for point in results["points"]:
-        if point["kind"] in ("width", "resolution", "compound"):
-            assert abs(point["macs"] / (point["target"] * base["macs"]) - 1) < 0.1, point
-    for triple in results["grid"]:
+    parts = _parts(tmp_path, "scaling")
+    assert list(parts) == ["compound beats width only", "compound beats depth only", "compound beats resolution only"]
+    arms = {arm["kind"]: arm for arm in results["arms"]}
+    base = arms["base"]
+    assert base["size"] == 14 and base["blocks"] == 3 and arms["resolution"]["size"] == 28  # real detail up to 28 px
+    for arm in arms.values():
+        assert abs(arm["macs"] / (arm["target"] * base["macs"]) - 1) <= 0.1, arm
+        assert len(arm["accuracy"]) == 3 and len(arm["correct_per_image"]) == results["evaluation_images"]
+    assert arms["compound"]["blocks"] > base["blocks"] and arms["compound"]["channels"] != base["channels"]
+    assert arms["depth"]["blocks"] > 3 * base["blocks"] and arms["width"]["channels"][0] > 8
+    for triple in results["grid"]["triples"]:  # --quick runs a part of the grid search: its structure
         assert triple["alpha"] * triple["beta"] ** 2 * triple["gamma"] ** 2 == pytest.approx(2, rel=0.01)
+        assert {"blocks", "channels", "size", "macs", "phi"} <= set(triple)
+    report = (tmp_path / "scaling" / "report.md").read_text()
+    assert "| resolution | 3.64× |" in report and "epochs" in report
 
 
 def test_experiment_cli_prints_the_parts_from_the_record():

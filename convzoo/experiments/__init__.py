@@ -1,8 +1,10 @@
 """The lecture's lab: experiments that show by training why each architectural idea matters.
 
-Each experiment is one module that reads top to bottom, built on the shared
-loop in :mod:`convzoo.experiments.lab` and the cost model; ``convzoo experiment
-NAME`` runs it. Committed runs live in ``docs/experiments/NAME/``.
+Each experiment is one module that reads top to bottom (``NAME.py``: the setup
+and ``measure``; where judging and the report would make it long they sit
+beside it in ``NAME_judge.py``), built on the shared loop in
+:mod:`convzoo.experiments.lab` and the cost model; ``convzoo experiment NAME``
+runs it. Committed runs live in ``docs/experiments/NAME/``.
 """
 
 from __future__ import annotations

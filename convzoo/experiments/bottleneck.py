@@ -1,37 +1,71 @@
-"""What 1×1 reductions and global average pooling buy, measured in training.
+"""What 1×1 reductions and global average pooling buy: the cost, accuracy parity, and overfitting of a large head.
 
 GoogLeNet (Szegedy et al. 2014, arXiv:1409.4842) puts a 1×1 convolution before
 each 3×3 and 5×5 branch of its inception module to cut their input channels
-(Fig. 2b against the naive Fig. 2a), and ends with global average pooling
-instead of AlexNet's and VGG's large fully-connected layers (§5: +0.6% top-1,
-and most of the parameters gone). Here one small network (two 3×3 convolutions
-to 192 channels at 14×14, one inception module with the paper's 3a channels,
-a head) is trained three ways with one recipe: naive module + GAP head,
-module with reductions + GAP head, module with reductions + a VGG-style FC
-head. Parameters and MACs come from the cost model; step time is measured;
-accuracy on the 1,000 test images and on 1,000 training images gives the gap.
+(Fig. 2b against the naive Fig. 2a), and ends with global average pooling (GAP)
+instead of AlexNet's and VGG's large fully-connected heads; Lin et al. 2013
+(Network in Network, arXiv:1312.4400, §3.2 and §4.6) introduced GAP as a
+structural regularizer that prevents the overfitting of fully-connected heads.
+
+One small network: a stem of two stride-2 3×3 convolutions (28×28 grey → 192
+channels at 7×7), one inception module with the paper's 3a channels (taken
+from ``convzoo.models.googlenet.INCEPTION_3["a"]``), a head. The module runs at
+7×7 rather than GoogLeNet's 28×28 to make steps cheap: the cost ratios of the
+module do not depend on the map size.
+
+Two setups, each with three seeds (the seed draws the weights and the batches), five parts in all:
+
+- **cost and parity**: naive module against module with reductions, both with
+  a GAP head. MACs and parameters from the cost model (exact); the training
+  step time measured on every run (the arms' runs alternate, so a machine that
+  slows down for a while slows both); test accuracy, with parity meaning a loss
+  of at most one point (the criterion this experiment used before, stated
+  before any run). The nets train on 4,000 images and are scored on the other
+  1,000 training and the 1,000 test images, so that the standard error of the
+  accuracy difference is near the size of the tolerance.
+- **the head**: module with reductions and a GAP head against the same with a
+  VGG-style fully-connected head (flatten the 7×7 map, a 256-unit hidden layer:
+  3.2M parameters, 12× the rest of the network), in a regime where overfitting
+  can happen: 500 training images (small enough that both heads fit them
+  completely in the budget: seed 0 of each reached 100% training accuracy after
+  250 steps of batch 64, 32 epochs, in a trial run), trained to at least 98%
+  training accuracy (a run that does not reach it leaves the part undecided),
+  scored on the other 5,500 images. Neither head has dropout (dropout
+  suppresses exactly the overfitting the claim is about; NIN §4.6 compares GAP
+  with an FC head without and with dropout); both get the same weight decay.
+
+measure → judge → render: :func:`measure` returns plain data,
+:mod:`.bottleneck_judge` decides the parts (pure, unit-tested on synthetic
+data) and renders the report.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import torch
 from torch import Tensor, nn
 
 from ..analysis import profile
+from ..data.fashion_mnist import NUM_CLASSES
 from ..layers import ConvNormAct
-from ..models.googlenet import Inception
-from .lab import Lab, Recipe, accuracy, fashion_mnist_sample, train
+from ..models.googlenet import INCEPTION_3, Inception
+from . import heldout
+from .bottleneck_judge import CLAIM, MIN_TRAIN_ACCURACY, judge, render
+from .lab import Lab, Recipe, fashion_mnist_sample, planned_steps, seconds_per_step, train
 
-DESCRIPTION = "inception module with and without 1×1 reductions, GAP head against an FC head: cost and accuracy"
-DEFAULT_BUDGET_MINUTES = 6.0
-CLAIM = (
-    "1×1 reductions and global average pooling remove most of the multiply-adds and parameters without costing "
-    "accuracy; a large fully-connected head adds parameters and widens the gap between training and test accuracy."
-)
-CONFIG_3A = (192, 64, 96, 128, 16, 32, 32)  # Table 1, inception (3a): in, 1×1, 3×3 reduce, 3×3, 5×5 reduce, 5×5, pool
+DESCRIPTION = "inception 3a with and without 1×1 reductions (cost, parity); GAP against an FC head when overfitting"
+DEFAULT_BUDGET_MINUTES = 14.0
+CONFIG_3A = INCEPTION_3["a"]  # Table 1, inception (3a)
+SEEDS = (0, 1, 2)
+MAP_SIZE = 7  # the module's input: 28 px through two stride-2 convolutions
+PARITY_TRAIN, HEAD_TRAIN = 4000, 500  # training images of each part; the rest of the sample scores them
+ARMS = {"naive module + GAP": ("naive", "GAP"), "1×1 reductions + GAP": ("reduced", "GAP"),
+        "1×1 reductions + FC head": ("reduced", "FC")}  # fmt: skip
+PARITY_ARMS, HEAD_ARMS = ("naive module + GAP", "1×1 reductions + GAP"), ("1×1 reductions + GAP",
+                                                                          "1×1 reductions + FC head")  # fmt: skip
+FC_HIDDEN = 256
+FIT_IMAGES = 1000  # training accuracy on (at most) this many training images: all 500 of the head part's
 
 
 class NaiveInception(nn.Module):
@@ -50,114 +84,101 @@ class NaiveInception(nn.Module):
 
 
 def inception_module(kind: str) -> nn.Module:
-    in_channels, ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj = CONFIG_3A
+    """GoogLeNet's 3a module as the paper builds it (``reduced``) or without its 1×1 reductions (``naive``)."""
+    c = CONFIG_3A
     if kind == "naive":
-        return NaiveInception(in_channels, ch1x1, ch3x3, ch5x5)
-    return Inception(in_channels, ch1x1, ch3x3_reduce, ch3x3, ch5x5_reduce, ch5x5, pool_proj, paper_5x5=True)
+        return NaiveInception(c.in_channels, c.ch1x1, c.ch3x3, c.ch5x5)
+    return Inception(*c, paper_5x5=True)
 
 
-def build(module: str, head: str) -> nn.Module:
-    stem = [ConvNormAct(1, 64, 3), ConvNormAct(64, CONFIG_3A[0], 3, stride=2)]  # (N, 192, 14, 14)
+def head(kind: str, channels: int) -> nn.Sequential:
+    """GAP: average the map, one linear layer. FC: flatten the 7×7 map, a hidden layer, the classifier (no dropout)."""
+    if kind == "GAP":
+        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, NUM_CLASSES))
+    return nn.Sequential(nn.Flatten(), nn.Linear(channels * MAP_SIZE**2, FC_HIDDEN), nn.ReLU(inplace=True),
+                         nn.Linear(FC_HIDDEN, NUM_CLASSES))  # fmt: skip
+
+
+def build(module: str, head_kind: str) -> nn.Module:
+    stem = [ConvNormAct(1, 64, 3, stride=2), ConvNormAct(64, CONFIG_3A.in_channels, 3, stride=2)]  # (N, 192, 7, 7)
     block = inception_module(module)
-    channels = block.out_channels
-    if head == "GAP":
-        classifier = [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10)]
-    else:  # VGG-style: flatten a 7×7 map into a hidden fully-connected layer
-        classifier = [nn.MaxPool2d(2), nn.Flatten(), nn.Linear(channels * 49, 256), nn.ReLU(inplace=True),
-                      nn.Dropout(0.5), nn.Linear(256, 10)]  # fmt: skip
-    return nn.Sequential(*stem, block, *classifier)
+    return nn.Sequential(*stem, block, head(head_kind, block.out_channels))
 
 
-CONFIGS = {"naive module + GAP": ("naive", "GAP"), "1×1 reductions + GAP": ("reduced", "GAP"),
-           "1×1 reductions + FC head": ("reduced", "FC")}  # fmt: skip
+def costs(label: str) -> dict:
+    module, head_kind = ARMS[label]
+    whole = profile(build(module, head_kind), (1, 28, 28))
+    block = profile(inception_module(module), (CONFIG_3A.in_channels, MAP_SIZE, MAP_SIZE))
+    head_params = sum(p.numel() for p in head(head_kind, inception_module(module).out_channels).parameters())
+    return {"params": whole.total_params, "macs": whole.total_macs, "module_params": block.total_params,
+            "module_macs": block.total_macs, "head_params": head_params}  # fmt: skip
+
+
+# ---- measure ------------------------------------------------------------------------------------------------
+
+
+def _train_arms(lab: Lab, labels: tuple[str, ...], data, recipe: Recipe, evaluation) -> tuple[dict, float]:
+    """Train every arm with every seed; per arm the accuracies, step times and per-image hits (seed counts).
+
+    Seeds outside, arms inside: the arms' runs alternate, so a machine that slows down for a while (another
+    process) slows both arms' step times alike rather than one arm's.
+    """
+    runs: dict[str, dict[str, list]] = {label: {"train": [], "test": [], "seconds": [], "hits": []} for label in labels}
+    for seed in SEEDS:
+        for label in labels:
+            torch.manual_seed(seed)
+            model = build(*ARMS[label])
+            started = time.perf_counter()
+            train(model, data, recipe, seed=seed)
+            runs[label]["seconds"].append((time.perf_counter() - started) / recipe.steps)
+            fit, accuracy, hit = heldout.score(model, data, *evaluation, image_size=28, fit_images=FIT_IMAGES)
+            for key, value in (("train", fit), ("test", accuracy), ("hits", hit)):
+                runs[label][key].append(value)
+    arms = {label: {"train_accuracy": run["train"], "test_accuracy": run["test"], "step_seconds": run["seconds"],
+                    "correct_per_image": heldout.seed_counts(run["hits"])} for label, run in runs.items()}  # fmt: skip
+    return arms, recipe.steps * recipe.batch_size / len(data.train_labels)
+
+
+def _plan(lab: Lab, labels, data, recipe: Recipe, evaluation, *, share: float, maximum: int) -> int:
+    """Steps per run from one timed step of each arm and the timed cost of scoring one run (kept for the record)."""
+    if lab.quick:
+        return 2
+    timings = [seconds_per_step(lambda label=label: build(*ARMS[label]), data, recipe) for label in labels]
+    started = time.perf_counter()
+    heldout.score(build(*ARMS[labels[0]]), data, *evaluation, image_size=28, fit_images=FIT_IMAGES)
+    scoring = (time.perf_counter() - started) * len(labels) * len(SEEDS)
+    lab.step_seconds.append({"batch_size": recipe.batch_size, "arms": list(labels), "runs_each": len(SEEDS),
+                             "seconds": [round(t, 4) for t in timings], "scoring_seconds": round(scoring, 1)})  # fmt: skip
+    left = lab.budget_seconds * share - lab.elapsed() - scoring
+    return planned_steps(left, sum(timings) * len(SEEDS), 10, maximum)
+
+
+def measure(lab: Lab) -> dict:
+    sample = fashion_mnist_sample()
+    limit = 200 if lab.quick else None  # --quick: the structure only
+    parity_data, *parity_eval = heldout.split(sample, 200 if lab.quick else PARITY_TRAIN, limit)
+    head_data, *head_eval = heldout.split(sample, 100 if lab.quick else HEAD_TRAIN, limit)
+    parity = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128)
+    parity.steps = _plan(lab, PARITY_ARMS, parity_data, parity, parity_eval, share=0.45, maximum=3000)
+    parity_arms, parity_epochs = _train_arms(lab, PARITY_ARMS, parity_data, parity, parity_eval)
+    head_recipe = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 64)
+    head_recipe.steps = _plan(lab, HEAD_ARMS, head_data, head_recipe, head_eval, share=0.93, maximum=4000)
+    head_arms, head_epochs = _train_arms(lab, HEAD_ARMS, head_data, head_recipe, head_eval)
+    return {
+        "dataset": "fashion-mnist-mini", "image_size": 28, "map_size": MAP_SIZE, "seeds": list(SEEDS),
+        "inception_3a": CONFIG_3A._asdict(), "cost": {label: costs(label) for label in ARMS},
+        "parity": {"training_images": len(parity_data.train_labels), "evaluation_images": len(parity_eval[1]),
+                   "recipe": parity.__dict__, "epochs": parity_epochs, "arms": parity_arms},
+        "head": {"training_images": len(head_data.train_labels), "evaluation_images": len(head_eval[1]),
+                 "recipe": head_recipe.__dict__, "epochs": head_epochs, "arms": head_arms,
+                 "min_train_accuracy": MIN_TRAIN_ACCURACY},
+        "step_seconds": lab.step_seconds,
+    }  # fmt: skip
 
 
 def run(lab: Lab) -> None:
-    data = fashion_mnist_sample()
-    seeds = (0,) if lab.quick else (0, 1)
-    recipe = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128)
-    builders = [lambda c=c: build(*c) for c in CONFIGS.values()]
-    recipe.steps = lab.steps(builders, data, recipe, share=0.85, quick_steps=3, maximum=3000, runs_each=len(seeds))
-    train_subset = data.train_images[:1000], data.train_labels[:1000]
-    rows = {}
-    for label, config in CONFIGS.items():
-        cost = profile(build(*config), (1, 28, 28))
-        module_cost = profile(inception_module(config[0]), (CONFIG_3A[0], 14, 14))
-        tests, trains, seconds = [], [], []
-        for seed in seeds:
-            torch.manual_seed(seed)
-            model = build(*config)
-            started = time.perf_counter()
-            train(model, data, recipe, seed=seed)
-            seconds.append((time.perf_counter() - started) / recipe.steps)
-            tests.append(accuracy(model, *lab.test_split(data)))
-            trains.append(accuracy(model, *train_subset))
-        rows[label] = {
-            "params": cost.total_params, "macs": cost.total_macs, "step_seconds": statistics.median(seconds),
-            "module_params": module_cost.total_params, "module_macs": module_cost.total_macs,
-            "test_accuracy": tests, "train_accuracy": trains,
-            "gap": statistics.mean(trains) - statistics.mean(tests),
-        }  # fmt: skip
+    data = measure(lab)
+    render(lab, data, judge(data))
 
-    naive, reduced, fc = rows["naive module + GAP"], rows["1×1 reductions + GAP"], rows["1×1 reductions + FC head"]
-    mean = statistics.mean
-    saves = (
-        reduced["module_macs"] < 0.5 * naive["module_macs"] and reduced["module_params"] < 0.5 * naive["module_params"]
-    )
-    keeps_accuracy = mean(reduced["test_accuracy"]) >= mean(naive["test_accuracy"]) - 0.01
-    head_costs = fc["params"] > 2 * reduced["params"] and fc["gap"] >= reduced["gap"]
-    held = None if lab.quick else bool(saves and keeps_accuracy and head_costs)
 
-    def draw(plt):
-        labels = list(rows)
-        for panel, (key, title, scale) in enumerate((("params", "parameters (M)", 1e6), ("macs", "MACs (M)", 1e6),
-                                                      ("step_seconds", "training step (ms)", 1e-3))):  # fmt: skip
-            axis = plt.subplot(1, 4, panel + 1)
-            axis.bar(range(len(labels)), [rows[label][key] / scale for label in labels], color=["C3", "C0", "C1"])
-            axis.set_xticks(range(len(labels)), [label.replace(" + ", "\n+ ") for label in labels], fontsize=7)
-            axis.set_title(title, fontsize=9)
-        axis = plt.subplot(1, 4, 4)
-        for index, label in enumerate(labels):
-            axis.bar(
-                index - 0.2,
-                100 * mean(rows[label]["train_accuracy"]),
-                0.4,
-                color="C2",
-                label="train" if not index else None,
-            )
-            axis.bar(
-                index + 0.2,
-                100 * mean(rows[label]["test_accuracy"]),
-                0.4,
-                color="C4",
-                label="test" if not index else None,
-            )
-        axis.set_xticks(range(len(labels)), [label.replace(" + ", "\n+ ") for label in labels], fontsize=7)
-        axis.set_ylim(50, 100)
-        axis.set_title("accuracy (%)", fontsize=9)
-        axis.legend(fontsize=7)
-
-    plots = [lab.plot("cost_and_accuracy.png", draw, size=(13, 3.8))]
-    table = "| network | module parameters | module MACs | parameters | MACs | step | test accuracy | train accuracy | train − test |\n"
-    table += "|---|---|---|---|---|---|---|---|---|\n" + "".join(
-        f"| {label} | {row['module_params']:,} | {row['module_macs'] / 1e6:.1f}M | {row['params']:,} | {row['macs'] / 1e6:.1f}M | {row['step_seconds'] * 1e3:.0f} ms | "
-        f"{' / '.join(f'{a:.1%}' for a in row['test_accuracy'])} | {' / '.join(f'{a:.1%}' for a in row['train_accuracy'])} | "
-        f"{100 * row['gap']:+.1f} pt |\n"
-        for label, row in rows.items()
-    )
-    verdict = (
-        f"The 1×1 reductions cut the inception module's MACs {naive['module_macs'] / reduced['module_macs']:.1f}× and "
-        f"its parameters {naive['module_params'] / reduced['module_params']:.1f}× (the whole network's "
-        f"{naive['macs'] / reduced['macs']:.1f}× and {naive['params'] / reduced['params']:.1f}×); mean test accuracy {mean(reduced['test_accuracy']):.1%} against "
-        f"{mean(naive['test_accuracy']):.1%} naive. The FC head has {fc['params'] / reduced['params']:.1f}× the "
-        f"parameters of the GAP one and a train−test gap of {100 * fc['gap']:+.1f} pt against {100 * reduced['gap']:+.1f} pt."
-    )
-    body = (
-        f"One recipe: SGD (Nesterov, momentum 0.9, weight decay 5e-4), lr 0.05 with warm-up and cosine decay, batch "
-        f"{recipe.batch_size}, {recipe.steps} steps, seeds {', '.join(map(str, seeds))} (accuracies per seed). "
-        "MACs for one 28×28 image, from `convzoo.profile` (the module alone: its 192×14×14 input). Step: the "
-        "median over seeds of a run's mean step time (forward, backward, update).\n\n![cost and accuracy](cost_and_accuracy.png)\n\n"
-        + table
-    )
-    lab.record({"recipe": recipe.__dict__, "seeds": list(seeds), "rows": rows, "plots": plots}, body, claim=CLAIM,
-               held=held, verdict=verdict)  # fmt: skip
+__all__ = ["CLAIM", "DEFAULT_BUDGET_MINUTES", "DESCRIPTION", "build", "judge", "measure", "render", "run"]

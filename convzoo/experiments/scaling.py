@@ -1,54 +1,95 @@
-"""Compound scaling against scaling one dimension, at matched multiply-add budgets (EfficientNet Fig. 3, Table 7).
+"""Compound scaling against scaling one dimension, at matched multiply-adds (EfficientNet Fig. 3, Table 7), as a test.
 
 Tan & Le 2019 (arXiv:1905.11946) scale a base network by depth d = α^φ, width
 w = β^φ and resolution r = γ^φ together, with α·β²·γ² ≈ 2 so that each unit of
 φ doubles the FLOPs, and report that this beats scaling any one dimension to
-the same FLOPs (Table 7: B0 scaled to ~1.8 GFLOPs, ImageNet top-1: depth 79.0,
-width 78.9, resolution 79.1, compound 81.1). Their step 1 finds (α, β, γ) =
-(1.2, 1.1, 1.15) by a small grid search at φ = 1.
+the same FLOPs: Table 7 (B0 scaled to ~1.8 GFLOPs, ImageNet top-1) has depth
+79.0%, width 78.9%, resolution 79.1%, compound 81.1%, a margin of about two
+points. At small scale and short training the answer may differ: Bello et al.
+2021 (arXiv:2103.07579) find that the best scaling depends on the regime, width
+being preferable when training is short and overfitting unlikely. This
+experiment reports what the numbers say, without tuning towards either.
 
-Here, at small scale: a base residual network (8/16/32 channels, 2 basic
-blocks per stage, 28×28 input) is scaled by width only, depth only, resolution
-only and compound, each to 2× and 4× the base's multiply-adds; the cost model
-picks each multiplier so that the measured MACs match. Every point is trained
-with one recipe and several seeds; the report compares means against the
-spread between seeds. Then step 1: a grid of (α, β, γ) with α·β²·γ² ≈ 2, each
-trained once at φ = 1.
+Setup, and why:
+
+- Base: a residual network of basic blocks, 8/16/32 channels, **3 blocks per
+  stage** (so that the paper's α = 1.2 changes the depth: round(3·1.2) = 4,
+  where 2 blocks would stay 2), at **14×14 px**, the 28-px Fashion-MNIST images
+  downsampled (antialiased). Every resolution up to 28 px is then a real image
+  with more detail, not an upsampled one, as larger ImageNet crops are.
+- Arms: the base; width only, depth only, resolution only and compound (the
+  paper's (α, β, γ) = (1.2, 1.1, 1.15), φ set by the budget), each scaled to the
+  MACs of the base at the native **28 px** (2× the resolution: 3.64× the base's
+  MACs rather than 4×, as the third stage's map rounds up from 3.5 to 4 px at
+  14 px; Table 7 scales B0 4.6×). So the resolution arm is exactly the native
+  images, and the other arms match its cost. The cost model picks each
+  multiplier; every arm is built and must land within ±10% of the target
+  (checked: the run stops otherwise), and the report shows the depth, width,
+  resolution and MACs each arm built.
+- Recipe: the one this experiment used before (SGD, Nesterov momentum 0.9, lr
+  0.05, weight decay 5e-4, batch 128, warm-up and cosine decay), the same for
+  every arm; the steps are planned from each arm's measured step time to fill
+  the budget, so a run on a slower CPU trains fewer epochs and says so. The
+  base is small (8/16/32 channels) so that 15 runs get several epochs each.
+- Three seeds per arm (the seed draws the weights and the batches); every arm
+  trains on 4,000 images with one recipe and is scored on the other 1,000
+  training images and the 1,000 test images (2,000), so that the standard
+  error of a difference is about half a point (see :mod:`.heldout`).
+- Step 1 of the method, the (α, β, γ) grid search at φ ≈ 1 (α·β²·γ² = 2, φ
+  adjusted so that each triple lands within ±10% of 2× the base's MACs), runs
+  with the same three seeds, and only under ``--budget`` of at least
+  ``GRID_BUDGET_MINUTES``: at the default budget its ~12 triples × 3 seeds would
+  leave too few steps for the comparison the claim is about. Its table shows
+  what each triple built; it is reported, not judged.
+
+measure → judge → render: :func:`measure` returns plain data;
+:mod:`.scaling_judge` decides the parts (pure) and renders the report.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import statistics
+import time
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ..analysis import profile
+from ..data.fashion_mnist import NUM_CLASSES
 from ..layers import ClassifierHead, ConvNormAct
 from ..models.cifar_resnet import CifarBasicBlock
-from .lab import Lab, Recipe, accuracy, fashion_mnist_sample, planned_steps, seconds_per_step, train
+from . import heldout
+from .lab import Lab, Recipe, fashion_mnist_sample, planned_steps, seconds_per_step, train
+from .scaling_judge import CLAIM, judge, render
 
-DESCRIPTION = "width, depth, resolution and compound scaling at matched MACs, and the α·β²·γ²≈2 grid search"
-DEFAULT_BUDGET_MINUTES = 14.0  # planned to 90%; evaluation and plots take the rest
-CLAIM = "At the same multiply-adds, scaling depth, width and resolution together beats scaling any one of them."
-BASE_BLOCKS, BASE_SIZE = 2, 28
-BASE_CHANNELS = (8, 16, 32)  # small, so that every run gets several epochs of the sample within the budget
+DESCRIPTION = (
+    "width, depth, resolution, compound scaling of a 14-px net to its MACs at 28 px (3.6×), 3 seeds; α,β,γ grid"
+)
+DEFAULT_BUDGET_MINUTES = 14.0
+BASE_BLOCKS, BASE_SIZE, SOURCE_SIZE = 3, 14, 28
+BASE_CHANNELS = (8, 16, 32)
+GRID_TARGET = 2.0  # the grid search's φ ≈ 1
+TOLERANCE = 0.10  # every arm within ±10% of its MAC target
 PAPER_TRIPLE = (1.2, 1.1, 1.15)
+SEEDS = (0, 1, 2)
+TRAIN_IMAGES = 4000
+GRID_BUDGET_MINUTES = 60.0  # the grid search runs only with a budget of at least this
 
 
 class ScalableNet(nn.Module):
-    """Three stages of basic residual blocks at 8·w/16·w/32·w channels, round(2·d) blocks each; global pool."""
+    """A 3×3 stem and three stages of ``blocks`` basic residual blocks at ``channels``; global pool, linear.
 
-    def __init__(self, width: float = 1.0, depth: float = 1.0, num_classes: int = 10) -> None:
+    The base is ``ScalableNet((8, 16, 32), 3)``; width w builds ``channels(w)``, depth d ``blocks(d)``.
+    """
+
+    def __init__(self, stage_channels: Sequence[int], stage_blocks: int, num_classes: int = NUM_CLASSES) -> None:
         super().__init__()
-        channels = [max(4, round(c * width)) for c in BASE_CHANNELS]
-        blocks = max(1, round(BASE_BLOCKS * depth))
-        layers: list[nn.Module] = [ConvNormAct(1, channels[0], 3)]
-        in_channels = channels[0]
-        for index, out_channels in enumerate(channels):
-            for block in range(blocks):
+        layers: list[nn.Module] = [ConvNormAct(1, stage_channels[0], 3)]
+        in_channels = stage_channels[0]
+        for index, out_channels in enumerate(stage_channels):
+            for block in range(stage_blocks):
                 stride = 2 if index > 0 and block == 0 else 1
                 layers.append(CifarBasicBlock(in_channels, out_channels, stride, shortcut="B"))
                 in_channels = out_channels
@@ -59,49 +100,74 @@ class ScalableNet(nn.Module):
         return self.head(self.features(x))
 
 
+def channels(width: float) -> list[int]:
+    return [max(4, round(c * width)) for c in BASE_CHANNELS]
+
+
+def blocks(depth: float) -> int:
+    return max(1, round(BASE_BLOCKS * depth))
+
+
 @functools.cache
-def macs(width: float, depth: float, size: int) -> int:
-    return profile(ScalableNet(width, depth), (1, size, size)).total_macs
+def macs(stage_channels: tuple[int, ...], stage_blocks: int, size: int) -> int:
+    return profile(ScalableNet(stage_channels, stage_blocks), (1, size, size)).total_macs
 
 
 def point(width: float = 1.0, depth: float = 1.0, resolution: float = 1.0) -> dict:
+    """What a (width, depth, resolution) multiplier builds: channels, blocks per stage, layers, input size, MACs."""
     size = round(BASE_SIZE * resolution)
-    return {"width": width, "depth": depth, "resolution": resolution, "size": size, "macs": macs(width, depth, size)}
+    return {"width": width, "depth": depth, "resolution": resolution, "size": size, "channels": channels(width),
+            "blocks": blocks(depth), "layers": 2 + 6 * blocks(depth),
+            "macs": macs(tuple(channels(width)), blocks(depth), size)}  # fmt: skip
 
 
-def closest(make, target: float, low: float = 1.0, high: float = 4.0, steps: int = 12) -> dict:
+def _off(p: dict, target: float) -> float:
+    return abs(math.log(p["macs"] / target))
+
+
+def closest(make, target: float, low: float, high: float, steps: int = 10) -> dict:
     """The point ``make(m)`` with MACs closest to ``target``, by bisection on ``m`` (MACs grow with ``m``)."""
     best = make(low)
     for _ in range(steps):
         middle = (low + high) / 2
         candidate = make(middle)
-        if abs(math.log(candidate["macs"] / target)) < abs(math.log(best["macs"] / target)):
-            best = candidate
+        best = candidate if _off(candidate, target) < _off(best, target) else best
         low, high = (middle, high) if candidate["macs"] < target else (low, middle)
     return best
 
 
-def matched(dimension: str, target: float, steps: int = 12) -> dict:
-    """The multiplier of one dimension whose network has MACs closest to ``target`` (depth: whole blocks)."""
+def _ascending(points, target: float) -> dict:
+    """The point closest to ``target`` of points whose MACs grow: stops at the first one past the target."""
+    best = None
+    for p in points:
+        best = p if best is None or _off(p, target) < _off(best, target) else best
+        if p["macs"] >= target:
+            break
+    return best
+
+
+def matched(dimension: str, target: float, steps: int = 10) -> dict:
+    """One dimension scaled until the network's MACs are closest to ``target`` (depth: whole blocks; size: pixels,
+    up to the 28-px source)."""
     if dimension == "depth":
-        points = [
-            point(depth=n / BASE_BLOCKS) for n in range(BASE_BLOCKS, round(target / point()["macs"] * 2 * BASE_BLOCKS))
-        ]
-        return min(points, key=lambda p: abs(math.log(p["macs"] / target)))
-    return closest(lambda m: point(**{dimension: m}), target, steps=steps)
+        return _ascending((point(depth=n / BASE_BLOCKS) for n in range(BASE_BLOCKS, 8 * BASE_BLOCKS)), target)
+    if dimension == "resolution":
+        return _ascending((point(resolution=s / BASE_SIZE) for s in range(BASE_SIZE, SOURCE_SIZE + 1)), target)
+    return closest(lambda m: point(width=m), target, 1.0, 4.0, steps)
 
 
-def compound(alpha: float, beta: float, gamma: float, phi: float) -> dict:
-    return {**point(width=beta**phi, depth=alpha**phi, resolution=gamma**phi), "phi": phi}
-
-
-def compound_matched(triple: tuple[float, float, float], target: float, steps: int = 12) -> dict:
+def compound(triple: tuple[float, float, float], target: float, low: float = 0.0, high: float = 3.0) -> dict:
     """Compound scaling with φ set by the MACs budget, as the paper sets it by FLOPs (2^φ before rounding)."""
-    return closest(lambda phi: compound(*triple, phi), target, low=0.0, high=3.0, steps=steps)
+    alpha, beta, gamma = triple
+
+    def make(phi: float) -> dict:
+        return {**point(width=beta**phi, depth=alpha**phi, resolution=gamma**phi), "phi": phi}
+
+    return {**closest(make, target, low, high), "alpha": alpha, "beta": beta, "gamma": gamma}
 
 
 def grid() -> list[tuple[float, float, float]]:
-    """(α, β, γ) on a grid with α·β²·γ² = 2 (γ solved from α and β), all ≥ 1."""
+    """(α, β, γ) with α·β²·γ² = 2 (γ solved from α and β), all ≥ 1; (1.2, 1.1, 1.174) is the paper's neighbour."""
     triples = []
     for alpha in (1.0, 1.2, 1.4, 1.7, 2.0):
         for beta in (1.0, 1.1, 1.2, 1.3):
@@ -111,96 +177,94 @@ def grid() -> list[tuple[float, float, float]]:
     return triples
 
 
-def train_point(p: dict, data, recipe: Recipe, seed: int, test_split) -> float:
-    torch.manual_seed(seed)
-    model = ScalableNet(p["width"], p["depth"])
-    train(model, data, Recipe(**{**recipe.__dict__, "image_size": p["size"]}), seed=seed)
-    return accuracy(model, *test_split, image_size=p["size"])
+def mac_target() -> float:
+    """The scaled arms' MACs in units of the base's: the base at the native 28 px (3.64×, about 4×)."""
+    return point(resolution=SOURCE_SIZE / BASE_SIZE)["macs"] / point()["macs"]
+
+
+def arms() -> dict[str, dict]:
+    """The base and the four scaled arms, each checked to be within ±10% of its MAC target."""
+    base, target = point(), mac_target()
+    built = {"base": {**base, "target": 1.0}}
+    for dimension in ("width", "depth", "resolution"):
+        built[dimension] = {**matched(dimension, target * base["macs"]), "target": target}
+    built["compound"] = {**compound(PAPER_TRIPLE, target * base["macs"]), "target": target}
+    for name, p in built.items():
+        if abs(p["macs"] / (p["target"] * base["macs"]) - 1) > TOLERANCE:
+            raise RuntimeError(f"scaling arm {name} built {p['macs']:,} MACs, off its target by more than ±10%: {p}")
+    return built
+
+
+# ---- measure ------------------------------------------------------------------------------------------------
+
+
+def _run_arm(p: dict, data, recipe: Recipe, evaluation) -> dict:
+    sized = Recipe(**{**recipe.__dict__, "image_size": p["size"]})
+    fits, accuracy, hits, seconds = [], [], [], []
+    for seed in SEEDS:
+        torch.manual_seed(seed)
+        model = ScalableNet(p["channels"], p["blocks"])
+        started = time.perf_counter()
+        train(model, data, sized, seed=seed)
+        seconds.append((time.perf_counter() - started) / sized.steps)
+        fit, acc, hit = heldout.score(model, data, *evaluation, image_size=p["size"], fit_images=1000)
+        fits.append(fit)
+        accuracy.append(acc)
+        hits.append(hit)
+    return {**p, "train_accuracy": fits, "accuracy": accuracy, "step_seconds": seconds,
+            "correct_per_image": heldout.seed_counts(hits)}  # fmt: skip
+
+
+def _plan(lab: Lab, points: list[dict], data, recipe: Recipe, *, share: float) -> int:
+    if lab.quick:
+        return 2
+    timings = [seconds_per_step(lambda p=p: ScalableNet(p["channels"], p["blocks"]), data,
+                                Recipe(**{**recipe.__dict__, "image_size": p["size"]})) for p in points]  # fmt: skip
+    lab.step_seconds.append({"batch_size": recipe.batch_size, "image_sizes": [p["size"] for p in points],
+                             "seconds": [round(t, 4) for t in timings], "runs_each": len(SEEDS)})  # fmt: skip
+    left = (lab.budget_seconds * share - lab.elapsed()) * 0.95  # 5% for scoring (2,000 images, forward only)
+    return planned_steps(left, sum(timings) * len(SEEDS), 10, 3000)
+
+
+def _net(p: dict) -> tuple:
+    return p["blocks"], tuple(p["channels"]), p["size"]
+
+
+def measure(lab: Lab) -> dict:
+    sample = fashion_mnist_sample()
+    data, *evaluation = heldout.split(sample, 200 if lab.quick else TRAIN_IMAGES, 200 if lab.quick else None)
+    run_grid = lab.quick or lab.budget_minutes >= GRID_BUDGET_MINUTES  # --quick: one triple, the structure only
+    built = arms()
+    recipe = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128)
+    recipe.steps = _plan(lab, list(built.values()), data, recipe, share=0.5 if run_grid else 0.93)
+    results = [{"kind": name, **_run_arm(p, data, recipe, evaluation)} for name, p in built.items()]
+    grid_data = None
+    if run_grid:
+        base = built["base"]["macs"]
+        triples = grid()[:1] if lab.quick else grid()
+        points = [{**compound(t, GRID_TARGET * base, 0.5, 1.5), "target": GRID_TARGET} for t in triples]
+        on_target = [p for p in points if abs(p["macs"] / (GRID_TARGET * base) - 1) <= TOLERANCE]
+        unique = {_net(p): p for p in reversed(on_target)}  # triples that build the same net train once
+        grid_recipe = Recipe(**recipe.__dict__)
+        grid_recipe.steps = _plan(lab, list(unique.values()), data, recipe, share=0.93)
+        trained = {net: _run_arm(p, data, grid_recipe, evaluation) for net, p in unique.items()}
+        grid_data = {"target": GRID_TARGET, "recipe": grid_recipe.__dict__,
+                     "epochs": grid_recipe.steps * grid_recipe.batch_size / len(data.train_labels),
+                     "triples": [{**trained[_net(p)], **p} if p in on_target else {**p, "off_target": True}
+                                 for p in points]}  # fmt: skip
+    return {
+        "dataset": "fashion-mnist-mini", "source_size": SOURCE_SIZE, "base_size": BASE_SIZE,
+        "base_blocks": BASE_BLOCKS, "base_channels": list(BASE_CHANNELS), "target": built["compound"]["target"], "tolerance": TOLERANCE,
+        "paper_triple": list(PAPER_TRIPLE), "seeds": list(SEEDS), "training_images": len(data.train_labels),
+        "evaluation_images": len(evaluation[1]), "recipe": recipe.__dict__,
+        "epochs": recipe.steps * recipe.batch_size / len(data.train_labels), "arms": results, "grid": grid_data,
+        "grid_budget_minutes": GRID_BUDGET_MINUTES, "step_seconds": lab.step_seconds,
+    }  # fmt: skip
 
 
 def run(lab: Lab) -> None:
-    data = fashion_mnist_sample()
-    base = point()
-    factors = (2.0,) if lab.quick else (2.0, 4.0)
-    seeds = (0,) if lab.quick else (0, 1, 2)
-    search = 5 if lab.quick else 12  # bisection steps when matching MACs
-    points = {("base", 1.0): base}
-    for factor in factors:
-        for dimension in ("width", "depth", "resolution"):
-            points[(dimension, factor)] = matched(dimension, factor * base["macs"], search)
-        points[("compound", factor)] = compound_matched(PAPER_TRIPLE, factor * base["macs"], search)
-    triples = grid()[:2] if lab.quick else grid()
-    grid_points = {t: compound(*t, 1.0) for t in triples}
+    data = measure(lab)
+    render(lab, data, judge(data))
 
-    recipe = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128)
-    # every run at its own resolution: the 4x-resolution net's step costs ~4x the base's
-    runs = [(p, len(seeds)) for p in points.values()] + [(p, 1) for p in grid_points.values()]
-    recipe.steps = 3 if lab.quick else planned_steps(
-        lab.budget_seconds * 0.9 - lab.elapsed(),
-        sum(count * seconds_per_step(lambda p=p: ScalableNet(p["width"], p["depth"]), data,
-                                     Recipe(**{**recipe.__dict__, "image_size": p["size"]})) for p, count in runs),
-        3, 3000,
-    )  # fmt: skip
-    test_split = lab.test_split(data)
-    results = []
-    for (kind, factor), p in points.items():
-        accuracies = [train_point(p, data, recipe, seed, test_split) for seed in seeds]
-        results.append({"kind": kind, "target": factor, **p, "accuracy": accuracies})
-    grid_results = [{"alpha": a, "beta": b, "gamma": g, **p, "accuracy": train_point(p, data, recipe, 0, test_split)}
-                    for (a, b, g), p in grid_points.items()]  # fmt: skip
 
-    mean = statistics.mean
-    spread = (
-        statistics.pstdev([a - mean(r["accuracy"]) for r in results for a in r["accuracy"]]) if len(seeds) > 1 else 0.0
-    )
-    top = max(factors)
-    at_top = {r["kind"]: mean(r["accuracy"]) for r in results if r["target"] == top}
-    best_single = max(("width", "depth", "resolution"), key=lambda k: at_top[k])
-    margin = at_top["compound"] - at_top[best_single]
-    held = None if lab.quick or abs(margin) <= spread else margin > 0
-    best_triple = max(grid_results, key=lambda r: r["accuracy"])
-
-    def draw(plt):
-        for kind, marker in (("width", "s"), ("depth", "^"), ("resolution", "o"), ("compound", "*")):
-            series = [base] + [r for r in results if r["kind"] == kind]
-            xs = [r["macs"] / 1e6 for r in series]
-            ys = [100 * mean(r["accuracy"]) if "accuracy" in r else 100 * mean(results[0]["accuracy"]) for r in series]
-            errors = [100 * statistics.pstdev(r["accuracy"]) if "accuracy" in r else 0 for r in series]
-            plt.errorbar(xs, ys, yerr=errors, marker=marker, label=kind, capsize=3)
-        plt.xscale("log")
-        plt.xlabel("MACs per image (M), log scale")
-        plt.ylabel("test accuracy (%), mean ± std over seeds")
-        plt.legend()
-
-    plots = [lab.plot("accuracy_vs_macs.png", draw)]
-    table = (
-        "| scaling | MACs target | width | depth (blocks/stage) | input | MACs | test accuracy (per seed) | mean |\n"
-    )
-    table += "|---|---|---|---|---|---|---|---|\n" + "".join(
-        f"| {r['kind']} | {r['target']:g}× | {r['width']:.2f} | {max(1, round(BASE_BLOCKS * r['depth']))} | "
-        f"{r['size']} | {r['macs'] / 1e6:.1f}M | {' / '.join(f'{a:.1%}' for a in r['accuracy'])} | "
-        f"{mean(r['accuracy']):.1%} |\n"
-        for r in results
-    )
-    grid_table = "| α | β | γ | MACs | test accuracy (seed 0) |\n|---|---|---|---|---|\n" + "".join(
-        f"| {r['alpha']} | {r['beta']} | {r['gamma']} | {r['macs'] / 1e6:.1f}M | {r['accuracy']:.1%} |\n"
-        for r in grid_results
-    )
-    verdict = (
-        f"At {top:g}× the base MACs, compound scaling reached {at_top['compound']:.1%} against {at_top[best_single]:.1%} "
-        f"for the best single dimension ({best_single}); the standard deviation between seeds is {spread:.1%}, so the "
-        f"difference {'is' if abs(margin) > spread else 'is not'} larger than the noise. The grid's best triple at φ=1 "
-        f"was (α, β, γ) = ({best_triple['alpha']}, {best_triple['beta']}, {best_triple['gamma']}) against the paper's "
-        f"{PAPER_TRIPLE}, from one seed per triple (differences below {spread:.1%} are noise)."
-    )
-    body = (
-        f"Recipe: SGD (Nesterov, momentum 0.9, weight decay 5e-4), lr 0.05 with warm-up and cosine decay, batch "
-        f"{recipe.batch_size}, {recipe.steps} steps per run, seeds {', '.join(map(str, seeds))}; resolution scaling "
-        f"resizes the 28×28 images (bilinear): upsampling adds pixels but no detail, unlike the paper's larger "
-        f"ImageNet crops, so resolution scaling has less to gain here. Base: {base['macs'] / 1e6:.1f}M MACs. MACs from `convzoo.profile`.\n\n"
-        "![accuracy against MACs](accuracy_vs_macs.png)\n\n" + table + "\nStep 1, the grid search at φ = 1 "
-        "(α·β²·γ² = 2):\n\n" + grid_table + "\nThe paper's ImageNet figures (Table 7, B0 scaled to ~1.8 GFLOPs): depth "
-        "79.0%, width 78.9%, resolution 79.1%, compound 81.1%.\n"
-    )
-    lab.record({"recipe": recipe.__dict__, "seeds": list(seeds), "points": results, "grid": grid_results,
-                "seed_std": spread, "plots": plots}, body, claim=CLAIM, held=held, verdict=verdict)  # fmt: skip
+__all__ = ["CLAIM", "DEFAULT_BUDGET_MINUTES", "DESCRIPTION", "ScalableNet", "arms", "judge", "measure", "run"]

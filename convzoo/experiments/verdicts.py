@@ -167,6 +167,87 @@ def short_training(epochs: float, *, minimum: float) -> str | None:
     return f"training too short to judge: {epochs:.1f} epochs, the criterion needs at least {minimum:g}"
 
 
+def reached(values: Sequence[float], *, minimum: float, what: str = "training accuracy") -> str | None:
+    """The reason a part that needs training to have gone far enough is undecided, or None when every run reached it.
+
+    ``values`` holds one number per run (e.g. each run's training accuracy); a value that is not finite has not
+    reached anything.
+    """
+    short = [v for v in values if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= minimum)]
+    if values and not short:
+        return None
+    shown = ", ".join(format(v, ".3g") for v in values) or "no runs"
+    return f"not trained far enough to judge: {what} {shown}, the criterion needs at least {minimum:g} in every run"
+
+
+def at_most(value: float, reference: float, fraction: float) -> str:
+    """Is ``value`` at most ``fraction`` × ``reference``? For exact numbers (the cost model's): no noise to weigh.
+
+    Undecided when either number is not finite or the reference is not positive.
+    """
+    if not (_finite([value, reference]) and reference > 0):
+        return UNDECIDED
+    return HELD if value <= fraction * reference else FAILED
+
+
+def paired_difference(correct_a: Sequence[int], correct_b: Sequence[int], seeds_a: int, seeds_b: int
+                      ) -> dict[str, float]:  # fmt: skip
+    """The difference of two arms' seed-mean accuracies on the same images, and its standard error over the images.
+
+    ``correct_a[i]`` is how many of arm a's ``seeds_a`` runs classified image ``i`` correctly. Per image
+    ``d_i = correct_a[i] / seeds_a − correct_b[i] / seeds_b``; the difference is the mean of ``d`` and its
+    standard error ``sd(d) / √n`` is what drawing another ``n`` evaluation images would change (the paired
+    error: the images both arms find hard or easy cancel). The seed-to-seed spread is separate and weighed by
+    the rules that take seeds.
+    """
+    n = len(correct_a)
+    if n < 2 or len(correct_b) != n or seeds_a < 1 or seeds_b < 1:
+        return {"difference": math.nan, "standard_error": math.nan, "images": n}
+    d = [a / seeds_a - b / seeds_b for a, b in zip(correct_a, correct_b)]
+    mean = sum(d) / n
+    variance = sum((v - mean) ** 2 for v in d) / (n - 1)
+    return {"difference": mean, "standard_error": math.sqrt(variance / n), "images": n}
+
+
+def compare_arms(a: Sequence[float], b: Sequence[float], *, better: str, standard_error: float, z: float = 2.0,
+                 margin: float = 0.0) -> str:  # fmt: skip
+    """:func:`compare_seeds`, decided only when the difference of the means also exceeds ``z`` standard errors.
+
+    ``standard_error`` is the evaluation's own sampling error of the difference (:func:`paired_difference`): a
+    difference the seeds agree on but that another draw of the evaluation images could undo is undecided, and so
+    is an error that is not finite.
+    """
+    verdict = compare_seeds(a, b, better=better, margin=margin)
+    if verdict == UNDECIDED:
+        return verdict
+    difference = abs(sum(a) / len(a) - sum(b) / len(b))
+    return verdict if math.isfinite(standard_error) and difference > z * standard_error else UNDECIDED
+
+
+def no_worse(a: Sequence[float], b: Sequence[float], *, tolerance: float, better: str = "higher",
+             standard_error: float = 0.0, z: float = 2.0) -> str:  # fmt: skip
+    """Is arm ``a`` no worse than arm ``b`` within ``tolerance``? An equivalence test ("without costing accuracy").
+
+    The *deficit* is how far ``a``'s mean is behind ``b``'s (negative when ahead); the *noise* the larger of the
+    two arms' seed spreads and ``z`` standard errors of the evaluation. Held when even the pessimistic end,
+    deficit + noise, is within ``tolerance``; did not hold when the optimistic end, deficit − noise, is beyond
+    it; otherwise (the measurement cannot resolve a loss of ``tolerance``), fewer than 2 seeds in an arm, or a
+    number that is not finite: undecided.
+    """
+    if better not in ("lower", "higher"):
+        raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
+    if len(a) < 2 or len(b) < 2 or not _finite([*a, *b, standard_error, tolerance]):
+        return UNDECIDED
+    sign = 1.0 if better == "higher" else -1.0
+    deficit = sign * (sum(b) / len(b) - sum(a) / len(a))
+    noise = max(spread(a), spread(b), z * standard_error)
+    if deficit + noise <= tolerance:
+        return HELD
+    if deficit - noise > tolerance:
+        return FAILED
+    return UNDECIDED
+
+
 def parts_table(parts: Sequence[Part | dict]) -> str:
     """The per-part Markdown table of a report: part, claim, verdict, evidence."""
     rows = ["| part | claim | verdict | evidence |", "|---|---|---|---|"]
@@ -178,6 +259,7 @@ def parts_table(parts: Sequence[Part | dict]) -> str:
 
 
 __all__ = [
-    "FAILED", "HELD", "UNDECIDED", "Part", "compare_seeds", "diverged", "every_seed", "gap_text", "loss_falls",
-    "overall", "parts_table", "separation", "short_training", "spread", "vanished",
+    "FAILED", "HELD", "UNDECIDED", "Part", "at_most", "compare_arms", "compare_seeds", "diverged", "every_seed",
+    "gap_text", "loss_falls", "no_worse", "overall", "paired_difference", "parts_table", "reached", "separation",
+    "short_training", "spread", "vanished",
 ]  # fmt: skip

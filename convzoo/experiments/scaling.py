@@ -230,6 +230,25 @@ def _net(p: dict) -> tuple:
     return p["blocks"], tuple(p["channels"]), p["size"]
 
 
+def measure_grid(lab: Lab, triples: list[tuple[float, float, float]], base_macs: int, data, recipe: Recipe,
+                 evaluation) -> dict:  # fmt: skip
+    """Step 1 of the method: each triple at φ ≈ 1 (matched to 2× the base's MACs), its seeds; what each built.
+
+    A triple off its target by more than ±10% is listed, not trained; triples that build the same net (depth,
+    channels and input size) train once and share the result.
+    """
+    points = [{**compound(t, GRID_TARGET * base_macs, 0.5, 1.5), "target": GRID_TARGET} for t in triples]
+    on_target = [p for p in points if abs(p["macs"] / (GRID_TARGET * base_macs) - 1) <= TOLERANCE]
+    unique = {_net(p): p for p in reversed(on_target)}  # the first triple of each net is the one trained
+    grid_recipe = Recipe(**recipe.__dict__)
+    grid_recipe.steps = _plan(lab, list(unique.values()), data, recipe, share=0.93)
+    trained = {net: _run_arm(p, data, grid_recipe, evaluation) for net, p in unique.items()}
+    return {"target": GRID_TARGET, "recipe": grid_recipe.__dict__,
+            "epochs": grid_recipe.steps * grid_recipe.batch_size / len(data.train_labels),
+            "triples": [{**trained[_net(p)], **p} if p in on_target else {**p, "off_target": True}
+                        for p in points]}  # fmt: skip
+
+
 def measure(lab: Lab) -> dict:
     sample = fashion_mnist_sample()
     data, *evaluation = heldout.split(sample, 200 if lab.quick else TRAIN_IMAGES, 200 if lab.quick else None)
@@ -238,20 +257,8 @@ def measure(lab: Lab) -> dict:
     recipe = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128)
     recipe.steps = _plan(lab, list(built.values()), data, recipe, share=0.5 if run_grid else 0.93)
     results = [{"kind": name, **_run_arm(p, data, recipe, evaluation)} for name, p in built.items()]
-    grid_data = None
-    if run_grid:
-        base = built["base"]["macs"]
-        triples = grid()[:1] if lab.quick else grid()
-        points = [{**compound(t, GRID_TARGET * base, 0.5, 1.5), "target": GRID_TARGET} for t in triples]
-        on_target = [p for p in points if abs(p["macs"] / (GRID_TARGET * base) - 1) <= TOLERANCE]
-        unique = {_net(p): p for p in reversed(on_target)}  # triples that build the same net train once
-        grid_recipe = Recipe(**recipe.__dict__)
-        grid_recipe.steps = _plan(lab, list(unique.values()), data, recipe, share=0.93)
-        trained = {net: _run_arm(p, data, grid_recipe, evaluation) for net, p in unique.items()}
-        grid_data = {"target": GRID_TARGET, "recipe": grid_recipe.__dict__,
-                     "epochs": grid_recipe.steps * grid_recipe.batch_size / len(data.train_labels),
-                     "triples": [{**trained[_net(p)], **p} if p in on_target else {**p, "off_target": True}
-                                 for p in points]}  # fmt: skip
+    triples = (grid()[:1] if lab.quick else grid()) if run_grid else []
+    grid_data = measure_grid(lab, triples, built["base"]["macs"], data, recipe, evaluation) if triples else None
     return {
         "dataset": "fashion-mnist-mini", "source_size": SOURCE_SIZE, "base_size": BASE_SIZE,
         "base_blocks": BASE_BLOCKS, "base_channels": list(BASE_CHANNELS), "target": built["compound"]["target"], "tolerance": TOLERANCE,

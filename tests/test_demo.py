@@ -15,6 +15,13 @@ def clock(monkeypatch):
     return now
 
 
+def _write_parts(out, parts):
+    """An experiment's results.json as the lab writes it, reduced to its parts' names and verdicts."""
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"parts": [{"name": name, "verdict": verdict, "evidence": "-"} for name, verdict in parts]}
+    (out / "results.json").write_text(json.dumps(record))
+
+
 def test_the_lab_gets_what_compare_left_split_by_its_shares(tmp_path, clock, monkeypatch):
     calls = []
 
@@ -26,6 +33,7 @@ def test_the_lab_gets_what_compare_left_split_by_its_shares(tmp_path, clock, mon
     def experiment(name, *, out, budget_minutes):
         calls.append((name, budget_minutes))
         clock[0] += budget_minutes * 60  # each experiment uses all of its budget
+        _write_parts(out, [(f"{name} part one", "held"), (f"{name} part two", "undecided")])
         return out / "report.md"
 
     monkeypatch.setattr(demo, "_compare", compare)
@@ -59,3 +67,16 @@ def test_a_stopped_compare_stops_the_demo(tmp_path, monkeypatch, capsys):
     assert main(["demo", "--budget", "10", "--out", str(tmp_path)]) == 143
     assert main(["demo", "--budget", "0", "--out", str(tmp_path)]) == 2
     assert "--budget must be positive" in capsys.readouterr().err
+
+
+def test_the_lab_lines_name_each_verdict_and_point_undecided_parts_to_the_committed_run(tmp_path, capsys):
+    parts = [("plain worse", "held"), ("deeper residual as good", "undecided"), ("thousand layers", "did not hold")]
+    _write_parts(tmp_path, parts)
+    record = json.loads((tmp_path / "results.json").read_text())
+    lines = demo.lab_summary("degradation", record, tmp_path / "report.md")
+    assert lines[0] == (
+        "lab degradation: held: plain worse; undecided: deeper residual as good; did not hold: thousand layers"
+    )
+    assert "docs/experiments/degradation/report.md" in lines[1] and lines[2].endswith("report.md")
+    decided = demo.lab_summary("degradation", {"parts": [{"name": "a", "verdict": "held"}]}, tmp_path / "report.md")
+    assert decided == ["lab degradation: held: a", f"  report: {tmp_path / 'report.md'}"]

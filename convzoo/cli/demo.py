@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import experiments, files
 from ..budget import Budget
 from ..errors import OptionError
+from ..experiments.verdicts import UNDECIDED
 from ..provenance import provenance
 from ..runtime import cpu_kind
 from ..tables import console
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         began = time.perf_counter()
         report = experiments.run(name, out=args.out / "lab" / name, budget_minutes=minutes)
-        console().print(f"lab {name}: {report}")
+        for line in lab_summary(name, json.loads((report.parent / "results.json").read_text()), report):
+            console().print(line)
         parts.append({"part": name, "budget_minutes": round(minutes, 2), **_since(began)})
     record = {
         "budget_minutes": args.budget, "seconds": round(budget.elapsed(), 1), "parts": parts,
@@ -67,6 +69,19 @@ def run(args: argparse.Namespace) -> int:
     files.write_text(args.out / "demo.json", json.dumps(record, indent=2) + "\n")
     console().print(f"demo: {record['seconds'] / 60:.1f} min of {args.budget:g} (reports in {args.out})")
     return 0
+
+
+def lab_summary(name: str, record: dict, report: Path) -> list[str]:
+    """The experiment's parts grouped by verdict, read from its results (not its Markdown); the parts this budget
+    left undecided point to the committed runs, which had the experiment's full budget."""
+    by_verdict: dict[str, list[str]] = {}
+    for part in record.get("parts", []):
+        by_verdict.setdefault(part["verdict"], []).append(part["name"])
+    lines = [f"lab {name}: " + "; ".join(f"{verdict}: {', '.join(names)}" for verdict, names in by_verdict.items())]
+    if UNDECIDED in by_verdict:
+        lines.append(f"  what this budget left undecided: see the committed run, docs/experiments/{name}/report.md")
+    lines.append(f"  report: {report}")
+    return lines
 
 
 def _since(start: float) -> dict[str, float]:

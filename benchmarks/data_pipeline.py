@@ -49,10 +49,14 @@ def main() -> None:
     from torchvision.transforms import v2
 
     data = load_dataset("fashion-mnist")
-    transform = v2.Compose([
-        v2.RandomCrop(28, padding=2), v2.RandomHorizontalFlip(), v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(data.mean, data.std),
-    ])  # fmt: skip
+    transform = v2.Compose(
+        [
+            v2.RandomCrop(28, padding=2),
+            v2.RandomHorizontalFlip(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(data.mean, data.std),
+        ]
+    )
     rows = {}
     for workers in (0, 2):
         loader = DataLoader(

@@ -73,9 +73,17 @@ def main() -> None:
             out = Path(f"/tmp/convzoo-full-{name}-{seed}")
             shutil.rmtree(out, ignore_errors=True)
             config = TrainConfig(
-                model=name, data="fashion-mnist", data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
-                seed=seed, device=args.device, out=str(out), progress=False, **RECIPES.get(family, {}),
-            )  # fmt: skip
+                model=name,
+                data="fashion-mnist",
+                data_dir=args.data_dir,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                seed=seed,
+                device=args.device,
+                out=str(out),
+                progress=False,
+                **RECIPES.get(family, {}),
+            )
             started = time.perf_counter()
             result = train(config)
             if result.interrupted:
@@ -83,12 +91,19 @@ def main() -> None:
                 return
             final = result.final
             run = {
-                "model": name, "seed": seed, "epochs": args.epochs, "recipe": RECIPES.get(family, {}),
-                "device": _device_label(config.device if config.device != "auto" else ("cuda" if result_uses_cuda() else "cpu")),
-                "test_top1": final["test_top1"], "best_top1": max(r["test_top1"] for r in result.history),
+                "model": name,
+                "seed": seed,
+                "epochs": args.epochs,
+                "recipe": RECIPES.get(family, {}),
+                "device": _device_label(
+                    config.device if config.device != "auto" else ("cuda" if result_uses_cuda() else "cpu")
+                ),
+                "test_top1": final["test_top1"],
+                "best_top1": max(r["test_top1"] for r in result.history),
                 "train_minutes": round(sum(r["epoch_seconds"] for r in result.history) / 60, 2),
-                "wall_minutes": round((time.perf_counter() - started) / 60, 2), **record,
-            }  # fmt: skip
+                "wall_minutes": round((time.perf_counter() - started) / 60, 2),
+                **record,
+            }
             _store(run, header)
             shutil.rmtree(out, ignore_errors=True)
             print(

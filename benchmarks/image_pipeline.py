@@ -43,10 +43,15 @@ def torchvision_loader(root: Path):
     from torchvision import datasets
     from torchvision.transforms import v2
 
-    transform = v2.Compose([
-        v2.ToImage(), v2.RandomResizedCrop(SIZE, antialias=True), v2.RandomHorizontalFlip(),
-        v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD),
-    ])  # fmt: skip
+    transform = v2.Compose(
+        [
+            v2.ToImage(),
+            v2.RandomResizedCrop(SIZE, antialias=True),
+            v2.RandomHorizontalFlip(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(MEAN, STD),
+        ]
+    )
     dataset = datasets.ImageFolder(str(root / "train"), transform=transform)
     return torch.utils.data.DataLoader(
         dataset, batch_size=BATCH, shuffle=True, num_workers=WORKERS, persistent_workers=True, prefetch_factor=2
@@ -96,8 +101,11 @@ def decoder_rates(root: Path, files: int = 60) -> dict[str, float]:
             warnings.simplefilter("ignore", DeprecationWarning)
             return decode_jpeg(read_file(str(path)), mode=ImageReadMode.RGB).shape
 
-    ways = {"torchvision.io decode_jpeg": torchvision_io, "Pillow": lambda p: pillow(p, False),
-            "Pillow draft (scaled decode)": lambda p: pillow(p, True)}  # fmt: skip
+    ways = {
+        "torchvision.io decode_jpeg": torchvision_io,
+        "Pillow": lambda p: pillow(p, False),
+        "Pillow draft (scaled decode)": lambda p: pillow(p, True),
+    }
     rates = {}
     for name, decode in ways.items():
         decode(paths[0])
@@ -113,9 +121,17 @@ def fine_tune_wait(root: Path, steps: int, out: Path) -> dict:
     from convzoo.training import TrainConfig, train
 
     config = TrainConfig(
-        model="resnet50", data=f"folder:{root}", image_size=SIZE, stream="yes", batch_size=BATCH,
-        workers=WORKERS, epochs=2, steps_per_epoch=steps, out=str(out), progress=False,
-    )  # fmt: skip
+        model="resnet50",
+        data=f"folder:{root}",
+        image_size=SIZE,
+        stream="yes",
+        batch_size=BATCH,
+        workers=WORKERS,
+        epochs=2,
+        steps_per_epoch=steps,
+        out=str(out),
+        progress=False,
+    )
     result = train(config)
     row = result.history[-1]
     return {
@@ -147,8 +163,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "photos"
         per_class = args.images // 3
-        write_photo_folder(root, train_per_class=per_class, test_per_class=4, sizes=(300, 900), broken=False,
-                           formats=("JPEG",), grey_every=0)  # fmt: skip
+        write_photo_folder(
+            root,
+            train_per_class=per_class,
+            test_per_class=4,
+            sizes=(300, 900),
+            broken=False,
+            formats=("JPEG",),
+            grey_every=0,
+        )
         theirs, ours = torchvision_loader(root), convzoo_loader(root)
         one_pass(theirs), one_pass(ours())  # warm-up: worker start, page cache
         rates = {"torchvision": [], "convzoo": []}

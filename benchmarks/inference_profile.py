@@ -43,11 +43,27 @@ def torch_profile(model, x) -> dict[str, float]:
 
 
 LEAF_OPS = {  # the kernels that do the work; the rest is dispatch around them
-    "aten::mkldnn_convolution", "aten::convolution_overrideable", "aten::_convolution", "aten::thnn_conv2d",
-    "aten::addmm", "aten::relu_", "aten::relu", "aten::add_", "aten::add", "aten::max_pool2d_with_indices",
-    "aten::adaptive_avg_pool2d", "aten::mean", "aten::hardtanh_", "aten::silu_", "aten::sigmoid", "aten::mul",
-    "aten::clamp_min_", "aten::copy_", "aten::contiguous", "aten::linear",
-}  # fmt: skip
+    "aten::mkldnn_convolution",
+    "aten::convolution_overrideable",
+    "aten::_convolution",
+    "aten::thnn_conv2d",
+    "aten::addmm",
+    "aten::relu_",
+    "aten::relu",
+    "aten::add_",
+    "aten::add",
+    "aten::max_pool2d_with_indices",
+    "aten::adaptive_avg_pool2d",
+    "aten::mean",
+    "aten::hardtanh_",
+    "aten::silu_",
+    "aten::sigmoid",
+    "aten::mul",
+    "aten::clamp_min_",
+    "aten::copy_",
+    "aten::contiguous",
+    "aten::linear",
+}
 
 
 def onnxruntime_profile(path: Path, x) -> dict[str, float]:
@@ -93,11 +109,20 @@ def main() -> None:
         ort = onnxruntime_profile(path, x)
     fast = optimize(model, x, compile=False, channels_last=True).module
     ours = torch_profile(fast, x)
-    conv = {"pytorch": sum(v for k, v in ours.items() if "conv" in k),  # aten::mkldnn_convolution, ...
-            "onnxruntime": sum(v for k, v in ort.items() if "Conv" in k)}  # Conv, FusedConv  # fmt: skip
-    result = {**record, "model": args.model, "batch": 16, "size": 224, "calls": CALLS,
-              "pytorch_optimized_ms_per_call": ours, "onnxruntime_ms_per_call": ort,
-              "convolution_ms_per_call": {k: round(v, 2) for k, v in conv.items()}}  # fmt: skip
+    conv = {
+        "pytorch": sum(v for k, v in ours.items() if "conv" in k),  # aten::mkldnn_convolution, ...
+        "onnxruntime": sum(v for k, v in ort.items() if "Conv" in k),
+    }  # Conv, FusedConv
+    result = {
+        **record,
+        "model": args.model,
+        "batch": 16,
+        "size": 224,
+        "calls": CALLS,
+        "pytorch_optimized_ms_per_call": ours,
+        "onnxruntime_ms_per_call": ort,
+        "convolution_ms_per_call": {k: round(v, 2) for k, v in conv.items()},
+    }
     name = "avx2-emulated" if args.avx2 else "native"
     out = Path(__file__).parent / "results" / f"inference_profile-{name}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")

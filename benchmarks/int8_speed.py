@@ -75,8 +75,11 @@ def agreement(directory: Path, checkpoint: Path) -> dict:
     labels = data.test_labels.numpy()
     counted = count_quantized_convs(onnx, onnx.with_suffix(".int8.onnx"))
     return {
-        "model": loaded.model.name, "data": "fashion-mnist", "test_images": len(labels),
-        "checkpoint": str(checkpoint), "checkpoint_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
+        "model": loaded.model.name,
+        "data": "fashion-mnist",
+        "test_images": len(labels),
+        "checkpoint": str(checkpoint),
+        "checkpoint_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
         "top1_agreement_with_fp32": {
             name: round(float((predicted[name] == predicted[reference]).mean()), 4)
             for name, reference in (("pytorch int8", "fp32"), ("onnxruntime int8", "onnxruntime fp32"))
@@ -85,7 +88,7 @@ def agreement(directory: Path, checkpoint: Path) -> dict:
         "convolutions_int8": f"{counted.quantized} of {counted.convolutions}",
         "calibration": f"{batches} batches of {size} training images",
         "commands": [f"convzoo {' '.join(export_command)} --calibrate fashion-mnist"],
-    }  # fmt: skip
+    }
 
 
 def speed(directory: Path, repeats: int) -> dict:
@@ -127,12 +130,15 @@ def speed(directory: Path, repeats: int) -> dict:
     timings = time_interleaved(candidates, warmup=2, repeats=repeats)
     base = timings["torchvision eager fp32"].median
     return {
-        "model": "resnet50", "batch": 16, "size": 224, "repeats": repeats,
+        "model": "resnet50",
+        "batch": 16,
+        "size": 224,
+        "repeats": repeats,
         "convolutions_int8": f"{counted.quantized} of {counted.convolutions}",
         "images_per_s": {name: round(16 / t.median, 1) for name, t in timings.items()},
         "ratio_to_eager_torchvision": {name: round(base / t.median, 3) for name, t in timings.items()},
         "onnxruntime": onnxruntime.__version__,
-    }  # fmt: skip
+    }
 
 
 def main() -> None:

@@ -42,13 +42,28 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
             started = time.perf_counter()
             config = TrainConfig(
-                model=name, epochs=1, steps_per_epoch=args.steps, batch_size=64, optimizer=optimizer, lr=float(lr),
-                grad_clip=2.0, precise_bn=8, out=str(out), progress=False,
-            )  # fmt: skip
+                model=name,
+                epochs=1,
+                steps_per_epoch=args.steps,
+                batch_size=64,
+                optimizer=optimizer,
+                lr=float(lr),
+                grad_clip=2.0,
+                precise_bn=8,
+                out=str(out),
+                progress=False,
+            )
             final = train(config).final
             shutil.rmtree(out, ignore_errors=True)
-            row = {"model": name, "optimizer": optimizer, "lr": float(lr), "steps": args.steps, "test_top1": final["test_top1"],
-                   "train_loss": final["train_loss"], "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+            row = {
+                "model": name,
+                "optimizer": optimizer,
+                "lr": float(lr),
+                "steps": args.steps,
+                "test_top1": final["test_top1"],
+                "train_loss": final["train_loss"],
+                "seconds": round(time.perf_counter() - started, 1),
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
     RESULTS.write_text(json.dumps({**record, "rows": rows}, indent=2) + "\n")

@@ -40,10 +40,17 @@ def main() -> None:
     record = provenance(allow_dirty=args.allow_dirty)
     record["environment"] = json.loads(  # the CPU kind as the measuring processes see it (AVX2 when limited)
         subprocess.run(
-            [sys.executable, "-c", "import json; from convzoo.provenance import environment; print(json.dumps(environment()))"],
-            capture_output=True, text=True, check=True, env=env,
+            [
+                sys.executable,
+                "-c",
+                "import json; from convzoo.provenance import environment; print(json.dumps(environment()))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
         ).stdout
-    )  # fmt: skip
+    )
     variants = {k: v for k, v in VARIANTS.items() if not (args.no_compile and "--compile" in v)}
     common = ["--batch", "16", "--size", "224", "--against", "torchvision,onnxruntime", "--repeats", str(args.repeats)]
     runs = {}
@@ -56,8 +63,11 @@ def main() -> None:
             raise SystemExit(f"{variant}: {completed.stderr.strip().splitlines()[-1]}")
         runs[variant] = {"bench_command": " ".join(command), "rows": json.loads(completed.stdout)}
         for row in runs[variant]["rows"]:
-            print(f"{variant:10s} {row['model']:16s} {row['impl']:34s} {row['images_per_s']:8.1f} images/s "
-                  f"{row['ratio']:.3f}x eager torchvision", flush=True)  # fmt: skip
+            print(
+                f"{variant:10s} {row['model']:16s} {row['impl']:34s} {row['images_per_s']:8.1f} images/s "
+                f"{row['ratio']:.3f}x eager torchvision",
+                flush=True,
+            )
     name = "avx2-emulated" if args.avx2 else "native"
     out = Path(__file__).parent / "results" / f"onnxruntime-{name}.json"
     out.write_text(json.dumps({**record, "limited_to_avx2": args.avx2, "runs": runs}, indent=2) + "\n")

@@ -50,10 +50,19 @@ def main() -> None:
     out = Path(f"/tmp/convzoo-tta-{args.tag}")
     shutil.rmtree(out, ignore_errors=True)
     config = TrainConfig(
-        model=args.model, data="fashion-mnist", epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        amp=args.amp, channels_last=args.channels_last, seed=args.seed, out=str(out), progress=False,
-        progressive_resize=args.progressive_resize, progressive_until=args.progressive_until,
-    )  # fmt: skip
+        model=args.model,
+        data="fashion-mnist",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        seed=args.seed,
+        out=str(out),
+        progress=False,
+        progressive_resize=args.progressive_resize,
+        progressive_until=args.progressive_until,
+    )
     result = train(config)
     if result.interrupted:  # stopped (Ctrl-C, SIGTERM): its checkpoint is for --resume, not for the table
         sys.exit(result.exit_code)
@@ -73,9 +82,22 @@ def main() -> None:
         )
 
     evaluation = subprocess.run(
-        [sys.executable, "-m", "convzoo", "eval", "--checkpoint", str(out / "last.pt"), "--data", "fashion-mnist", "--format", "json"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "convzoo",
+            "eval",
+            "--checkpoint",
+            str(out / "last.pt"),
+            "--data",
+            "fashion-mnist",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     evaluated = json.loads(evaluation.stdout)
     summary = {
         **record,

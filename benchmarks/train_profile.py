@@ -53,9 +53,15 @@ def main() -> None:
     record = start_measuring(args)
     with tempfile.TemporaryDirectory() as out:
         config = TrainConfig(
-            model=args.model, data="fashion-mnist", batch_size=128, channels_last=args.channels_last,
-            out=out, progress=False, crop_padding=0, flip=False,
-        )  # fmt: skip
+            model=args.model,
+            data="fashion-mnist",
+            batch_size=128,
+            channels_last=args.channels_last,
+            out=out,
+            progress=False,
+            crop_padding=0,
+            flip=False,
+        )
         trainer = Trainer(config, Context())
         try:
             trainer.net.train()
@@ -91,8 +97,11 @@ def main() -> None:
     }
     target = Path(__file__).parent / "results" / f"train_profile-{'avx2-emulated' if args.avx2 else 'native'}.json"
     target.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("step_ms", "convolution_share", "batch_norm_share",
-                                             "convolution_gmacs_per_s")}))  # fmt: skip
+    print(
+        json.dumps(
+            {k: result[k] for k in ("step_ms", "convolution_share", "batch_norm_share", "convolution_gmacs_per_s")}
+        )
+    )
     print(f"wrote {target}")
 
 

@@ -140,8 +140,14 @@ def measure_imagenet(
         files, v2.Compose(steps[:cut]), batch_size, decoding_workers() if workers is None else workers
     )
     normalize = v2.Compose(steps[cut:])
-    result = evaluate(model, normalize, loader, classes=[str(i) for i in range(weights.num_classes)],
-                      context=context, on_batch=on_batch)  # fmt: skip
+    result = evaluate(
+        model,
+        normalize,
+        loader,
+        classes=[str(i) for i in range(weights.num_classes)],
+        context=context,
+        on_batch=on_batch,
+    )
     return {
         "model": model_name,
         "source": weights.source,

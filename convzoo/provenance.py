@@ -103,9 +103,10 @@ def provenance(*, allow_dirty: bool = False, argv: list[str] | None = None) -> d
 def add_machine_arguments(parser: argparse.ArgumentParser) -> None:
     """``--avx2`` and ``--allow-dirty``, the options every per-CPU-kind benchmark takes."""
     parser.add_argument(
-        "--avx2", action="store_true",
+        "--avx2",
+        action="store_true",
         help="rerun limited to AVX2 kernels (ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2): fp32, as an AVX2 CPU",
-    )  # fmt: skip
+    )
     parser.add_argument("--allow-dirty", action="store_true", help="record figures from uncommitted code, marked dirty")
 
 

@@ -100,9 +100,20 @@ _REGISTRY: dict[str, ModelEntry] = {}
 # Facts about the collection, kept here so that generic code (training, bench, deploy) names no model.
 DEFAULT_MODEL = "cifar_resnet20"  # trains in minutes on 2 CPU cores; `convzoo train` without --model
 LECTURE_LINEUP = (  # the lecture's architectures, in its order: `convzoo compare` without models
-    "alexnet", "vgg16", "googlenet", "resnet18", "resnet50", "resnext50_32x4d", "xception",
-    "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "efficientnet_v2_s", "convnext_tiny",
-)  # fmt: skip
+    "alexnet",
+    "vgg16",
+    "googlenet",
+    "resnet18",
+    "resnet50",
+    "resnext50_32x4d",
+    "xception",
+    "mobilenet_v1",
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "efficientnet_v2_s",
+    "convnext_tiny",
+)
 
 
 def register_model(name: str, builder: Callable[..., nn.Module], **facts: Any) -> ModelEntry:

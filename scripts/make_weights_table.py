@@ -84,14 +84,25 @@ def torchvision_row(name: str) -> dict | None:
     with torch.device("meta"):
         module = torchvision.models.get_model(reference, weights=None, **_released_options(reference))
     return {
-        "model": name, "source": "torchvision", "tag": str(weights), "url": weights.url,
-        "file_name": weights.url.rsplit("/", 1)[-1], "sha256": _hash_prefix(weights.url),
-        "num_classes": len(weights.meta["categories"]), "top1": weights.meta["_metrics"]["ImageNet-1K"]["acc@1"],
-        "size_mb": weights.meta["_file_size"], "license": "bsd-3-clause",
-        "transform": {"resize": preset.resize_size[0], "crop": preset.crop_size[0],
-                      "interpolation": preset.interpolation.value, "mean": preset.mean, "std": preset.std},
+        "model": name,
+        "source": "torchvision",
+        "tag": str(weights),
+        "url": weights.url,
+        "file_name": weights.url.rsplit("/", 1)[-1],
+        "sha256": _hash_prefix(weights.url),
+        "num_classes": len(weights.meta["categories"]),
+        "top1": weights.meta["_metrics"]["ImageNet-1K"]["acc@1"],
+        "size_mb": weights.meta["_file_size"],
+        "license": "bsd-3-clause",
+        "transform": {
+            "resize": preset.resize_size[0],
+            "crop": preset.crop_size[0],
+            "interpolation": preset.interpolation.value,
+            "mean": preset.mean,
+            "std": preset.std,
+        },
         "settings": _settings(module, name),
-    }  # fmt: skip
+    }
 
 
 def _released_options(reference: str) -> dict:
@@ -114,22 +125,37 @@ def timm_row(name: str) -> dict | None:
     tag, config = tags[0], get_pretrained_cfg(tags[0])
     with torch.device("meta"):
         module = timm.create_model(architecture, pretrained=False)
-    top1, size, crop_pct, interpolation = TIMM_RESULTS.get(tag, (None, config.input_size[-1], config.crop_pct,
-                                                                 config.interpolation))  # fmt: skip
+    top1, size, crop_pct, interpolation = TIMM_RESULTS.get(
+        tag, (None, config.input_size[-1], config.crop_pct, config.interpolation)
+    )
     if config.hf_hub_id:
-        location = {"hf_repo": config.hf_hub_id, "file_name": "model.safetensors",
-                    "url": f"https://huggingface.co/{config.hf_hub_id}/resolve/main/model.safetensors"}  # fmt: skip
+        location = {
+            "hf_repo": config.hf_hub_id,
+            "file_name": "model.safetensors",
+            "url": f"https://huggingface.co/{config.hf_hub_id}/resolve/main/model.safetensors",
+        }
     else:
         location = {"url": config.url, "file_name": config.url.rsplit("/", 1)[-1]}
     size_bytes = sum(t.numel() * t.element_size() for t in module.state_dict().values())
     return {
-        "model": name, "source": "timm", "tag": tag, **location, "sha256": None,
-        "num_classes": config.num_classes, "top1": top1, "size_mb": round(size_bytes / 1e6, 1),
+        "model": name,
+        "source": "timm",
+        "tag": tag,
+        **location,
+        "sha256": None,
+        "num_classes": config.num_classes,
+        "top1": top1,
+        "size_mb": round(size_bytes / 1e6, 1),
         "license": config.license,
-        "transform": {"resize": math.floor(size / crop_pct), "crop": size, "interpolation": interpolation,
-                      "mean": config.mean, "std": config.std},
+        "transform": {
+            "resize": math.floor(size / crop_pct),
+            "crop": size,
+            "interpolation": interpolation,
+            "mean": config.mean,
+            "std": config.std,
+        },
         "settings": _settings(module, name),
-    }  # fmt: skip
+    }
 
 
 def _settings(module, name: str) -> dict:
@@ -150,8 +176,12 @@ def timm_tensor_orders() -> dict[str, list[str]]:
 
 def main() -> None:
     rows = [row for name in convzoo.list_models() for row in (torchvision_row(name), timm_row(name)) if row]
-    table = {"generated_by": "scripts/make_weights_table.py", "torchvision": torchvision.__version__.split("+")[0],
-             "timm": timm.__version__, "weights": rows}  # fmt: skip
+    table = {
+        "generated_by": "scripts/make_weights_table.py",
+        "torchvision": torchvision.__version__.split("+")[0],
+        "timm": timm.__version__,
+        "weights": rows,
+    }
     OUT.write_text(json.dumps(table, indent=1) + "\n")
     order_file = WEIGHTS_DIR / TIMM_ORDER_FILE
     order_file.write_bytes(gzip.compress(json.dumps(timm_tensor_orders()).encode(), compresslevel=9, mtime=0))

@@ -303,9 +303,21 @@ def run_pytest(tree: Path, tests: tuple[str, ...], timeout: int) -> tuple[int | 
     report.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))}
     command = [
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly",
-        f"--junitxml={report}", "-o", "junit_family=xunit1", *tests,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:randomly",
+        f"--junitxml={report}",
+        "-o",
+        "junit_family=xunit1",
+        *tests,
+    ]
     try:
         completed = subprocess.run(
             command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -327,8 +339,12 @@ def check_imports_from(tree: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     found = subprocess.run(
         [sys.executable, "-c", "import convzoo; print(convzoo.__file__)"],
-        cwd=tree, env=env, capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     if not Path(found).resolve().is_relative_to(tree.resolve()):
         raise CheckError(f"in the copy, `import convzoo` finds {found}, not the copy: the check would test nothing")
 
@@ -386,8 +402,12 @@ def _record(args: argparse.Namespace) -> dict:
     record = provenance(allow_dirty=True)
     head = _git("rev-parse", "--short", "HEAD").stdout.decode().strip()
     dirty = bool(args.worktree and _git("status", "--porcelain").stdout.strip())
-    return {**record, "git_commit": head + ("-dirty" if dirty else ""), "dirty": dirty,
-            "code_under_test": "working tree copy" if args.worktree else "git archive HEAD"}  # fmt: skip
+    return {
+        **record,
+        "git_commit": head + ("-dirty" if dirty else ""),
+        "dirty": dirty,
+        "code_under_test": "working tree copy" if args.worktree else "git archive HEAD",
+    }
 
 
 def main() -> int:
@@ -424,7 +444,10 @@ def main() -> int:
                 verdict = (
                     f"caught by {', '.join(result['caught_by'])}" if result["caught"] else result["not_caught_because"]
                 )
-                print(f"{'caught  ' if result['caught'] else 'SURVIVED'} {fault.name:26s} {result['seconds']:6.1f} s  {verdict}", flush=True)  # fmt: skip
+                print(
+                    f"{'caught  ' if result['caught'] else 'SURVIVED'} {fault.name:26s} {result['seconds']:6.1f} s  {verdict}",
+                    flush=True,
+                )
                 results.append(result)
     except CheckError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -62,8 +62,10 @@ def released(tmp_path, monkeypatch):
     table = weights_table._table()
     tv_entry = dataclasses.replace(
         table[(MODEL, "torchvision")],
-        url=f"https://download.pytorch.org/models/{tv_file}", file_name=tv_file, sha256=tv_file[-12:-4],
-    )  # fmt: skip
+        url=f"https://download.pytorch.org/models/{tv_file}",
+        file_name=tv_file,
+        sha256=tv_file[-12:-4],
+    )
     monkeypatch.setitem(table, (MODEL, "torchvision"), tv_entry)
     with LocalServer(served) as server:
         monkeypatch.setenv("CONVZOO_MIRROR", server.url)

@@ -112,13 +112,27 @@ def test_a_format_1_checkpoint_still_loads(tmp_path):
     model = convzoo.create_model("cifar_resnet20", num_classes=10, in_chans=1)
     torch.nn.init.normal_(model.head.fc.weight)
     flat = {
-        "format": "convzoo-checkpoint", "version": 1, "model_name": "cifar_resnet20",
-        "model_kwargs": {"num_classes": 10, "in_chans": 1}, "classes": list("abcdefghij"), "mean": [0.3], "std": [0.35],
-        "data_channels": 1, "image_size": 28, "min_size": 1, "dataset": "fashion-mnist-mini",
-        "model_state": model.state_dict(), "ema_state": None, "optimizer_state": {"state": {}, "param_groups": []},
-        "schedule_state": {}, "scaler_state": None, "train_state": {"epoch": 3}, "rng_state": torch.get_rng_state(),
-        "cuda_rng_state": None, "config": {"model": "cifar_resnet20"},
-    }  # fmt: skip
+        "format": "convzoo-checkpoint",
+        "version": 1,
+        "model_name": "cifar_resnet20",
+        "model_kwargs": {"num_classes": 10, "in_chans": 1},
+        "classes": list("abcdefghij"),
+        "mean": [0.3],
+        "std": [0.35],
+        "data_channels": 1,
+        "image_size": 28,
+        "min_size": 1,
+        "dataset": "fashion-mnist-mini",
+        "model_state": model.state_dict(),
+        "ema_state": None,
+        "optimizer_state": {"state": {}, "param_groups": []},
+        "schedule_state": {},
+        "scaler_state": None,
+        "train_state": {"epoch": 3},
+        "rng_state": torch.get_rng_state(),
+        "cuda_rng_state": None,
+        "config": {"model": "cifar_resnet20"},
+    }
     torch.save(flat, tmp_path / "v1.pt")
     loaded = ckpt.load(tmp_path / "v1.pt")
     assert loaded.model.name == "cifar_resnet20" and loaded.model.classes == list("abcdefghij")

@@ -256,7 +256,10 @@ def test_markup_in_folder_names_and_notes(tmp_path, capsys):
         for label in labels:
             (tmp_path / "images" / split / label).mkdir(parents=True)
             for i in range(2):
-                write_png(torch.full((3, 16, 16), 40 * i, dtype=torch.uint8), str(tmp_path / "images" / split / label / f"{i}.png"))  # fmt: skip
+                write_png(
+                    torch.full((3, 16, 16), 40 * i, dtype=torch.uint8),
+                    str(tmp_path / "images" / split / label / f"{i}.png"),
+                )
     argv = ["train", *QUICK, "--data", f"folder:{tmp_path / 'images'}", "--out", str(tmp_path / "run")]
     assert main(argv) == 0
     captured = capsys.readouterr()
@@ -283,8 +286,11 @@ def test_same_class_count_other_names(trained, tmp_path, capsys):
             write_png(torch.zeros(1, 28, 28, dtype=torch.uint8), str(tmp_path / "images" / split / name / "0.png"))
     line = one_line_error(
         ["eval", "--checkpoint", trained, "--data", f"folder:{tmp_path / 'images'}"],
-        capsys, "class count (10)", "other class names", "class 0 is '0' there and 'T-shirt/top' in the checkpoint",
-    )  # fmt: skip
+        capsys,
+        "class count (10)",
+        "other class names",
+        "class 0 is '0' there and 'T-shirt/top' in the checkpoint",
+    )
     assert "has 10 classes, the checkpoint was trained on 10" not in line
 
 

@@ -54,8 +54,9 @@ def test_bad_training_input(tmp_path, capsys, checkpoint):
     _one_line_error(["train", "--data", "imagenet", "--out", str(tmp_path / "b")], capsys, "unknown dataset")
     _one_line_error(
         ["train", "--data", "fashion-mnist", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "c")],
-        capsys, "does not exist",
-    )  # fmt: skip
+        capsys,
+        "does not exist",
+    )
     _one_line_error(["train", "--epochs", "0", "--out", str(tmp_path / "d")], capsys, "--epochs")
     before = checkpoint.read_bytes()
     _one_line_error(["train", "--epochs", "1", "--out", str(checkpoint.parent)], capsys, "already holds a run")

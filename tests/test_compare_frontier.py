@@ -21,11 +21,27 @@ FRONTIER = ["a", "b", "d", "g"]
 
 
 def _row(model, latency, top1, *, learns=True):
-    return {"model": model, "family": model, "year": 2020, "skipped": {}, "params": 5_000_000, "weights_mib": 19.1,
-            "gmacs": latency / 10, "activation_mib": 10.0, "latency_b1_ms": latency, "throughput_b16": 100.0,
-            "throughput_b16_optimized": 180.0, "optimized_dtype": "bf16", "learns": learns, "test_top1": 0.437,
-            "test_count": 1000, "classes": 10, "loss_first": 2.3, "loss_last": 1.6,
-            "published": {"top1": top1, "source": "torchvision", "tag": f"{model.upper()}_Weights.V1", "resolution": 224}}  # fmt: skip
+    return {
+        "model": model,
+        "family": model,
+        "year": 2020,
+        "skipped": {},
+        "params": 5_000_000,
+        "weights_mib": 19.1,
+        "gmacs": latency / 10,
+        "activation_mib": 10.0,
+        "latency_b1_ms": latency,
+        "throughput_b16": 100.0,
+        "throughput_b16_optimized": 180.0,
+        "optimized_dtype": "bf16",
+        "learns": learns,
+        "test_top1": 0.437,
+        "test_count": 1000,
+        "classes": 10,
+        "loss_first": 2.3,
+        "loss_last": 1.6,
+        "published": {"top1": top1, "source": "torchvision", "tag": f"{model.upper()}_Weights.V1", "resolution": 224},
+    }
 
 
 def _results():
@@ -39,12 +55,33 @@ def _results():
     # g (22 ms, 75.9%) dominates it. The frontier must use the latency of the published setting.
     large = _row("j", 5.0, 75.5) | {"latency_b1_ms_published_px": 30.0, "gmacs_published_px": 3.0}
     large["published"] = large["published"] | {"resolution": 384}
-    plan = {"budget_s": 480, "probe_s": 20, "estimate_s": 400, "amp": "bf16", "steps": 40, "batch_size": 64,
-            "cpu": {"model": "Xeon", "label": "AMX", "isa": ["amx_tile"]}, "cuts": []}  # fmt: skip
-    return {"config": {"data": "fashion-mnist-mini", "lr": 2e-3, "lr_without_batch_norm": 3e-4, "grad_clip": 2.0,
-                       "precise_bn": 8}, "plan": plan, "rows": [*rows, cheap, skipped, large], "seconds": 420,
-            "partial": None, "machine": {"platform": "Linux", "cpu_count": 2, "threads": 2}, "git_commit": "abc",
-            "date": "2026-12-01", "torch": "2.14"}  # fmt: skip
+    plan = {
+        "budget_s": 480,
+        "probe_s": 20,
+        "estimate_s": 400,
+        "amp": "bf16",
+        "steps": 40,
+        "batch_size": 64,
+        "cpu": {"model": "Xeon", "label": "AMX", "isa": ["amx_tile"]},
+        "cuts": [],
+    }
+    return {
+        "config": {
+            "data": "fashion-mnist-mini",
+            "lr": 2e-3,
+            "lr_without_batch_norm": 3e-4,
+            "grad_clip": 2.0,
+            "precise_bn": 8,
+        },
+        "plan": plan,
+        "rows": [*rows, cheap, skipped, large],
+        "seconds": 420,
+        "partial": None,
+        "machine": {"platform": "Linux", "cpu_count": 2, "threads": 2},
+        "git_commit": "abc",
+        "date": "2026-12-01",
+        "torch": "2.14",
+    }
 
 
 def test_the_frontier_is_exactly_the_undominated_models():
@@ -81,8 +118,18 @@ def test_the_report_opens_with_the_frontier_and_the_learns_column_has_no_percent
     header = next(line for line in lines if line.startswith("| model | family |")).split(" | ")
     learns = header.index("learns here¹")
     cells = [line.split(" | ")[learns] for line in lines if re.match(r"\| [a-j] \|", line)]
-    assert cells == ["pass", "pass", "fail", "pass", "pass", "pass", "pass", "pass",
-                     "left out: would take ~300 s, 20 s of the budget left", "pass"]  # fmt: skip
+    assert cells == [
+        "pass",
+        "pass",
+        "fail",
+        "pass",
+        "pass",
+        "pass",
+        "pass",
+        "pass",
+        "left out: would take ~300 s, 20 s of the budget left",
+        "pass",
+    ]
     assert not any("%" in cell for cell in cells)
     assert "img/s b16 optimized bf16" in header and "ImageNet-1k top-1 % (published)" in header
     assert "pass above 12.85%" in markdown  # the criterion, once, in the footnote: 10% + 3 x 0.949
@@ -118,6 +165,10 @@ def test_every_placed_model_is_labelled_and_no_two_labels_overlap(build):
 def test_published_accuracy_reads_the_weights_table():
     # resnet50: torchvision's IMAGENET1K_V2 (80.858 at 224) beats timm's a1 (81.214) because that is at 288 px
     assert published_accuracy("resnet50")["published"] == {
-        "top1": 80.858, "source": "torchvision", "tag": "ResNet50_Weights.IMAGENET1K_V2", "resolution": 224}  # fmt: skip
+        "top1": 80.858,
+        "source": "torchvision",
+        "tag": "ResNet50_Weights.IMAGENET1K_V2",
+        "resolution": 224,
+    }
     assert published_accuracy("efficientnet_v2_s")["published"]["resolution"] == 384  # only evaluated at 384
     assert published_accuracy("efficientnet")["published"] is None  # the φ-formula has no released weights

@@ -41,8 +41,9 @@ def test_gradients(tmp_path):
     parts = _parts(tmp_path, "gradients")
     assert {"vanishes at init", "deeper vanishes more", "too-high lr diverges", "clipping tames it"} <= set(parts)
     runs = results["runs"]
-    assert {(run["label"], run["seed"]) for run in runs} == {(label, seed) for label in
-            ("plain-20", "plain-56", "plain-56 + BN", "ResNet-56") for seed in (0, 1)}  # fmt: skip
+    assert {(run["label"], run["seed"]) for run in runs} == {
+        (label, seed) for label in ("plain-20", "plain-56", "plain-56 + BN", "ResNet-56") for seed in (0, 1)
+    }
     for run in runs:
         depth = 20 if run["label"] == "plain-20" else 56
         assert run["depths"] == [1 + 2 * i for i in range((depth - 2) // 2 + 1)]  # the stem, then every block
@@ -68,8 +69,10 @@ def test_gradients(tmp_path):
     model = build("plain-20")
     images, labels = resized(data.train_images[:16], results["image_size"]).double(), data.train_labels[:16]
     norms = block_gradient_norms(model, images, labels)
-    assert norms == pytest.approx(next(r for r in runs if r["label"] == "plain-20" and r["seed"] == 0)[
-        "gradient_norms"]["initialization"], rel=1e-9)  # fmt: skip
+    assert norms == pytest.approx(
+        next(r for r in runs if r["label"] == "plain-20" and r["seed"] == 0)["gradient_norms"]["initialization"],
+        rel=1e-9,
+    )
     twin = model.double().train()
     features = twin.stage3(twin.stage2(twin.stage1(twin.stem(images))))
     features.retain_grad()
@@ -80,10 +83,15 @@ def test_gradients(tmp_path):
 def test_degradation(tmp_path):
     results = _run("degradation", tmp_path)
     parts = _parts(tmp_path, "degradation")
-    assert list(parts) == ["deeper plain trains worse", "residual depth penalty much smaller",
-                           "deeper residual at least as good", "~1000 layers train"]  # fmt: skip
+    assert list(parts) == [
+        "deeper plain trains worse",
+        "residual depth penalty much smaller",
+        "deeper residual at least as good",
+        "~1000 layers train",
+    ]
     assert [(r["name"], r["seed"]) for r in results["runs"]] == [
-        (f"cifar_{k}{d}", s) for k in ("plain", "resnet") for d in (20, 56) for s in (0, 1)]  # fmt: skip
+        (f"cifar_{k}{d}", s) for k in ("plain", "resnet") for d in (20, 56) for s in (0, 1)
+    ]
     for run in results["runs"]:
         assert len(run["error_curve"]) == results["recipe"]["steps"]
         assert 0 <= run["training_set"]["error"] <= 1 and 0 <= run["test_error"] <= 1
@@ -96,9 +104,13 @@ def test_degradation(tmp_path):
 def test_bottleneck_module_costs_equal_hand_arithmetic(tmp_path):
     results = _run("bottleneck", tmp_path)
     parts = _parts(tmp_path, "bottleneck")
-    assert list(parts) == ["reductions cut the module's cost", "reductions make a step faster",
-                           "reductions keep the accuracy", "GAP removes the head's parameters",
-                           "an FC head widens the train–test gap"]  # fmt: skip
+    assert list(parts) == [
+        "reductions cut the module's cost",
+        "reductions make a step faster",
+        "reductions keep the accuracy",
+        "GAP removes the head's parameters",
+        "an FC head widens the train–test gap",
+    ]
     cost = results["cost"]
     hw = 7 * 7  # inception (3a) at 7x7: in 192; 1x1 64; 3x3 reduce 96 -> 128; 5x5 reduce 16 -> 32; pool proj 32
     naive = hw * 192 * (64 + 128 * 9 + 32 * 25)
@@ -145,8 +157,9 @@ def test_scaling_grid_trains_each_built_net_once_and_lists_triples_off_target(tm
     lab = Lab("scaling", tmp_path, 0.5, True)
     data, *evaluation = heldout.split(fashion_mnist_sample(), 200, 200)
     same, twin, off = (1.2, 1.0, 1.291), (1.4, 1.0, 1.195), (1.0, 1.2, 1.179)  # round(3·1.2) = round(3·1.4) = 4
-    grid = scaling.measure_grid(lab, [same, twin, off], scaling.point()["macs"], data,
-                                Recipe(steps=2, batch_size=8), evaluation)  # fmt: skip
+    grid = scaling.measure_grid(
+        lab, [same, twin, off], scaling.point()["macs"], data, Recipe(steps=2, batch_size=8), evaluation
+    )
     first, second, third = grid["triples"]
     assert (first["blocks"], first["channels"], first["size"]) == (second["blocks"], second["channels"], second["size"])
     assert first["accuracy"] == second["accuracy"] and len(first["accuracy"]) == 3  # trained once, three seeds
@@ -158,9 +171,16 @@ def test_scaling_grid_trains_each_built_net_once_and_lists_triples_off_target(tm
 def test_experiment_cli_prints_the_parts_from_the_record():
     from convzoo.cli.experiment import verdict_lines
 
-    record = {"experiment": "x", "quick": False, "held": None, "verdict": "",
-              "parts": [{"name": "a", "claim": "c", "verdict": "held", "evidence": "1 < 2", "numbers": {}},
-                        {"name": "b", "claim": "c", "verdict": "undecided", "evidence": "one seed", "numbers": {}}]}  # fmt: skip
+    record = {
+        "experiment": "x",
+        "quick": False,
+        "held": None,
+        "verdict": "",
+        "parts": [
+            {"name": "a", "claim": "c", "verdict": "held", "evidence": "1 < 2", "numbers": {}},
+            {"name": "b", "claim": "c", "verdict": "undecided", "evidence": "one seed", "numbers": {}},
+        ],
+    }
     lines = verdict_lines(record)
     assert lines[0] == "x: the claim undecided" and "held" in lines[1] and "a: 1 < 2" in lines[1]
     old = {"experiment": "y", "quick": False, "held": False, "verdict": "plain-56 worse."}  # a record without parts

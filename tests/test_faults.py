@@ -24,9 +24,14 @@ STEPS = 6
 
 def _config(tmp_path, name, **overrides):
     values = {
-        "model": "cifar_resnet20", "epochs": 2, "batch_size": 64, "steps_per_epoch": STEPS, "amp": "none",
-        "out": str(tmp_path / name), "progress": False,
-    }  # fmt: skip
+        "model": "cifar_resnet20",
+        "epochs": 2,
+        "batch_size": 64,
+        "steps_per_epoch": STEPS,
+        "amp": "none",
+        "out": str(tmp_path / name),
+        "progress": False,
+    }
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -62,10 +67,31 @@ def photo_folder(tmp_path_factory):
 
 def _streamed_train(folder, out, *extra):
     return [
-        sys.executable, "-m", "convzoo", "train", "--model", "cifar_resnet20", "--data", f"folder:{folder}",
-        "--stream", "yes", "--image-size", "32", "--workers", "2", "--epochs", "2", "--batch-size", "4",
-        "--amp", "none", "--no-progress", "--out", str(out), *extra,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "convzoo",
+        "train",
+        "--model",
+        "cifar_resnet20",
+        "--data",
+        f"folder:{folder}",
+        "--stream",
+        "yes",
+        "--image-size",
+        "32",
+        "--workers",
+        "2",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--amp",
+        "none",
+        "--no-progress",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 @pytest.mark.slow
@@ -77,9 +103,12 @@ def test_sigterm_to_the_process_group_with_workers_saves_an_exact_checkpoint(pho
     assert straight.returncode == 0, straight.stderr[-3000:]
     run_dir = tmp_path / "run"
     process = subprocess.Popen(
-        _streamed_train(photo_folder, run_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        _streamed_train(photo_folder, run_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,  # its own process group, as a job under a scheduler
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 300
     while not (run_dir / "metrics.jsonl").exists():  # epoch 1 saved and logged: epoch 2 (18 steps) begins
         assert process.poll() is None, process.communicate()[1][-3000:]
@@ -121,9 +150,25 @@ def _fill(directory, leave_bytes):
 
 def _cli_train(out, *extra):
     return [
-        sys.executable, "-m", "convzoo", "train", "--model", "cifar_resnet20", "--epochs", "2", "--batch-size", "64",
-        "--steps-per-epoch", str(STEPS), "--amp", "none", "--no-progress", "--out", str(out), *extra,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "convzoo",
+        "train",
+        "--model",
+        "cifar_resnet20",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "64",
+        "--steps-per-epoch",
+        str(STEPS),
+        "--amp",
+        "none",
+        "--no-progress",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def test_a_real_full_disk_is_one_line_and_the_previous_checkpoint_loads(tmp_path):

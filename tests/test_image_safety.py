@@ -119,8 +119,19 @@ def test_train_eval_and_predict_skip_and_name_each_bad_file(folder, tmp_path, st
     """Streamed with 2 decoding workers, and in memory: exit 0, the 3 + 3 bad files counted, each one named."""
     root, reasons = folder
     run = tmp_path / "run"
-    trained = _convzoo("train", *QUICK, "--data", f"folder:{root}", "--stream", stream, "--workers", "2",
-                       "--out", str(run), "--no-progress")  # fmt: skip
+    trained = _convzoo(
+        "train",
+        *QUICK,
+        "--data",
+        f"folder:{root}",
+        "--stream",
+        stream,
+        "--workers",
+        "2",
+        "--out",
+        str(run),
+        "--no-progress",
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     row = _skipped_row(run)
     assert row["skipped_files"] == 6  # three in train, three in test
@@ -144,8 +155,19 @@ def test_predict_goes_on_after_each_bad_file(folder, tmp_path):
     """Bad files first and between good ones: each gets its error line, every good image its prediction."""
     root, reasons = folder
     run = tmp_path / "run"
-    trained = _convzoo("train", *QUICK, "--data", f"folder:{root}", "--stream", "no", "--steps-per-epoch", "1",
-                       "--out", str(run), "--no-progress")  # fmt: skip
+    trained = _convzoo(
+        "train",
+        *QUICK,
+        "--data",
+        f"folder:{root}",
+        "--stream",
+        "no",
+        "--steps-per-epoch",
+        "1",
+        "--out",
+        str(run),
+        "--no-progress",
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     test_dir = root / "test" / "green_square"
     good = sorted(p for p in test_dir.iterdir() if not p.name.startswith("test_"))

@@ -146,9 +146,17 @@ def test_ema_is_the_exponential_average_of_the_weights_after_each_step(tmp_path)
 
     decay = 0.9
     config = TrainConfig(
-        model="cifar_resnet20", epochs=1, batch_size=32, steps_per_epoch=4, amp="none", ema=decay,
-        optimizer="sgd", lr=0.2, out=str(tmp_path / "run"), progress=False,
-    )  # fmt: skip
+        model="cifar_resnet20",
+        epochs=1,
+        batch_size=32,
+        steps_per_epoch=4,
+        amp="none",
+        ema=decay,
+        optimizer="sgd",
+        lr=0.2,
+        out=str(tmp_path / "run"),
+        progress=False,
+    )
     trainer = Trainer(config, Context())
     try:
         weights = []

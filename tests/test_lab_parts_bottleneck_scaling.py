@@ -72,27 +72,54 @@ def _counts(accuracy: float, seeds: int = 3, shift: int = 0) -> list[int]:
 
 def _arm(test, train=(1.0, 1.0, 1.0), seconds=(0.1, 0.1, 0.1)):
     mean = sum(test) / len(test)
-    return {"test_accuracy": list(test), "train_accuracy": list(train), "step_seconds": list(seconds),
-            "correct_per_image": _counts(mean)}  # fmt: skip
+    return {
+        "test_accuracy": list(test),
+        "train_accuracy": list(train),
+        "step_seconds": list(seconds),
+        "correct_per_image": _counts(mean),
+    }
 
 
 def _cost(module_macs, module_params, params):
-    return {"module_macs": module_macs, "module_params": module_params, "params": params, "macs": module_macs,
-            "head_params": 10}  # fmt: skip
+    return {
+        "module_macs": module_macs,
+        "module_params": module_params,
+        "params": params,
+        "macs": module_macs,
+        "head_params": 10,
+    }
 
 
-def _bottleneck(naive=(0.85, 0.851, 0.852), reduced=(0.852, 0.853, 0.851), speed=(0.05, 0.1), gap=(0.80, 0.801, 0.80),
-                fc=(0.74, 0.742, 0.741), fc_train=(1.0, 1.0, 0.995), cut=(8e6, 1.6e5), fc_params=3.5e6):  # fmt: skip
+def _bottleneck(
+    naive=(0.85, 0.851, 0.852),
+    reduced=(0.852, 0.853, 0.851),
+    speed=(0.05, 0.1),
+    gap=(0.80, 0.801, 0.80),
+    fc=(0.74, 0.742, 0.741),
+    fc_train=(1.0, 1.0, 0.995),
+    cut=(8e6, 1.6e5),
+    fc_params=3.5e6,
+):
     fast, slow = speed
     return {
         "seeds": [0, 1, 2],
-        "cost": {"naive module + GAP": _cost(19e6, 3.9e5, 5e5), "1×1 reductions + GAP": _cost(*cut, 2.8e5),
-                 "1×1 reductions + FC head": _cost(*cut, fc_params)},
-        "parity": {"arms": {"naive module + GAP": _arm(naive, seconds=(slow, slow * 1.01, slow * 1.02)),
-                            "1×1 reductions + GAP": _arm(reduced, seconds=(fast, fast * 1.01, fast * 1.02))}},
-        "head": {"training_images": 500, "min_train_accuracy": 0.98,
-                 "arms": {"1×1 reductions + GAP": _arm(gap), "1×1 reductions + FC head": _arm(fc, train=fc_train)}},
-    }  # fmt: skip
+        "cost": {
+            "naive module + GAP": _cost(19e6, 3.9e5, 5e5),
+            "1×1 reductions + GAP": _cost(*cut, 2.8e5),
+            "1×1 reductions + FC head": _cost(*cut, fc_params),
+        },
+        "parity": {
+            "arms": {
+                "naive module + GAP": _arm(naive, seconds=(slow, slow * 1.01, slow * 1.02)),
+                "1×1 reductions + GAP": _arm(reduced, seconds=(fast, fast * 1.01, fast * 1.02)),
+            }
+        },
+        "head": {
+            "training_images": 500,
+            "min_train_accuracy": 0.98,
+            "arms": {"1×1 reductions + GAP": _arm(gap), "1×1 reductions + FC head": _arm(fc, train=fc_train)},
+        },
+    }
 
 
 def _verdicts(judge, data):
@@ -108,8 +135,14 @@ def test_bottleneck_parts_hold():
 def test_bottleneck_parts_do_not_hold():
     from convzoo.experiments.bottleneck import judge
 
-    data = _bottleneck(reduced=(0.80, 0.801, 0.802), speed=(0.1, 0.05), gap=(0.74, 0.742, 0.741),
-                       fc=(0.80, 0.801, 0.80), cut=(12e6, 3e5), fc_params=4e5)  # fmt: skip
+    data = _bottleneck(
+        reduced=(0.80, 0.801, 0.802),
+        speed=(0.1, 0.05),
+        gap=(0.74, 0.742, 0.741),
+        fc=(0.80, 0.801, 0.80),
+        cut=(12e6, 3e5),
+        fc_params=4e5,
+    )
     assert set(_verdicts(judge, data).values()) == {FAILED}, _verdicts(judge, data)
 
 
@@ -121,9 +154,12 @@ def test_bottleneck_parts_undecided_inside_the_spread_or_before_overfitting():
     )
     parts = {p.name: p for p in judge(noisy)}
     assert {n: p.verdict for n, p in parts.items()} == {
-        "reductions cut the module's cost": UNDECIDED, "reductions make a step faster": UNDECIDED,
-        "reductions keep the accuracy": UNDECIDED, "GAP removes the head's parameters": UNDECIDED,
-        "an FC head widens the train–test gap": UNDECIDED}  # fmt: skip
+        "reductions cut the module's cost": UNDECIDED,
+        "reductions make a step faster": UNDECIDED,
+        "reductions keep the accuracy": UNDECIDED,
+        "GAP removes the head's parameters": UNDECIDED,
+        "an FC head widens the train–test gap": UNDECIDED,
+    }
     # a clear gap difference, but the FC runs never reached 98% training accuracy: not the overfitting regime
     short = {p.name: p for p in judge(_bottleneck(fc_train=(0.97, 1.0, 1.0)))}
     assert short["an FC head widens the train–test gap"].verdict == UNDECIDED
@@ -137,24 +173,56 @@ def _scaling(accuracies: dict[str, tuple[float, ...]]) -> dict:
     arms = []
     for kind, accuracy in accuracies.items():
         mean = sum(a for a in accuracy if not math.isnan(a)) / len(accuracy)  # a NaN run's images count as wrong
-        arms.append({"kind": kind, "target": 3.64, "accuracy": list(accuracy), "correct_per_image": _counts(mean),
-                     "blocks": 3, "layers": 20, "channels": [8, 16, 32], "size": 14, "macs": 8e6})  # fmt: skip
+        arms.append(
+            {
+                "kind": kind,
+                "target": 3.64,
+                "accuracy": list(accuracy),
+                "correct_per_image": _counts(mean),
+                "blocks": 3,
+                "layers": 20,
+                "channels": [8, 16, 32],
+                "size": 14,
+                "macs": 8e6,
+            }
+        )
     return {"seeds": [0, 1, 2], "arms": arms}
 
 
 def test_scaling_parts_hold_fail_and_are_undecided():
     from convzoo.experiments.scaling import judge
 
-    wins = _scaling({"base": (0.7, 0.7, 0.7), "width": (0.80, 0.801, 0.802), "depth": (0.79, 0.79, 0.791),
-                     "resolution": (0.78, 0.78, 0.781), "compound": (0.83, 0.831, 0.832)})  # fmt: skip
+    wins = _scaling(
+        {
+            "base": (0.7, 0.7, 0.7),
+            "width": (0.80, 0.801, 0.802),
+            "depth": (0.79, 0.79, 0.791),
+            "resolution": (0.78, 0.78, 0.781),
+            "compound": (0.83, 0.831, 0.832),
+        }
+    )
     assert set(_verdicts(judge, wins).values()) == {HELD}
-    mixed = _scaling({"base": (0.7, 0.7, 0.7), "width": (0.86, 0.861, 0.862), "depth": (0.82, 0.85, 0.80),
-                      "resolution": (0.829, 0.83, 0.831), "compound": (0.83, 0.831, 0.832)})  # fmt: skip
+    mixed = _scaling(
+        {
+            "base": (0.7, 0.7, 0.7),
+            "width": (0.86, 0.861, 0.862),
+            "depth": (0.82, 0.85, 0.80),
+            "resolution": (0.829, 0.83, 0.831),
+            "compound": (0.83, 0.831, 0.832),
+        }
+    )
     assert _verdicts(judge, mixed) == {
         "compound beats width only": FAILED,  # width wins beyond the spread (as Bello et al. find at small scale)
         "compound beats depth only": UNDECIDED,  # the depth arm's seeds straddle compound's
         "compound beats resolution only": UNDECIDED,  # separated by 0.1 pt: inside the evaluation's error
     }
-    nan = _scaling({"base": (0.7, 0.7, 0.7), "width": (0.5, 0.5, 0.5), "depth": (0.5, 0.5, 0.5),
-                    "resolution": (0.5, 0.5, 0.5), "compound": (0.9, math.nan, 0.9)})  # fmt: skip
+    nan = _scaling(
+        {
+            "base": (0.7, 0.7, 0.7),
+            "width": (0.5, 0.5, 0.5),
+            "depth": (0.5, 0.5, 0.5),
+            "resolution": (0.5, 0.5, 0.5),
+            "compound": (0.9, math.nan, 0.9),
+        }
+    )
     assert set(_verdicts(judge, nan).values()) == {UNDECIDED}  # NaN never counts as a pass

@@ -99,9 +99,15 @@ def test_overall_held_only_if_every_part_held():
 
 
 def _gradient_run(label, seed, init, after, loss):
-    return {"label": label, "seed": seed, "depths": [1, 3], "training_set": {"loss": loss, "error": 0.1},
-            "gradient_norms": {"initialization": init, "after training": after}, "loss_curve": [2.3, 1.0],
-            "grad_norm_curve": [1.0, 1.0]}  # fmt: skip
+    return {
+        "label": label,
+        "seed": seed,
+        "depths": [1, 3],
+        "training_set": {"loss": loss, "error": 0.1},
+        "gradient_norms": {"initialization": init, "after training": after},
+        "loss_curve": [2.3, 1.0],
+        "grad_norm_curve": [1.0, 1.0],
+    }
 
 
 def _gradients_data(plain56_init, plain56_after, exploding):
@@ -118,25 +124,41 @@ def _gradients_data(plain56_init, plain56_after, exploding):
 
 def _exploding(free_curve, clipped_curve, clipped_steps=5):
     return [
-        *({"seed": s, "clip_norm": None, "loss_curve": free_curve, "grad_norm_curve": [1e3], "clipped_steps": 0}
-          for s in (0, 1)),
-        *({"seed": s, "clip_norm": 2.0, "loss_curve": clipped_curve, "grad_norm_curve": [5.0],
-           "clipped_steps": clipped_steps, "clip_ratio_median": 2.5, "clip_ratio_max": 9.0} for s in (0, 1)),
-    ]  # fmt: skip
+        *(
+            {"seed": s, "clip_norm": None, "loss_curve": free_curve, "grad_norm_curve": [1e3], "clipped_steps": 0}
+            for s in (0, 1)
+        ),
+        *(
+            {
+                "seed": s,
+                "clip_norm": 2.0,
+                "loss_curve": clipped_curve,
+                "grad_norm_curve": [5.0],
+                "clipped_steps": clipped_steps,
+                "clip_ratio_median": 2.5,
+                "clip_ratio_max": 9.0,
+            }
+            for s in (0, 1)
+        ),
+    ]
 
 
 def test_gradients_judge_holds_fails_and_is_undecided_from_data():
     from convzoo.experiments.gradients import judge
 
-    vanishing = _gradients_data([[1e-4, 1.0], [2e-4, 1.0]], [[1e-5, 1.0], [1e-5, 1.0]],
-                                _exploding([2.3, 50.0, math.nan], [2.3] * 5 + [1.0] * 5))  # fmt: skip
+    vanishing = _gradients_data(
+        [[1e-4, 1.0], [2e-4, 1.0]], [[1e-5, 1.0], [1e-5, 1.0]], _exploding([2.3, 50.0, math.nan], [2.3] * 5 + [1.0] * 5)
+    )
     parts = {p.name: p for p in judge(vanishing)}
     assert all(p.verdict == HELD for p in parts.values()), {n: p.verdict for n, p in parts.items()}
     assert parts["vanishes at init"].numbers["ratios"] == [1e-4, 2e-4]
 
     # He init keeps the gradient; a NaN after training is not "vanished"; clipping never fired
-    kept = _gradients_data([[0.5, 1.0], [0.6, 1.0]], [[math.nan, 1.0], [0.5, 1.0]],
-                           _exploding([2.3, 2.0, 1.5, 1.0], [2.3] * 5 + [1.0] * 5, clipped_steps=0))  # fmt: skip
+    kept = _gradients_data(
+        [[0.5, 1.0], [0.6, 1.0]],
+        [[math.nan, 1.0], [0.5, 1.0]],
+        _exploding([2.3, 2.0, 1.5, 1.0], [2.3] * 5 + [1.0] * 5, clipped_steps=0),
+    )
     parts = {p.name: p for p in judge(kept)}
     assert parts["vanishes at init"].verdict == FAILED
     assert parts["vanishes after training"].verdict == UNDECIDED
@@ -145,12 +167,25 @@ def test_gradients_judge_holds_fails_and_is_undecided_from_data():
 
 
 def _degradation_data(plain, resnet, epochs=40.0, very_deep_loss=(2.3, 1.5)):
-    runs = [{"name": f"cifar_{kind}{depth}", "kind": kind, "depth": depth, "seed": seed,
-             "training_set": {"error": errors[depth][seed], "loss": 1.0}}
-            for kind, errors in (("plain", plain), ("resnet", resnet)) for depth in errors for seed in (0, 1)]  # fmt: skip
+    runs = [
+        {
+            "name": f"cifar_{kind}{depth}",
+            "kind": kind,
+            "depth": depth,
+            "seed": seed,
+            "training_set": {"error": errors[depth][seed], "loss": 1.0},
+        }
+        for kind, errors in (("plain", plain), ("resnet", resnet))
+        for depth in errors
+        for seed in (0, 1)
+    ]
     first, last = very_deep_loss
-    return {"runs": runs, "epochs": epochs, "depths": [20, 56],
-            "very_deep": {"model": "m", "loss_curve": [first] * 4 + [last] * 4}}  # fmt: skip
+    return {
+        "runs": runs,
+        "epochs": epochs,
+        "depths": [20, 56],
+        "very_deep": {"model": "m", "loss_curve": [first] * 4 + [last] * 4},
+    }
 
 
 def test_degradation_judge_from_data():

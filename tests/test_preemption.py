@@ -18,9 +18,14 @@ STEPS = 8  # steps per epoch: short epochs keep these tests fast on any CPU
 
 def _config(tmp_path, name, **overrides):
     values = {
-        "model": "cifar_resnet20", "epochs": 2, "batch_size": 128, "steps_per_epoch": STEPS, "amp": "none", "out": str(tmp_path / name),
+        "model": "cifar_resnet20",
+        "epochs": 2,
+        "batch_size": 128,
+        "steps_per_epoch": STEPS,
+        "amp": "none",
+        "out": str(tmp_path / name),
         "progress": False,
-    }  # fmt: skip
+    }
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -44,8 +49,24 @@ def straight(tmp_path_factory):
 
 
 def _cli(*args):
-    return [sys.executable, "-m", "convzoo", "train", "--model", "cifar_resnet20", "--epochs", "2", "--batch-size", "128",
-            "--steps-per-epoch", str(STEPS), "--amp", "none", "--no-progress", *args]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "convzoo",
+        "train",
+        "--model",
+        "cifar_resnet20",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "128",
+        "--steps-per-epoch",
+        str(STEPS),
+        "--amp",
+        "none",
+        "--no-progress",
+        *args,
+    ]
 
 
 def _signal_after_first_epoch(process, run_dir, number, timeout=300):

@@ -42,9 +42,16 @@ def test_a_batch_is_shrunk_whole_keeping_its_aspect_and_never_enlarged():
 def test_early_epochs_train_on_shrunk_images_and_the_last_at_full_size(tmp_path):
     sides: list[int] = []
     config = TrainConfig(
-        model="cifar_resnet20", epochs=3, batch_size=128, steps_per_epoch=3, amp="none", progress=False,
-        out=str(tmp_path / "run"), progressive_resize=16, progressive_until=0.67,
-    )  # fmt: skip
+        model="cifar_resnet20",
+        epochs=3,
+        batch_size=128,
+        steps_per_epoch=3,
+        amp="none",
+        progress=False,
+        out=str(tmp_path / "run"),
+        progressive_resize=16,
+        progressive_until=0.67,
+    )
     from convzoo.runtime import Context
     from convzoo.training.engine import Trainer
 

@@ -26,27 +26,66 @@ pytestmark = pytest.mark.skipif(
 def _results():
     rows = []
     for index, (name, family) in enumerate([("resnet18", "resnet"), ("mobilenet_v2", "mobilenet"), ("vgg16", "vgg")]):
-        row = {"model": name, "family": family, "year": 2015, "skipped": {}, "params": (index + 1) * 5_000_000, "weights_mib": 20.0,
-               "gmacs": 0.3 * (index + 1), "activation_mib": 30.0, "latency_b1_ms": 10.0 * (index + 1), "throughput_b16": 100.0,
-               "throughput_b16_optimized": 150.0, "learns": True, "test_top1": 0.4, "loss_first": 2.3, "loss_last": 1.5,
-               "published": {"top1": 70.0 + index, "source": "torchvision", "tag": f"{name}.V1", "resolution": 224}}  # fmt: skip
+        row = {
+            "model": name,
+            "family": family,
+            "year": 2015,
+            "skipped": {},
+            "params": (index + 1) * 5_000_000,
+            "weights_mib": 20.0,
+            "gmacs": 0.3 * (index + 1),
+            "activation_mib": 30.0,
+            "latency_b1_ms": 10.0 * (index + 1),
+            "throughput_b16": 100.0,
+            "throughput_b16_optimized": 150.0,
+            "learns": True,
+            "test_top1": 0.4,
+            "loss_first": 2.3,
+            "loss_last": 1.5,
+            "published": {"top1": 70.0 + index, "source": "torchvision", "tag": f"{name}.V1", "resolution": 224},
+        }
         rows.append(row)
     rows[2]["skipped"] = {"train": "left out: would take ~300 s, 20 s of the budget left"}
     del rows[2]["learns"]
-    plan = {"budget_s": 480, "probe_s": 20, "estimate_s": 400, "amp": "none", "steps": 40, "batch_size": 64,
-            "cpu": {"model": "AMD EPYC", "label": "AVX2", "isa": ["avx2", "fma"]}, "cuts": ["vgg16: learns-check left out"]}  # fmt: skip
+    plan = {
+        "budget_s": 480,
+        "probe_s": 20,
+        "estimate_s": 400,
+        "amp": "none",
+        "steps": 40,
+        "batch_size": 64,
+        "cpu": {"model": "AMD EPYC", "label": "AVX2", "isa": ["avx2", "fma"]},
+        "cuts": ["vgg16: learns-check left out"],
+    }
     machine = {"platform": "Linux", "cpu_count": 2, "threads": 2}
     config = {"data": "fashion-mnist-mini", "lr": 0.05, "grad_clip": 2.0, "precise_bn": 8}
-    return {"config": config, "plan": plan, "rows": rows, "seconds": 450, "partial": None, "machine": machine,
-            "git_commit": "abc1234", "date": "2026-11-29", "torch": "2.14"}  # fmt: skip
+    return {
+        "config": config,
+        "plan": plan,
+        "rows": rows,
+        "seconds": 450,
+        "partial": None,
+        "machine": machine,
+        "git_commit": "abc1234",
+        "date": "2026-11-29",
+        "torch": "2.14",
+    }
 
 
 def render_in_chromium(html_path, screenshot=None, width=LAPTOP_WIDTH):
     """Load ``html_path`` with the probe; returns (data attributes, console lines)."""
     probed = html_path.with_name("probed-" + html_path.name)
     probed.write_text(html_path.read_text().replace("</body>", PROBE + "</body>"))
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width},900",
-             "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0"]  # fmt: skip
+    flags = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--window-size={width},900",
+        "--virtual-time-budget=5000",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
     completed = subprocess.run(
         flags + ["--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120, check=False
     )

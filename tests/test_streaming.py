@@ -96,9 +96,16 @@ def test_a_separable_folder_is_learned_from_a_pretrained_format_start(tmp_path):
     root = write_photo_folder(tmp_path / "shapes", train_per_class=30, test_per_class=10, grey_every=0, broken=False)
     torch.save(torchvision.models.resnet18().state_dict(), tmp_path / "resnet18.pth")
     config = TrainConfig(
-        model="resnet18", weights=str(tmp_path / "resnet18.pth"), data=f"folder:{root.root}", image_size=48,
-        epochs=8, batch_size=16, workers=2, out=str(tmp_path / "run"), progress=False,
-    )  # fmt: skip
+        model="resnet18",
+        weights=str(tmp_path / "resnet18.pth"),
+        data=f"folder:{root.root}",
+        image_size=48,
+        epochs=8,
+        batch_size=16,
+        workers=2,
+        out=str(tmp_path / "run"),
+        progress=False,
+    )
     result = train(config)
     assert result.final["test_top1"] >= 0.9, result.history
 
@@ -197,13 +204,54 @@ def test_two_nodes_with_torchrun_train_a_streamed_folder_as_one_process_does(tmp
     worker; ConvNeXt has no batch norm, so their weights must equal one process's with the whole batch.
     (No broken files here: ranks average their gradients equally, so unequal batches would differ.)"""
     folder = write_photo_folder(tmp_path / "photos", train_per_class=8, test_per_class=2, broken=False, sizes=(40, 90))
-    options = ["--model", "convnext_tiny", "--data", f"folder:{folder.root}", "--image-size", "32", "--stream", "yes",
-               "--epochs", "1", "--batch-size", "16", "--steps-per-epoch", "2", "--no-flip", "--drop-path-rate", "0", "--drop-rate",
-               "0", "--amp", "none", "--workers", "1", "--no-progress"]  # fmt: skip
+    options = [
+        "--model",
+        "convnext_tiny",
+        "--data",
+        f"folder:{folder.root}",
+        "--image-size",
+        "32",
+        "--stream",
+        "yes",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--steps-per-epoch",
+        "2",
+        "--no-flip",
+        "--drop-path-rate",
+        "0",
+        "--drop-rate",
+        "0",
+        "--amp",
+        "none",
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     endpoint = f"127.0.0.1:{_free_port()}"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
-               "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint, "--rdzv-id", "streaming-test",
-               "-m", "convzoo", "train", *options, "--out", str(tmp_path / "nodes")]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "2",
+        "--nproc_per_node",
+        "1",
+        "--rdzv-backend",
+        "c10d",
+        "--rdzv-endpoint",
+        endpoint,
+        "--rdzv-id",
+        "streaming-test",
+        "-m",
+        "convzoo",
+        "train",
+        *options,
+        "--out",
+        str(tmp_path / "nodes"),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     nodes = [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in "ab"

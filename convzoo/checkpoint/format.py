@@ -96,9 +96,14 @@ class ModelSpec:
     def folder_options(self) -> FolderOptions:
         """How to read an image folder as this model's training data was evaluated (size, crop, statistics)."""
         return FolderOptions(
-            image_size=self.image_size, resize_size=self.resize_size, stream="no" if self.resize_size is None else "yes",
-            mean=tuple(self.mean), std=tuple(self.std), interpolation=self.interpolation, channels=self.data_channels,
-        )  # fmt: skip
+            image_size=self.image_size,
+            resize_size=self.resize_size,
+            stream="no" if self.resize_size is None else "yes",
+            mean=tuple(self.mean),
+            std=tuple(self.std),
+            interpolation=self.interpolation,
+            channels=self.data_channels,
+        )
 
     def input_size(self) -> int:
         return max(self.image_size, self.min_size)
@@ -235,10 +240,16 @@ TRAINING_KEYS_V1 = (
 def _from_v1(payload: dict[str, Any]) -> Checkpoint:
     """Format 1 (a flat dict) as format 2: same facts, grouped."""
     described = {
-        "name": payload["model_name"], "kwargs": payload["model_kwargs"], "classes": list(payload["classes"]),
-        "mean": list(payload["mean"]), "std": list(payload["std"]), "data_channels": payload["data_channels"],
-        "image_size": payload["image_size"], "min_size": payload["min_size"], "dataset": payload.get("dataset"),
-    }  # fmt: skip
+        "name": payload["model_name"],
+        "kwargs": payload["model_kwargs"],
+        "classes": list(payload["classes"]),
+        "mean": list(payload["mean"]),
+        "std": list(payload["std"]),
+        "data_channels": payload["data_channels"],
+        "image_size": payload["image_size"],
+        "min_size": payload["min_size"],
+        "dataset": payload.get("dataset"),
+    }
     spec = fields_from_plain(ModelSpec, described, "its model description")
     training = {key: payload.get(key) for key in TRAINING_KEYS_V1} if "train_state" in payload else None
     return Checkpoint(spec, payload["model_state"], payload.get("ema_state"), training)

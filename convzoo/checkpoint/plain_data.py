@@ -59,9 +59,10 @@ def fields_from_plain(cls: type, values: Any, what: str, *, unknown: str = "refu
             f"{what} has unknown fields ({', '.join(extra)}); it was written by another convzoo version or edited"
         )
     missing = [
-        name for name, spec in specs.items() if name not in values and spec.default is MISSING
-        and spec.default_factory is MISSING
-    ]  # fmt: skip
+        name
+        for name, spec in specs.items()
+        if name not in values and spec.default is MISSING and spec.default_factory is MISSING
+    ]
     if missing:
         raise CheckpointError(f"{what} lacks the fields {', '.join(missing)}; the file is corrupt or edited")
     hints = typing.get_type_hints(cls)

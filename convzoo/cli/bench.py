@@ -38,17 +38,21 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--batch", type=_batches, default=[1, 16], help="comma-separated batch sizes")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument(
-        "--dtype", choices=("fp32", "bf16", "int8"), default="fp32",
+        "--dtype",
+        choices=("fp32", "bf16", "int8"),
+        default="fp32",
         help="int8: static PT2E quantization (torchao), with --optimize --compile only",
-    )  # fmt: skip
+    )
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--optimize", action="store_true", help="fold BN, channels-last (convzoo only)")
     parser.add_argument("--compile", action="store_true", help="torch.compile, with freezing on CPU (convzoo only)")
     parser.add_argument(
-        "--against", type=_references, default=(),
+        "--against",
+        type=_references,
+        default=(),
         help="references timed interleaved, comma-separated: torchvision, timm (their model), onnxruntime (ours "
         "exported, fp32); ratio is speed over the first one's",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--reference-same-flags", action="store_true", help="give the reference --dtype and --channels-last too"
     )
@@ -77,11 +81,21 @@ def run(args: argparse.Namespace) -> int:
     if "onnxruntime" in args.against and (args.mode == "train" or args.device == "cuda"):
         raise OptionError("--against onnxruntime times CPU inference: use it with --mode infer on the CPU")
     spec = BenchSpec(
-        models=args.models, mode=args.mode, batches=args.batch, size=args.size, dtype=args.dtype,
-        channels_last=args.channels_last, optimize=args.optimize, compile=args.compile, against=args.against,
-        device=args.device, warmup=args.warmup, repeats=args.repeats, memory=not args.no_memory,
+        models=args.models,
+        mode=args.mode,
+        batches=args.batch,
+        size=args.size,
+        dtype=args.dtype,
+        channels_last=args.channels_last,
+        optimize=args.optimize,
+        compile=args.compile,
+        against=args.against,
+        device=args.device,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        memory=not args.no_memory,
         reference_same_flags=args.reference_same_flags,
-    )  # fmt: skip
+    )
     progress = (
         None
         if args.format == "json"

@@ -95,9 +95,14 @@ def run(args: argparse.Namespace) -> int:
     adapter = spec.adapter(data.channels)
     loader = data.test_loader(args.batch_size or 256, workers=decoding_workers())
     result = evaluate(
-        model, adapter.to(context.device), loader, classes=data.classes, context=context,
-        amp_dtype=resolve_amp(args.amp, context.device), flip_tta=args.tta,
-    )  # fmt: skip
+        model,
+        adapter.to(context.device),
+        loader,
+        classes=data.classes,
+        context=context,
+        amp_dtype=resolve_amp(args.amp, context.device),
+        flip_tta=args.tta,
+    )
     title = f"{spec.name} on {data_name}: top-1 {result.top1:.2%}"
     image = plot_confusion(result.confusion, data.classes, png_path, title)  # atomic, refuses a link (files.py)
     report = {
@@ -151,10 +156,16 @@ def run_imagenet(args: argparse.Namespace) -> int:
     progress = ImageProgress(enabled=args.format != "json")
     try:
         report = measure_imagenet(
-            args.model, args.source or True, args.data.removeprefix("imagenet:"), limit=args.limit,
-            labels=args.labels, batch_size=args.batch_size or 64, device=args.device,
-            on_start=progress.start, on_batch=progress.advance,
-        )  # fmt: skip
+            args.model,
+            args.source or True,
+            args.data.removeprefix("imagenet:"),
+            limit=args.limit,
+            labels=args.labels,
+            batch_size=args.batch_size or 64,
+            device=args.device,
+            on_start=progress.start,
+            on_batch=progress.advance,
+        )
     finally:
         progress.finish()
     if args.format == "json":
@@ -192,9 +203,13 @@ class ImageProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(
-            TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=Console(stderr=True, markup=False, emoji=False), transient=True,
-        )  # fmt: skip
+            TextColumn("evaluating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True, markup=False, emoji=False),
+            transient=True,
+        )
         self.progress.start()
         self.task = self.progress.add_task("eval", total=total)
 

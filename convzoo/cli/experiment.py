@@ -36,8 +36,14 @@ def verdict_lines(record: dict) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     if args.list:
-        rows = [{"experiment": name, "default budget (min)": experiments.experiment(name).DEFAULT_BUDGET_MINUTES,
-                 "what it shows": experiments.experiment(name).DESCRIPTION} for name in experiments.NAMES]  # fmt: skip
+        rows = [
+            {
+                "experiment": name,
+                "default budget (min)": experiments.experiment(name).DEFAULT_BUDGET_MINUTES,
+                "what it shows": experiments.experiment(name).DESCRIPTION,
+            }
+            for name in experiments.NAMES
+        ]
         emit(rows, "table", title="convzoo experiment NAME")
         return 0
     if args.name is None:

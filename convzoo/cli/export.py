@@ -56,8 +56,10 @@ def quantize(args: argparse.Namespace, spec: ckpt.ModelSpec, fp32_path: Path) ->
         fp32_path, int8_path, _float_batches(data.test_loader(64, workers=decoding_workers()), adapter)
     )
     size = int8_path.stat().st_size / 2**20
-    print(f"wrote {int8_path} ({size:.1f} MiB): {counted.quantized} of {counted.convolutions} convolutions int8; "
-          f"top-1 agreement with fp32 on {count} test images of {args.calibrate}: {agreement:.2%}")  # fmt: skip
+    print(
+        f"wrote {int8_path} ({size:.1f} MiB): {counted.quantized} of {counted.convolutions} convolutions int8; "
+        f"top-1 agreement with fp32 on {count} test images of {args.calibrate}: {agreement:.2%}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -54,11 +54,18 @@ def model_rows(pattern: str = "*", *, gmacs: bool = False) -> list[dict]:
 def weights_rows(pattern: str = "*") -> list[dict]:
     names = set(list_models(pattern))
     return [
-        {"model": w.model, "source": w.source, "weights": w.tag,
-         "top-1": "-" if w.top1 is None else f"{w.top1:.2f}", "input": w.transform.crop,
-         "MB": f"{w.size_mb:.1f}", "license": w.license}
-        for w in all_weights() if w.model in names
-    ]  # fmt: skip
+        {
+            "model": w.model,
+            "source": w.source,
+            "weights": w.tag,
+            "top-1": "-" if w.top1 is None else f"{w.top1:.2f}",
+            "input": w.transform.crop,
+            "MB": f"{w.size_mb:.1f}",
+            "license": w.license,
+        }
+        for w in all_weights()
+        if w.model in names
+    ]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -55,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         rows = [
             {"image": p.path, **{f"#{i + 1}": f"{name} {prob:.1%}" for i, (name, prob) in enumerate(p.top)}}
-            for p in predictions if p.top is not None
-        ]  # fmt: skip
+            for p in predictions
+            if p.top is not None
+        ]
         if rows:
             emit(rows, "table", title="predictions")
     return 0 if any(p.top is not None for p in predictions) else 2

@@ -50,9 +50,16 @@ def feature_rows(name: str, size: tuple[int, int, int], small_input: bool) -> li
         for index, stage in enumerate(stages):
             path = FeatureNet(full, [index], input_size=size)
             params = sum(p.numel() for p in path.parameters())
-            rows.append({"index": index, "module": stage.module, "channels": stage.channels,
-                         "reduction": stage.reduction, "feature map": f"{stage.channels}×{stage.size[0]}×{stage.size[1]}",
-                         "params up to here": f"{params:,}"})  # fmt: skip
+            rows.append(
+                {
+                    "index": index,
+                    "module": stage.module,
+                    "channels": stage.channels,
+                    "reduction": stage.reduction,
+                    "feature map": f"{stage.channels}×{stage.size[0]}×{stage.size[1]}",
+                    "params up to here": f"{params:,}",
+                }
+            )
     return rows
 
 

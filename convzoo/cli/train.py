@@ -27,9 +27,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=helptext)
         else:
             parser.add_argument(
-                flag, type=_type_of(spec.type), default=default, choices=spec.metadata.get("choices"),
+                flag,
+                type=_type_of(spec.type),
+                default=default,
+                choices=spec.metadata.get("choices"),
                 help=f"{helptext} (default: {default})" if default is not None else helptext,
-            )  # fmt: skip
+            )
 
 
 def add_parser(subparsers) -> None:

@@ -6,6 +6,13 @@ from .idx import DataError
 from .loader import Augment, BatchLoader
 
 __all__ = [
-    "NAMES", "Augment", "BatchLoader", "DataError", "FolderOptions", "ImageDataset", "InputAdapter", "StreamingDataset",
+    "NAMES",
+    "Augment",
+    "BatchLoader",
+    "DataError",
+    "FolderOptions",
+    "ImageDataset",
+    "InputAdapter",
+    "StreamingDataset",
     "load_dataset",
-]  # fmt: skip
+]

@@ -113,10 +113,12 @@ class StreamingDataset:
         """Resize the shorter side to ``resize_size``, center-crop ``image_size``: the evaluation transform."""
         from torchvision.transforms import v2
 
-        transform = v2.Compose([
-            v2.Resize(self.resize_size, interpolation=self._interpolation(), antialias=True),
-            v2.CenterCrop(self.image_size),
-        ])  # fmt: skip
+        transform = v2.Compose(
+            [
+                v2.Resize(self.resize_size, interpolation=self._interpolation(), antialias=True),
+                v2.CenterCrop(self.image_size),
+            ]
+        )
         return StreamingLoader(FolderStream(self.test_files, transform, self.channels), batch_size, **options)
 
 
@@ -162,9 +164,18 @@ def load_image_folder(root: Path, options: FolderOptions) -> ImageDataset | Stre
         mean, std = estimate_stats(train_files, options.channels, side=size)  # at the size the model sees
     resize = options.resize_size or round(size / 0.875)  # 224 -> 256, the usual ImageNet ratio
     return StreamingDataset(
-        str(root), train_files, test_files, classes, mean, std, size, resize, options.channels,
-        options.interpolation, notes=notes,
-    )  # fmt: skip
+        str(root),
+        train_files,
+        test_files,
+        classes,
+        mean,
+        std,
+        size,
+        resize,
+        options.channels,
+        options.interpolation,
+        notes=notes,
+    )
 
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -83,7 +83,9 @@ def find_imagenet(path: str | Path, labels: str | Path | None = None) -> Imagene
     if not images:
         raise DataError(f"{root} holds neither class folders nor images; {LAYOUT_HELP}")
     if labels is None:
-        labels = next((d / n for d in dict.fromkeys((root, path, root.parent)) for n in LABEL_FILES if (d / n).is_file()), None)  # fmt: skip
+        labels = next(
+            (d / n for d in dict.fromkeys((root, path, root.parent)) for n in LABEL_FILES if (d / n).is_file()), None
+        )
         if labels is None:
             raise DataError(
                 f"{root} holds {len(images)} images but no labels file: put LOC_val_solution.csv, val.txt or "

@@ -134,9 +134,13 @@ class BatchLoader:
     def batches(self, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The epoch's batches from batch ``start`` on (to resume mid-epoch)."""
         order = epoch_order(
-            len(self.images), shuffle=self.shuffle, seed=self.seed, epoch=self.epoch, rank=self.rank,
+            len(self.images),
+            shuffle=self.shuffle,
+            seed=self.seed,
+            epoch=self.epoch,
+            rank=self.rank,
             world_size=self.world_size,
-        )  # fmt: skip
+        )
         for index in range(start, len(self)):
             chosen = order[index * self.batch_size : (index + 1) * self.batch_size]
             images, labels = self.images[chosen], self.labels[chosen]

@@ -175,9 +175,13 @@ class _EpochBatches:
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         loader = self.loader
         order = epoch_order(
-            len(loader.stream), shuffle=loader.shuffle, seed=loader.seed, epoch=loader.epoch, rank=loader.rank,
+            len(loader.stream),
+            shuffle=loader.shuffle,
+            seed=loader.seed,
+            epoch=loader.epoch,
+            rank=loader.rank,
             world_size=loader.world_size,
-        ).tolist()  # fmt: skip
+        ).tolist()
         size = loader.batch_size
         for batch in range(loader.start, len(loader)):
             positions = range(batch * size, min((batch + 1) * size, len(order)))
@@ -213,10 +217,15 @@ class StreamingLoader:
         self.tried = self.failed = 0
         self.worker_signals = WorkerSignals() if workers > 0 else None
         self.loader = torch.utils.data.DataLoader(
-            stream, batch_sampler=_EpochBatches(self), num_workers=workers, collate_fn=collate,
-            persistent_workers=workers > 0, prefetch_factor=2 if workers > 0 else None, pin_memory=pin_memory,
+            stream,
+            batch_sampler=_EpochBatches(self),
+            num_workers=workers,
+            collate_fn=collate,
+            persistent_workers=workers > 0,
+            prefetch_factor=2 if workers > 0 else None,
+            pin_memory=pin_memory,
             worker_init_fn=self.worker_signals,  # a SIGTERM to the whole process group stops the run cleanly
-        )  # fmt: skip
+        )
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch

@@ -52,9 +52,16 @@ def _photo(rng: random.Random, colour, shape: str, size: tuple[int, int], noise:
 
 
 def write_photo_folder(
-    root: Path, *, train_per_class: int = 20, test_per_class: int = 8, sizes: tuple[int, int] = (100, 600),
-    seed: int = 0, broken: bool = True, formats: tuple[str, ...] = ("JPEG", "PNG", "WEBP"), grey_every: int = 7,
-) -> PhotoFolder:  # fmt: skip
+    root: Path,
+    *,
+    train_per_class: int = 20,
+    test_per_class: int = 8,
+    sizes: tuple[int, int] = (100, 600),
+    seed: int = 0,
+    broken: bool = True,
+    formats: tuple[str, ...] = ("JPEG", "PNG", "WEBP"),
+    grey_every: int = 7,
+) -> PhotoFolder:
     """``root/{train,test}/<class>/`` photos (see the module docstring); returns what is where.
 
     Every ``grey_every``-th photo is greyscale (0: none): without colour only the shape tells its class.
@@ -92,8 +99,10 @@ def _write_awkward_and_broken(folder: PhotoFolder, rng: random.Random, noise: np
     Image.fromarray(grey16).save(directory / "sixteen_bit.png")
     image.convert("P").save(directory / "palette.png")
     image.convert("RGBA").save(directory / "alpha.png")
-    folder.awkward = {name: name.split(".")[0] for name in
-                      ("exif_rotated.jpg", "cmyk.jpg", "sixteen_bit.png", "palette.png", "alpha.png")}  # fmt: skip
+    folder.awkward = {
+        name: name.split(".")[0]
+        for name in ("exif_rotated.jpg", "cmyk.jpg", "sixteen_bit.png", "palette.png", "alpha.png")
+    }
     image.save(directory / "whole.jpg", "JPEG")
     data = (directory / "whole.jpg").read_bytes()
     (directory / "whole.jpg").unlink()
@@ -101,8 +110,12 @@ def _write_awkward_and_broken(folder: PhotoFolder, rng: random.Random, noise: np
     (directory / "empty.png").write_bytes(b"")
     (directory / "corrupt.jpg").write_bytes(bytes(rng.getrandbits(8) for _ in range(2000)))
     (directory / "unknown_format.webp").write_bytes(b"%PDF-1.4\n% not an image at all\n")
-    folder.broken = {"truncated.jpg": "truncated", "empty.png": "empty", "corrupt.jpg": "corrupt",
-                     "unknown_format.webp": "unsupported format"}  # fmt: skip
+    folder.broken = {
+        "truncated.jpg": "truncated",
+        "empty.png": "empty",
+        "corrupt.jpg": "corrupt",
+        "unknown_format.webp": "unsupported format",
+    }
 
 
 # Files that broke real runs: a few hundred bytes each that crashed a run or hid good images. Built chunk by chunk

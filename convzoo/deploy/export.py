@@ -42,9 +42,15 @@ def export(model: nn.Module, example: torch.Tensor, fmt: str, path: str | Path) 
 def _write(model: nn.Module, example: torch.Tensor, fmt: str, file) -> None:
     if fmt == "onnx":
         torch.onnx.export(
-            model, (example,), file, input_names=["images"], output_names=["logits"],
-            dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False, opset_version=17,
-        )  # fmt: skip
+            model,
+            (example,),
+            file,
+            input_names=["images"],
+            output_names=["logits"],
+            dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+            dynamo=False,
+            opset_version=17,
+        )
     elif fmt == "torchscript":
         with torch.no_grad():
             torch.jit.save(torch.jit.trace(model, example), file)

@@ -50,9 +50,14 @@ def quantize_onnx(fp32_path: str | Path, int8_path: str | Path, calibration: Ite
         prepared = Path(directory) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
         quantize_static(
-            str(prepared), str(int8_path), Batches(calibration), quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-        )  # fmt: skip
+            str(prepared),
+            str(int8_path),
+            Batches(calibration),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
     counted = count_quantized_convs(fp32_path, int8_path)
     if counted.quantized < counted.convolutions:
         raise ExportError(

@@ -35,12 +35,14 @@ def evaluation_transform(transform: EvalTransform) -> Callable[[Tensor], Tensor]
     """Released weights' evaluation preprocessing: resize the shorter side, center crop, scale, normalize."""
     from torchvision.transforms import v2
 
-    return v2.Compose([
-        v2.Resize(transform.resize, interpolation=v2.InterpolationMode(transform.interpolation), antialias=True),
-        v2.CenterCrop(transform.crop),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(list(transform.mean), list(transform.std)),
-    ])  # fmt: skip
+    return v2.Compose(
+        [
+            v2.Resize(transform.resize, interpolation=v2.InterpolationMode(transform.interpolation), antialias=True),
+            v2.CenterCrop(transform.crop),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(list(transform.mean), list(transform.std)),
+        ]
+    )
 
 
 class Predictor:

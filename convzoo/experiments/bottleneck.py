@@ -60,10 +60,15 @@ CONFIG_3A = INCEPTION_3["a"]  # Table 1, inception (3a)
 SEEDS = (0, 1, 2)
 MAP_SIZE = 7  # the module's input: 28 px through two stride-2 convolutions
 PARITY_TRAIN, HEAD_TRAIN = 4000, 500  # training images of each part; the rest of the sample scores them
-ARMS = {"naive module + GAP": ("naive", "GAP"), "1×1 reductions + GAP": ("reduced", "GAP"),
-        "1×1 reductions + FC head": ("reduced", "FC")}  # fmt: skip
-PARITY_ARMS, HEAD_ARMS = ("naive module + GAP", "1×1 reductions + GAP"), ("1×1 reductions + GAP",
-                                                                          "1×1 reductions + FC head")  # fmt: skip
+ARMS = {
+    "naive module + GAP": ("naive", "GAP"),
+    "1×1 reductions + GAP": ("reduced", "GAP"),
+    "1×1 reductions + FC head": ("reduced", "FC"),
+}
+PARITY_ARMS, HEAD_ARMS = (
+    ("naive module + GAP", "1×1 reductions + GAP"),
+    ("1×1 reductions + GAP", "1×1 reductions + FC head"),
+)
 FC_HIDDEN = 256
 FIT_IMAGES = 1000  # training accuracy on (at most) this many training images: all 500 of the head part's
 
@@ -95,8 +100,12 @@ def head(kind: str, channels: int) -> nn.Sequential:
     """GAP: average the map, one linear layer. FC: flatten the 7×7 map, a hidden layer, the classifier (no dropout)."""
     if kind == "GAP":
         return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, NUM_CLASSES))
-    return nn.Sequential(nn.Flatten(), nn.Linear(channels * MAP_SIZE**2, FC_HIDDEN), nn.ReLU(inplace=True),
-                         nn.Linear(FC_HIDDEN, NUM_CLASSES))  # fmt: skip
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(channels * MAP_SIZE**2, FC_HIDDEN),
+        nn.ReLU(inplace=True),
+        nn.Linear(FC_HIDDEN, NUM_CLASSES),
+    )
 
 
 def build(module: str, head_kind: str) -> nn.Module:
@@ -110,8 +119,13 @@ def costs(label: str) -> dict:
     whole = profile(build(module, head_kind), (1, 28, 28))
     block = profile(inception_module(module), (CONFIG_3A.in_channels, MAP_SIZE, MAP_SIZE))
     head_params = sum(p.numel() for p in head(head_kind, inception_module(module).out_channels).parameters())
-    return {"params": whole.total_params, "macs": whole.total_macs, "module_params": block.total_params,
-            "module_macs": block.total_macs, "head_params": head_params}  # fmt: skip
+    return {
+        "params": whole.total_params,
+        "macs": whole.total_macs,
+        "module_params": block.total_params,
+        "module_macs": block.total_macs,
+        "head_params": head_params,
+    }
 
 
 # ---- measure ------------------------------------------------------------------------------------------------
@@ -134,8 +148,15 @@ def _train_arms(lab: Lab, labels: tuple[str, ...], data, recipe: Recipe, evaluat
             fit, accuracy, hit = heldout.score(model, data, *evaluation, image_size=28, fit_images=FIT_IMAGES)
             for key, value in (("train", fit), ("test", accuracy), ("hits", hit)):
                 runs[label][key].append(value)
-    arms = {label: {"train_accuracy": run["train"], "test_accuracy": run["test"], "step_seconds": run["seconds"],
-                    "correct_per_image": heldout.seed_counts(run["hits"])} for label, run in runs.items()}  # fmt: skip
+    arms = {
+        label: {
+            "train_accuracy": run["train"],
+            "test_accuracy": run["test"],
+            "step_seconds": run["seconds"],
+            "correct_per_image": heldout.seed_counts(run["hits"]),
+        }
+        for label, run in runs.items()
+    }
     return arms, recipe.steps * recipe.batch_size / len(data.train_labels)
 
 
@@ -147,8 +168,15 @@ def _plan(lab: Lab, labels, data, recipe: Recipe, evaluation, *, share: float, m
     started = time.perf_counter()
     heldout.score(build(*ARMS[labels[0]]), data, *evaluation, image_size=28, fit_images=FIT_IMAGES)
     scoring = (time.perf_counter() - started) * len(labels) * len(SEEDS)
-    lab.step_seconds.append({"batch_size": recipe.batch_size, "arms": list(labels), "runs_each": len(SEEDS),
-                             "seconds": [round(t, 4) for t in timings], "scoring_seconds": round(scoring, 1)})  # fmt: skip
+    lab.step_seconds.append(
+        {
+            "batch_size": recipe.batch_size,
+            "arms": list(labels),
+            "runs_each": len(SEEDS),
+            "seconds": [round(t, 4) for t in timings],
+            "scoring_seconds": round(scoring, 1),
+        }
+    )
     left = lab.budget_seconds * share - lab.elapsed() - scoring
     return planned_steps(left, sum(timings) * len(SEEDS), 10, maximum)
 
@@ -165,15 +193,29 @@ def measure(lab: Lab) -> dict:
     head_recipe.steps = _plan(lab, HEAD_ARMS, head_data, head_recipe, head_eval, share=0.93, maximum=4000)
     head_arms, head_epochs = _train_arms(lab, HEAD_ARMS, head_data, head_recipe, head_eval)
     return {
-        "dataset": "fashion-mnist-mini", "image_size": 28, "map_size": MAP_SIZE, "seeds": list(SEEDS),
-        "inception_3a": CONFIG_3A._asdict(), "cost": {label: costs(label) for label in ARMS},
-        "parity": {"training_images": len(parity_data.train_labels), "evaluation_images": len(parity_eval[1]),
-                   "recipe": parity.__dict__, "epochs": parity_epochs, "arms": parity_arms},
-        "head": {"training_images": len(head_data.train_labels), "evaluation_images": len(head_eval[1]),
-                 "recipe": head_recipe.__dict__, "epochs": head_epochs, "arms": head_arms,
-                 "min_train_accuracy": MIN_TRAIN_ACCURACY},
+        "dataset": "fashion-mnist-mini",
+        "image_size": 28,
+        "map_size": MAP_SIZE,
+        "seeds": list(SEEDS),
+        "inception_3a": CONFIG_3A._asdict(),
+        "cost": {label: costs(label) for label in ARMS},
+        "parity": {
+            "training_images": len(parity_data.train_labels),
+            "evaluation_images": len(parity_eval[1]),
+            "recipe": parity.__dict__,
+            "epochs": parity_epochs,
+            "arms": parity_arms,
+        },
+        "head": {
+            "training_images": len(head_data.train_labels),
+            "evaluation_images": len(head_eval[1]),
+            "recipe": head_recipe.__dict__,
+            "epochs": head_epochs,
+            "arms": head_arms,
+            "min_train_accuracy": MIN_TRAIN_ACCURACY,
+        },
         "step_seconds": lab.step_seconds,
-    }  # fmt: skip
+    }
 
 
 def run(lab: Lab) -> None:

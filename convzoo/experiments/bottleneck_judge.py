@@ -52,68 +52,107 @@ def judge(data: dict) -> list[Part]:
     cost, seeds = data["cost"], len(data["seeds"])
     naive, reduced = cost["naive module + GAP"], cost["1×1 reductions + GAP"]
     fc = cost["1×1 reductions + FC head"]
-    cut = [at_most(reduced["module_macs"], naive["module_macs"], MOST),
-           at_most(reduced["module_params"], naive["module_params"], MOST)]  # fmt: skip
-    parts = [Part(
-        "reductions cut the module's cost", f"the module with 1×1 reductions has at most {MOST:.0%} of the naive "
-        "module's MACs and parameters (cost model, exact)", _both(cut),
-        f"module MACs {naive['module_macs'] / 1e6:.1f}M → {reduced['module_macs'] / 1e6:.1f}M, parameters "
-        f"{naive['module_params']:,} → {reduced['module_params']:,}; the whole network {naive['macs'] / 1e6:.1f}M → "
-        f"{reduced['macs'] / 1e6:.1f}M MACs", {"module_macs_ratio": reduced["module_macs"] / naive["module_macs"],
-                                                "module_params_ratio": reduced["module_params"] / naive["module_params"]},
-    )]  # fmt: skip
+    cut = [
+        at_most(reduced["module_macs"], naive["module_macs"], MOST),
+        at_most(reduced["module_params"], naive["module_params"], MOST),
+    ]
+    parts = [
+        Part(
+            "reductions cut the module's cost",
+            f"the module with 1×1 reductions has at most {MOST:.0%} of the naive "
+            "module's MACs and parameters (cost model, exact)",
+            _both(cut),
+            f"module MACs {naive['module_macs'] / 1e6:.1f}M → {reduced['module_macs'] / 1e6:.1f}M, parameters "
+            f"{naive['module_params']:,} → {reduced['module_params']:,}; the whole network {naive['macs'] / 1e6:.1f}M → "
+            f"{reduced['macs'] / 1e6:.1f}M MACs",
+            {
+                "module_macs_ratio": reduced["module_macs"] / naive["module_macs"],
+                "module_params_ratio": reduced["module_params"] / naive["module_params"],
+            },
+        )
+    ]
 
     arms = data["parity"]["arms"]
     slow, fast = arms["naive module + GAP"]["step_seconds"], arms["1×1 reductions + GAP"]["step_seconds"]
     ms = [1e3 * s for s in fast], [1e3 * s for s in slow]
-    parts.append(Part(
-        "reductions make a step faster", "the network with reductions trains a step faster than the naive one "
-        "(each run's mean step time, beyond the seed spread)", compare_seeds(fast, slow, better="lower"),
-        f"ms per step: reduced [{', '.join(f'{v:.0f}' for v in ms[0])}], naive [{', '.join(f'{v:.0f}' for v in ms[1])}]"
-        f"; {gap_text(separation(fast, slow), '.0f', 1e3)} ms", separation(fast, slow),
-    ))  # fmt: skip
+    parts.append(
+        Part(
+            "reductions make a step faster",
+            "the network with reductions trains a step faster than the naive one "
+            "(each run's mean step time, beyond the seed spread)",
+            compare_seeds(fast, slow, better="lower"),
+            f"ms per step: reduced [{', '.join(f'{v:.0f}' for v in ms[0])}], naive [{', '.join(f'{v:.0f}' for v in ms[1])}]"
+            f"; {gap_text(separation(fast, slow), '.0f', 1e3)} ms",
+            separation(fast, slow),
+        )
+    )
 
     a, b = arms["1×1 reductions + GAP"], arms["naive module + GAP"]
     error = paired_difference(a["correct_per_image"], b["correct_per_image"], seeds, seeds)
-    verdict = no_worse(a["test_accuracy"], b["test_accuracy"], tolerance=PARITY_TOLERANCE,
-                       standard_error=error["standard_error"], z=Z)  # fmt: skip
-    parts.append(Part(
-        "reductions keep the accuracy", f"the reduced network's mean test accuracy is at most {100 * PARITY_TOLERANCE:g} "
-        f"pt below the naive one's, beyond the seed spread and {Z:g} standard errors", verdict,
-        f"test accuracy: reduced {_pct(a['test_accuracy'])}, naive {_pct(b['test_accuracy'])} on "
-        f"{error['images']:,} images; difference {100 * error['difference']:+.2f} ± {100 * error['standard_error']:.2f}"
-        f" pt (standard error); seed spreads {100 * separation(a['test_accuracy'], b['test_accuracy'])['spread_a']:.1f}"
-        f" and {100 * separation(a['test_accuracy'], b['test_accuracy'])['spread_b']:.1f} pt", {**error,
-        **separation(a["test_accuracy"], b["test_accuracy"], better="higher"), "tolerance": PARITY_TOLERANCE},
-    ))  # fmt: skip
+    verdict = no_worse(
+        a["test_accuracy"], b["test_accuracy"], tolerance=PARITY_TOLERANCE, standard_error=error["standard_error"], z=Z
+    )
+    parts.append(
+        Part(
+            "reductions keep the accuracy",
+            f"the reduced network's mean test accuracy is at most {100 * PARITY_TOLERANCE:g} "
+            f"pt below the naive one's, beyond the seed spread and {Z:g} standard errors",
+            verdict,
+            f"test accuracy: reduced {_pct(a['test_accuracy'])}, naive {_pct(b['test_accuracy'])} on "
+            f"{error['images']:,} images; difference {100 * error['difference']:+.2f} ± {100 * error['standard_error']:.2f}"
+            f" pt (standard error); seed spreads {100 * separation(a['test_accuracy'], b['test_accuracy'])['spread_a']:.1f}"
+            f" and {100 * separation(a['test_accuracy'], b['test_accuracy'])['spread_b']:.1f} pt",
+            {
+                **error,
+                **separation(a["test_accuracy"], b["test_accuracy"], better="higher"),
+                "tolerance": PARITY_TOLERANCE,
+            },
+        )
+    )
 
-    parts.append(Part(
-        "GAP removes the head's parameters", f"the GAP network has at most {MOST:.0%} of the parameters of the same "
-        "network with the FC head (cost model, exact)", at_most(reduced["params"], fc["params"], MOST),
-        f"{reduced['params']:,} against {fc['params']:,} parameters; the FC head alone {fc['head_params']:,}, the GAP "
-        f"head {reduced['head_params']:,}", {"params_ratio": reduced["params"] / fc["params"]},
-    ))  # fmt: skip
+    parts.append(
+        Part(
+            "GAP removes the head's parameters",
+            f"the GAP network has at most {MOST:.0%} of the parameters of the same "
+            "network with the FC head (cost model, exact)",
+            at_most(reduced["params"], fc["params"], MOST),
+            f"{reduced['params']:,} against {fc['params']:,} parameters; the FC head alone {fc['head_params']:,}, the GAP "
+            f"head {reduced['head_params']:,}",
+            {"params_ratio": reduced["params"] / fc["params"]},
+        )
+    )
 
     head = data["head"]
     g, f = head["arms"]["1×1 reductions + GAP"], head["arms"]["1×1 reductions + FC head"]
-    gaps = {name: [t - v for t, v in zip(arm["train_accuracy"], arm["test_accuracy"])]
-            for name, arm in (("GAP", g), ("FC", f))}  # fmt: skip
+    gaps = {
+        name: [t - v for t, v in zip(arm["train_accuracy"], arm["test_accuracy"])]
+        for name, arm in (("GAP", g), ("FC", f))
+    }
     error = paired_difference(g["correct_per_image"], f["correct_per_image"], seeds, seeds)
     reason = reached(g["train_accuracy"] + f["train_accuracy"], minimum=head["min_train_accuracy"])
-    verdict = UNDECIDED if reason else compare_arms(gaps["FC"], gaps["GAP"], better="higher",
-                                                    standard_error=error["standard_error"], z=Z)  # fmt: skip
-    evidence = (f"train − test: FC {_pct(gaps['FC'])}, GAP {_pct(gaps['GAP'])}; "
-                + gap_text(separation(gaps["FC"], gaps["GAP"], better="higher"), ".1f", 100)
-                + f" pt; test accuracy GAP − FC {100 * error['difference']:+.2f} ± {100 * error['standard_error']:.2f} pt"
-                f" on {error['images']:,} images; training accuracy FC {_pct(f['train_accuracy'])}, GAP "
-                f"{_pct(g['train_accuracy'])}")  # fmt: skip
-    parts.append(Part(
-        "an FC head widens the train–test gap", f"trained to ≥ {head['min_train_accuracy']:.0%} training accuracy on "
-        f"{head['training_images']:,} images (no dropout in either head), the FC head's train − test gap is larger "
-        f"than GAP's beyond the seed spread and {Z:g} standard errors", verdict,
-        f"{reason}; {evidence}" if reason else evidence,
-        {**separation(gaps["FC"], gaps["GAP"], better="higher"), **error, "gaps": gaps},
-    ))  # fmt: skip
+    verdict = (
+        UNDECIDED
+        if reason
+        else compare_arms(gaps["FC"], gaps["GAP"], better="higher", standard_error=error["standard_error"], z=Z)
+    )
+    evidence = (
+        f"train − test: FC {_pct(gaps['FC'])}, GAP {_pct(gaps['GAP'])}; "
+        + gap_text(separation(gaps["FC"], gaps["GAP"], better="higher"), ".1f", 100)
+        + f" pt; test accuracy GAP − FC {100 * error['difference']:+.2f} ± {100 * error['standard_error']:.2f} pt"
+        f" on {error['images']:,} images; training accuracy FC {_pct(f['train_accuracy'])}, GAP "
+        f"{_pct(g['train_accuracy'])}"
+    )
+    parts.append(
+        Part(
+            "an FC head widens the train–test gap",
+            f"trained to ≥ {head['min_train_accuracy']:.0%} training accuracy on "
+            f"{head['training_images']:,} images (no dropout in either head), the FC head's train − test gap is larger "
+            f"than GAP's beyond the seed spread and {Z:g} standard errors",
+            verdict,
+            f"{reason}; {evidence}" if reason else evidence,
+            {**separation(gaps["FC"], gaps["GAP"], better="higher"), **error, "gaps": gaps},
+        )
+    )
     return parts
 
 
@@ -144,11 +183,11 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         colors = ["C3", "C0", "C0", "C1"]  # as the bars: naive red, reductions + GAP blue, FC head orange
         for index, (label, arm) in enumerate(runs.items()):
             for key, marker in (("train_accuracy", "^"), ("test_accuracy", "o")):
-                axis.plot([index] * len(arm[key]), [100 * v for v in arm[key]], marker, color=colors[index],
-                          alpha=0.8)  # fmt: skip
+                axis.plot([index] * len(arm[key]), [100 * v for v in arm[key]], marker, color=colors[index], alpha=0.8)
         few = f"\n({head['training_images']})"
-        axis.set_xticks(range(len(runs)), ["naive\nGAP", "reduced\nGAP", "reduced\nGAP" + few, "reduced\nFC" + few],
-                        fontsize=6)  # fmt: skip
+        axis.set_xticks(
+            range(len(runs)), ["naive\nGAP", "reduced\nGAP", "reduced\nGAP" + few, "reduced\nFC" + few], fontsize=6
+        )
         axis.set_title("accuracy (%), per seed: ▲ train, ● test", fontsize=9)
 
     plots = [lab.plot("cost_and_accuracy.png", draw, size=(13, 3.8))]

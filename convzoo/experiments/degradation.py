@@ -70,8 +70,16 @@ def measure(lab: Lab) -> dict:
         started = time.perf_counter()
         training_set_fit(_build(names[-1])(), fit, IMAGE_SIZE)
         reserve = (time.perf_counter() - started) * len(names) * len(SEEDS) * 1.3  # and the 1,000 test images
-    recipe.steps = lab.steps([_build(n) for n in names], data, recipe, share=0.75, quick_steps=3, maximum=6000,
-                             runs_each=len(SEEDS), reserve_seconds=reserve)  # fmt: skip
+    recipe.steps = lab.steps(
+        [_build(n) for n in names],
+        data,
+        recipe,
+        share=0.75,
+        quick_steps=3,
+        maximum=6000,
+        runs_each=len(SEEDS),
+        reserve_seconds=reserve,
+    )
     runs = []
     for name in names:
         kind, depth = ("plain", name.removeprefix("cifar_plain")) if "plain" in name else ("resnet", name[12:])
@@ -79,11 +87,17 @@ def measure(lab: Lab) -> dict:
             torch.manual_seed(seed)
             model = _build(name)()
             curve = train(model, data, recipe, seed=seed)
-            runs.append({
-                "name": name, "kind": kind, "depth": int(depth),
-                "seed": seed, "training_set": training_set_fit(model, fit, IMAGE_SIZE),
-                "error_curve": curve.smoothed_error(), "test_error": 1 - _test_accuracy(model, lab, data),
-            })  # fmt: skip
+            runs.append(
+                {
+                    "name": name,
+                    "kind": kind,
+                    "depth": int(depth),
+                    "seed": seed,
+                    "training_set": training_set_fit(model, fit, IMAGE_SIZE),
+                    "error_curve": curve.smoothed_error(),
+                    "test_error": 1 - _test_accuracy(model, lab, data),
+                }
+            )
 
     very_deep_name = "cifar_resnet44" if lab.quick else VERY_DEEP  # --quick checks the structure only
     deep = Recipe(steps=1, batch_size=8 if lab.quick else 16, warmup_steps=5, lr=0.05, image_size=IMAGE_SIZE)
@@ -91,12 +105,23 @@ def measure(lab: Lab) -> dict:
     torch.manual_seed(0)
     curve = train(_build(very_deep_name)(), data, deep, seed=0)
     return {
-        "dataset": "fashion-mnist-mini", "image_size": IMAGE_SIZE, "training_images": len(data.train_labels),
-        "fit_images": len(fit.train_labels), "step_seconds": lab.step_seconds, "seeds": list(SEEDS), "depths": list(DEPTHS), "recipe": recipe.__dict__,
-        "epochs": recipe.steps * recipe.batch_size / len(data.train_labels), "runs": runs,
-        "very_deep": {"model": very_deep_name, "recipe": deep.__dict__, "loss_curve": curve.loss,
-                      "epochs": deep.steps * deep.batch_size / len(data.train_labels)},
-    }  # fmt: skip
+        "dataset": "fashion-mnist-mini",
+        "image_size": IMAGE_SIZE,
+        "training_images": len(data.train_labels),
+        "fit_images": len(fit.train_labels),
+        "step_seconds": lab.step_seconds,
+        "seeds": list(SEEDS),
+        "depths": list(DEPTHS),
+        "recipe": recipe.__dict__,
+        "epochs": recipe.steps * recipe.batch_size / len(data.train_labels),
+        "runs": runs,
+        "very_deep": {
+            "model": very_deep_name,
+            "recipe": deep.__dict__,
+            "loss_curve": curve.loss,
+            "epochs": deep.steps * deep.batch_size / len(data.train_labels),
+        },
+    }
 
 
 def _test_accuracy(model, lab: Lab, data: Data) -> float:
@@ -122,31 +147,47 @@ def judge(data: dict) -> list[Part]:
     shallow, deep = min(data["depths"]), max(data["depths"])
     plain_s, plain_d = _errors(data, "plain", shallow), _errors(data, "plain", deep)
     res_s, res_d = _errors(data, "resnet", shallow), _errors(data, "resnet", deep)
-    parts = [Part(
-        "deeper plain trains worse", f"plain-{deep}'s training-set error is higher than plain-{shallow}'s",
-        compare_seeds(plain_s, plain_d, better="lower"),
-        f"plain-{shallow} {_pct(plain_s)}, plain-{deep} {_pct(plain_d)}; "
-        + gap_text(separation(plain_s, plain_d), ".1f", 100) + " pt", separation(plain_s, plain_d),
-    )]  # fmt: skip
+    parts = [
+        Part(
+            "deeper plain trains worse",
+            f"plain-{deep}'s training-set error is higher than plain-{shallow}'s",
+            compare_seeds(plain_s, plain_d, better="lower"),
+            f"plain-{shallow} {_pct(plain_s)}, plain-{deep} {_pct(plain_d)}; "
+            + gap_text(separation(plain_s, plain_d), ".1f", 100)
+            + " pt",
+            separation(plain_s, plain_d),
+        )
+    ]
 
     plain_penalty = [d - s for s, d in zip(plain_s, plain_d)]  # paired by seed
     res_penalty = [d - s for s, d in zip(res_s, res_d)]
     mean_plain = sum(plain_penalty) / len(plain_penalty) if plain_penalty else math.nan
-    evidence = (f"{shallow}→{deep} layers, per seed: plain {_pct(plain_penalty)}, residual {_pct(res_penalty)}; "
-                + gap_text(separation(res_penalty, plain_penalty), ".1f", 100) + " pt")  # fmt: skip
+    evidence = (
+        f"{shallow}→{deep} layers, per seed: plain {_pct(plain_penalty)}, residual {_pct(res_penalty)}; "
+        + gap_text(separation(res_penalty, plain_penalty), ".1f", 100)
+        + " pt"
+    )
     if not mean_plain > 0:
         verdict, evidence = UNDECIDED, evidence + " (the plain nets show no penalty to compare with)"
     else:
         verdict = compare_seeds(res_penalty, plain_penalty, better="lower", margin=MUCH_SMALLER * mean_plain)
-    parts.append(Part(
-        "residual depth penalty much smaller", f"the residual nets' error rise from {shallow} to {deep} layers is "
-        f"below the plain nets' by more than the seed spread and by at least {MUCH_SMALLER:.0%} of the plain rise",
-        verdict, evidence, separation(res_penalty, plain_penalty),
-    ))  # fmt: skip
+    parts.append(
+        Part(
+            "residual depth penalty much smaller",
+            f"the residual nets' error rise from {shallow} to {deep} layers is "
+            f"below the plain nets' by more than the seed spread and by at least {MUCH_SMALLER:.0%} of the plain rise",
+            verdict,
+            evidence,
+            separation(res_penalty, plain_penalty),
+        )
+    )
 
     reason = short_training(data["epochs"], minimum=MIN_EPOCHS)
-    evidence = (f"ResNet-{shallow} {_pct(res_s)}, ResNet-{deep} {_pct(res_d)}; ResNet-{deep} ahead by "
-                + gap_text(separation(res_d, res_s), ".1f", 100) + " pt")  # fmt: skip
+    evidence = (
+        f"ResNet-{shallow} {_pct(res_s)}, ResNet-{deep} {_pct(res_d)}; ResNet-{deep} ahead by "
+        + gap_text(separation(res_d, res_s), ".1f", 100)
+        + " pt"
+    )
     if reason:
         verdict, evidence = UNDECIDED, f"{reason}; {evidence}"
     elif compare_seeds(res_s, res_d, better="lower") == HELD:
@@ -155,21 +196,30 @@ def judge(data: dict) -> list[Part]:
         verdict = UNDECIDED
     else:
         verdict = HELD if all(math.isfinite(v) for v in res_s + res_d) else UNDECIDED
-    parts.append(Part(
-        "deeper residual at least as good", f"ResNet-{deep}'s training-set error is not above ResNet-{shallow}'s "
-        f"beyond the seed spread (decided from {MIN_EPOCHS} epochs of training on)", verdict, evidence,
-        {**separation(res_d, res_s), "epochs": data["epochs"]},
-    ))  # fmt: skip
+    parts.append(
+        Part(
+            "deeper residual at least as good",
+            f"ResNet-{deep}'s training-set error is not above ResNet-{shallow}'s "
+            f"beyond the seed spread (decided from {MIN_EPOCHS} epochs of training on)",
+            verdict,
+            evidence,
+            {**separation(res_d, res_s), "epochs": data["epochs"]},
+        )
+    )
 
     losses = data["very_deep"]["loss_curve"]
     quarter = max(1, len(losses) // 4)
     first, last = sum(losses[:quarter]) / quarter, sum(losses[-quarter:]) / quarter
-    parts.append(Part(
-        "~1000 layers train", f"{data['very_deep']['model']}'s training loss falls (mean of the last quarter of the "
-        "steps < 0.95 × the first quarter's) and stays finite", loss_falls(first, last, drop=0.05),
-        f"loss {first:.3f} → {last:.3f} over {len(losses)} steps (one seed: a claim that it trains, not a comparison)",
-        {"first_quarter_loss": first, "last_quarter_loss": last, "steps": len(losses)},
-    ))  # fmt: skip
+    parts.append(
+        Part(
+            "~1000 layers train",
+            f"{data['very_deep']['model']}'s training loss falls (mean of the last quarter of the "
+            "steps < 0.95 × the first quarter's) and stays finite",
+            loss_falls(first, last, drop=0.05),
+            f"loss {first:.3f} → {last:.3f} over {len(losses)} steps (one seed: a claim that it trains, not a comparison)",
+            {"first_quarter_loss": first, "last_quarter_loss": last, "steps": len(losses)},
+        )
+    )
     return parts
 
 
@@ -184,8 +234,14 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
             color = f"C{data['depths'].index(run['depth'])}"
             style = "--" if run["kind"] == "plain" else "-"
             label = f"{run['kind']}-{run['depth']}" if run["seed"] == data["seeds"][0] else None
-            plt.plot([100 * e for e in run["error_curve"]], style, color=color, label=label, linewidth=1,
-                     alpha=1.0 if run["seed"] == data["seeds"][0] else 0.5)  # fmt: skip
+            plt.plot(
+                [100 * e for e in run["error_curve"]],
+                style,
+                color=color,
+                label=label,
+                linewidth=1,
+                alpha=1.0 if run["seed"] == data["seeds"][0] else 0.5,
+            )
         plt.xlabel("step")
         plt.ylabel("training error of the batches (%), 20-step running mean")
         plt.title("Plain (dashed) against residual (solid) nets, one recipe, two seeds")

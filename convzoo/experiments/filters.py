@@ -95,17 +95,24 @@ def run(lab: Lab) -> None:
                 if index == 0:
                     axis.set_ylabel(title, fontsize=8)
 
-    plots = [lab.plot("kernel_error.png", draw_errors), lab.plot("kernels.png", draw_kernels, size=(5, 5)),
-             lab.plot("first_layer_filters.png", draw_first_layer, size=(10, 1.8))]  # fmt: skip
+    plots = [
+        lab.plot("kernel_error.png", draw_errors),
+        lab.plot("kernels.png", draw_kernels, size=(5, 5)),
+        lab.plot("first_layer_filters.png", draw_first_layer, size=(10, 1.8)),
+    ]
     final = {name: errors[-1] for name, (_, errors) in fits.items()}
     change = ((after - before).norm() / before.norm()).item()
     results = {
-        "fit_steps": fit_steps, "final_relative_kernel_error": final,
+        "fit_steps": fit_steps,
+        "final_relative_kernel_error": final,
         "initial_relative_kernel_error": {name: errors[0] for name, (_, errors) in fits.items()},
         "learned_kernels": {name: learned.tolist() for name, (learned, _) in fits.items()},
-        "network": "cifar_resnet20", "train_steps": recipe.steps, "test_accuracy": test_accuracy,
-        "first_layer_relative_change": change, "plots": plots,
-    }  # fmt: skip
+        "network": "cifar_resnet20",
+        "train_steps": recipe.steps,
+        "test_accuracy": test_accuracy,
+        "first_layer_relative_change": change,
+        "plots": plots,
+    }
     held = None if lab.quick else all(error < 1e-2 for error in final.values())
     verdict = (
         f"After {fit_steps} steps the learned kernels are within "

@@ -63,19 +63,23 @@ DEFAULT_BUDGET_MINUTES = 14.0
 # ---- measure ------------------------------------------------------------------------------------------------
 
 
-def measure_run(label: str, data: Data, recipe: Recipe, seed: int, probe: tuple[Tensor, Tensor], fit_limit: int
-                ) -> dict:  # fmt: skip
+def measure_run(
+    label: str, data: Data, recipe: Recipe, seed: int, probe: tuple[Tensor, Tensor], fit_limit: int
+) -> dict:
     torch.manual_seed(seed)
     model = build(label)
     at_init = block_gradient_norms(model, *probe)
     curve = train(model, data, recipe, seed=seed)
     subset = _subset(data, fit_limit)
     return {
-        "label": label, "seed": seed, "depths": block_depths(model),
+        "label": label,
+        "seed": seed,
+        "depths": block_depths(model),
         "gradient_norms": {"initialization": at_init, "after training": block_gradient_norms(model, *probe)},
-        "loss_curve": curve.loss, "grad_norm_curve": curve.grad_norm,
+        "loss_curve": curve.loss,
+        "grad_norm_curve": curve.grad_norm,
         "training_set": training_set_fit(model, subset, recipe.image_size),
-    }  # fmt: skip
+    }
 
 
 def _subset(data: Data, limit: int) -> Data:
@@ -96,8 +100,9 @@ def measure(lab: Lab) -> dict:
         training_set_fit(build("plain-56 + BN"), _subset(data, fit_limit), IMAGE_SIZE)
         reserve = (time.perf_counter() - started) * 2 * len(VARIANTS) * len(SEEDS)  # 2 gradient measures + 1 fit
     builders = [lambda label=label: build(label) for label in VARIANTS] + [lambda: build("plain-20")] * 2
-    recipe.steps = lab.steps(builders, data, recipe, share=0.9, quick_steps=3, maximum=3000, runs_each=len(SEEDS),
-                             reserve_seconds=reserve)  # fmt: skip
+    recipe.steps = lab.steps(
+        builders, data, recipe, share=0.9, quick_steps=3, maximum=3000, runs_each=len(SEEDS), reserve_seconds=reserve
+    )
     runs = [measure_run(label, data, recipe, seed, probe, fit_limit) for label in VARIANTS for seed in SEEDS]
 
     # exploding gradients: plain-20 at ten times the learning rate, without and with clipping at the median norm
@@ -112,20 +117,35 @@ def measure(lab: Lab) -> dict:
             model = build("plain-20")
             curve = train(model, data, Recipe(**{**high.__dict__, "clip_norm": clip}), seed=seed)
             fired = [n / clip for n in curve.grad_norm if clip is not None and not n <= clip]
-            exploding.append({
-                "seed": seed, "clip_norm": clip, "lr": high.lr, "loss_curve": curve.loss,
-                "grad_norm_curve": curve.grad_norm, "clipped_steps": len(fired),
-                "clip_ratio_median": statistics.median(fired) if fired else None,
-                "clip_ratio_max": max(fired) if fired else None,
-                "training_set": training_set_fit(model, _subset(data, fit_limit), recipe.image_size),
-            })  # fmt: skip
+            exploding.append(
+                {
+                    "seed": seed,
+                    "clip_norm": clip,
+                    "lr": high.lr,
+                    "loss_curve": curve.loss,
+                    "grad_norm_curve": curve.grad_norm,
+                    "clipped_steps": len(fired),
+                    "clip_ratio_median": statistics.median(fired) if fired else None,
+                    "clip_ratio_max": max(fired) if fired else None,
+                    "training_set": training_set_fit(model, _subset(data, fit_limit), recipe.image_size),
+                }
+            )
     return {
-        "dataset": "fashion-mnist-mini", "image_size": IMAGE_SIZE, "training_images": len(data.train_labels),
-        "measured_batch": count, "fit_images": fit_limit, "seeds": list(SEEDS), "recipe": recipe.__dict__,
-        "epochs": recipe.steps * recipe.batch_size / len(data.train_labels), "runs": runs,
-        "clip_threshold": threshold, "exploding": exploding, "high_lr": high.lr, "step_seconds": lab.step_seconds,
+        "dataset": "fashion-mnist-mini",
+        "image_size": IMAGE_SIZE,
+        "training_images": len(data.train_labels),
+        "measured_batch": count,
+        "fit_images": fit_limit,
+        "seeds": list(SEEDS),
+        "recipe": recipe.__dict__,
+        "epochs": recipe.steps * recipe.batch_size / len(data.train_labels),
+        "runs": runs,
+        "clip_threshold": threshold,
+        "exploding": exploding,
+        "high_lr": high.lr,
+        "step_seconds": lab.step_seconds,
         "reserved_seconds": reserve,
-    }  # fmt: skip
+    }
 
 
 def run(lab: Lab) -> None:
@@ -134,7 +154,24 @@ def run(lab: Lab) -> None:
 
 
 __all__ = [
-    "CLAIM", "DEFAULT_BUDGET_MINUTES", "DESCRIPTION", "HIGH_LR_FACTOR", "IMAGE_SIZE", "MEASURE_BATCH", "SEEDS",
-    "VANISHED_BELOW", "VARIANTS", "block_depths", "block_gradient_norms", "blocks", "build", "judge", "log_ratio",
-    "measure", "measure_run", "ratio", "render", "run",
-]  # fmt: skip
+    "CLAIM",
+    "DEFAULT_BUDGET_MINUTES",
+    "DESCRIPTION",
+    "HIGH_LR_FACTOR",
+    "IMAGE_SIZE",
+    "MEASURE_BATCH",
+    "SEEDS",
+    "VANISHED_BELOW",
+    "VARIANTS",
+    "block_depths",
+    "block_gradient_norms",
+    "blocks",
+    "build",
+    "judge",
+    "log_ratio",
+    "measure",
+    "measure_run",
+    "ratio",
+    "render",
+    "run",
+]

@@ -45,48 +45,70 @@ def judge(data: dict) -> list[Part]:
         norms = [run["gradient_norms"][moment] for run in _by(data, "plain-56")]
         per_seed = [vanished(n[0], n[-1], below=VANISHED_BELOW) for n in norms]
         ratios = [ratio(n) for n in norms]
-        parts.append(Part(
-            f"vanishes {tag}", f"plain-56 without BN: ‖∂L/∂h‖ at the first block < {VANISHED_BELOW:g} × the last "
-            f"block's, {tag} (every seed)", every_seed(per_seed),
-            f"first ÷ last per seed: {_fmt(ratios)} ({', '.join(per_seed)})", {"ratios": ratios, "per_seed": per_seed},
-        ))  # fmt: skip
+        parts.append(
+            Part(
+                f"vanishes {tag}",
+                f"plain-56 without BN: ‖∂L/∂h‖ at the first block < {VANISHED_BELOW:g} × the last "
+                f"block's, {tag} (every seed)",
+                every_seed(per_seed),
+                f"first ÷ last per seed: {_fmt(ratios)} ({', '.join(per_seed)})",
+                {"ratios": ratios, "per_seed": per_seed},
+            )
+        )
     deep = [log_ratio(r["gradient_norms"]["initialization"]) for r in _by(data, "plain-56")]
     shallow = [log_ratio(r["gradient_norms"]["initialization"]) for r in _by(data, "plain-20")]
-    parts.append(Part(
-        "deeper vanishes more", "at init, log10(first ÷ last) is lower for plain-56 than for plain-20 (no BN)",
-        compare_seeds(deep, shallow, better="lower"),
-        f"log10 ratio: plain-56 {_fmt(deep, '.2f')}, plain-20 {_fmt(shallow, '.2f')}; "
-        + gap_text(separation(deep, shallow, better="lower"), ".2f"), separation(deep, shallow, better="lower"),
-    ))  # fmt: skip
+    parts.append(
+        Part(
+            "deeper vanishes more",
+            "at init, log10(first ÷ last) is lower for plain-56 than for plain-20 (no BN)",
+            compare_seeds(deep, shallow, better="lower"),
+            f"log10 ratio: plain-56 {_fmt(deep, '.2f')}, plain-20 {_fmt(shallow, '.2f')}; "
+            + gap_text(separation(deep, shallow, better="lower"), ".2f"),
+            separation(deep, shallow, better="lower"),
+        )
+    )
     plain = [r["training_set"]["loss"] for r in _by(data, "plain-56")]
     plain_flow = [log_ratio(r["gradient_norms"]["after training"]) for r in _by(data, "plain-56")]
     for label, name in (("plain-56 + BN", "batch norm"), ("ResNet-56", "skip connections")):
         flow = [log_ratio(r["gradient_norms"]["after training"]) for r in _by(data, label)]
-        parts.append(Part(
-            f"{name}: gradient reaches the input", f"after training, log10(first ÷ last) is higher for {label} than "
-            "for plain-56 (no vanishing; a ratio far above 1 would be another problem, reported, not judged)",
-            compare_seeds(flow, plain_flow, better="higher"),
-            f"log10 ratio: {label} {_fmt(flow, '.2f')}, plain-56 {_fmt(plain_flow, '.2f')}; "
-            + gap_text(separation(flow, plain_flow, better="higher"), ".2f"),
-            separation(flow, plain_flow, better="higher"),
-        ))  # fmt: skip
+        parts.append(
+            Part(
+                f"{name}: gradient reaches the input",
+                f"after training, log10(first ÷ last) is higher for {label} than "
+                "for plain-56 (no vanishing; a ratio far above 1 would be another problem, reported, not judged)",
+                compare_seeds(flow, plain_flow, better="higher"),
+                f"log10 ratio: {label} {_fmt(flow, '.2f')}, plain-56 {_fmt(plain_flow, '.2f')}; "
+                + gap_text(separation(flow, plain_flow, better="higher"), ".2f"),
+                separation(flow, plain_flow, better="higher"),
+            )
+        )
         loss = [r["training_set"]["loss"] for r in _by(data, label)]
-        parts.append(Part(
-            f"{name}: trains better", f"after equal training, {label}'s training-set loss is lower than plain-56's",
-            compare_seeds(loss, plain, better="lower"),
-            f"training-set loss (eval mode): {label} {_fmt(loss, '.3f')}, plain-56 {_fmt(plain, '.3f')}; "
-            + gap_text(separation(loss, plain, better="lower"), ".3f"), separation(loss, plain, better="lower"),
-        ))  # fmt: skip
+        parts.append(
+            Part(
+                f"{name}: trains better",
+                f"after equal training, {label}'s training-set loss is lower than plain-56's",
+                compare_seeds(loss, plain, better="lower"),
+                f"training-set loss (eval mode): {label} {_fmt(loss, '.3f')}, plain-56 {_fmt(plain, '.3f')}; "
+                + gap_text(separation(loss, plain, better="lower"), ".3f"),
+                separation(loss, plain, better="lower"),
+            )
+        )
     free = [run for run in data["exploding"] if run["clip_norm"] is None]
     clipped = [run for run in data["exploding"] if run["clip_norm"] is not None]
     blew = [HELD if diverged(run["loss_curve"]) else FAILED for run in free]
-    parts.append(Part(
-        "too-high lr diverges", f"plain-20 at lr {data['high_lr']:g} without clipping diverges (loss not finite, or "
-        "last 10% of steps at or above the first step's loss; every seed)", every_seed(blew),
-        "final loss per seed: " + _fmt([mean_tail(r["loss_curve"]) for r in free], ".3g")
-        + "; largest gradient norm: " + _fmt([max(r["grad_norm_curve"], default=math.nan) for r in free], ".3g"),
-        {"per_seed": blew},
-    ))  # fmt: skip
+    parts.append(
+        Part(
+            "too-high lr diverges",
+            f"plain-20 at lr {data['high_lr']:g} without clipping diverges (loss not finite, or "
+            "last 10% of steps at or above the first step's loss; every seed)",
+            every_seed(blew),
+            "final loss per seed: "
+            + _fmt([mean_tail(r["loss_curve"]) for r in free], ".3g")
+            + "; largest gradient norm: "
+            + _fmt([max(r["grad_norm_curve"], default=math.nan) for r in free], ".3g"),
+            {"per_seed": blew},
+        )
+    )
     window = [max(1, len(r["loss_curve"]) // 10) for r in clipped]
     firsts = [sum(r["loss_curve"][:w]) / w for r, w in zip(clipped, window)]
     lasts = [mean_tail(r["loss_curve"]) for r in clipped]
@@ -94,16 +116,24 @@ def judge(data: dict) -> list[Part]:
     verdict = every_seed(trains)
     if verdict == HELD and not all(r["clipped_steps"] > 0 for r in clipped):
         verdict = UNDECIDED  # it trained, but not because of clipping
-    parts.append(Part(
-        "clipping tames it", f"with clipping at {data['clip_threshold']:.3g} (median norm at the normal lr) the same "
-        "run trains: loss of the last 10% of steps < 0.95 × the first 10%, finite, clipping fired (every seed)",
-        verdict,
-        "loss first → last 10%: " + ", ".join(f"{f:.3f} → {last:.3f}" for f, last in zip(firsts, lasts))
-        + "; clipped steps: " + ", ".join(f"{r['clipped_steps']} of {len(r['loss_curve'])}" for r in clipped)
-        + "; pre-clip norm ÷ threshold, median/max: " + ", ".join(
-            f"{r['clip_ratio_median']:.3g}/{r['clip_ratio_max']:.3g}" if r["clipped_steps"] else "-" for r in clipped),
-        {"per_seed": trains, "clipped_steps": [r["clipped_steps"] for r in clipped]},
-    ))  # fmt: skip
+    parts.append(
+        Part(
+            "clipping tames it",
+            f"with clipping at {data['clip_threshold']:.3g} (median norm at the normal lr) the same "
+            "run trains: loss of the last 10% of steps < 0.95 × the first 10%, finite, clipping fired (every seed)",
+            verdict,
+            "loss first → last 10%: "
+            + ", ".join(f"{f:.3f} → {last:.3f}" for f, last in zip(firsts, lasts))
+            + "; clipped steps: "
+            + ", ".join(f"{r['clipped_steps']} of {len(r['loss_curve'])}" for r in clipped)
+            + "; pre-clip norm ÷ threshold, median/max: "
+            + ", ".join(
+                f"{r['clip_ratio_median']:.3g}/{r['clip_ratio_max']:.3g}" if r["clipped_steps"] else "-"
+                for r in clipped
+            ),
+            {"per_seed": trains, "clipped_steps": [r["clipped_steps"] for r in clipped]},
+        )
+    )
     return parts
 
 
@@ -118,8 +148,15 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
             axis = plt.subplot(1, 2, panel + 1)
             for run in data["runs"]:
                 label = run["label"] if run["seed"] == SEEDS[0] else None
-                axis.semilogy(run["depths"], run["gradient_norms"][moment], color=colors[run["label"]], label=label,
-                              linestyle="-" if run["seed"] == SEEDS[0] else ":", marker=".", markersize=3)  # fmt: skip
+                axis.semilogy(
+                    run["depths"],
+                    run["gradient_norms"][moment],
+                    color=colors[run["label"]],
+                    label=label,
+                    linestyle="-" if run["seed"] == SEEDS[0] else ":",
+                    marker=".",
+                    markersize=3,
+                )
             axis.set_xlabel("depth of the block's output (weighted layers from the input)")
             axis.set_ylabel("‖∂L/∂h‖ (float64)")
             steps = data["recipe"]["steps"]

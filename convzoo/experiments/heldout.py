@@ -22,8 +22,13 @@ from .lab import Data, precise_batch_norm, resized
 def split(data: Data, train_count: int, evaluation_limit: int | None = None) -> tuple[Data, Tensor, Tensor]:
     """The first ``train_count`` training images as a training set; the other training images and the test
     images (the first ``evaluation_limit`` of them, when given) as the evaluation set."""
-    train = Data(data.train_images[:train_count], data.train_labels[:train_count], data.test_images,
-                 data.test_labels, data.classes)  # fmt: skip
+    train = Data(
+        data.train_images[:train_count],
+        data.train_labels[:train_count],
+        data.test_images,
+        data.test_labels,
+        data.classes,
+    )
     images = torch.cat([data.train_images[train_count:], data.test_images])
     labels = torch.cat([data.train_labels[train_count:], data.test_labels])
     if evaluation_limit is not None:
@@ -35,21 +40,31 @@ def split(data: Data, train_count: int, evaluation_limit: int | None = None) -> 
 def correct(model: nn.Module, images: Tensor, labels: Tensor, image_size: int, batch: int = 500) -> Tensor:
     """Which images ``model`` classifies correctly, in eval mode (a bool per image)."""
     model.eval()
-    hits = [model(resized(images[start : start + batch], image_size)).argmax(1) == labels[start : start + batch]
-            for start in range(0, len(labels), batch)]  # fmt: skip
+    hits = [
+        model(resized(images[start : start + batch], image_size)).argmax(1) == labels[start : start + batch]
+        for start in range(0, len(labels), batch)
+    ]
     return torch.cat(hits)
 
 
-def score(model: nn.Module, train: Data, images: Tensor, labels: Tensor, image_size: int,
-          precise_bn_images: int = 2000, fit_images: int | None = None) -> tuple[float, float, Tensor]:  # fmt: skip
+def score(
+    model: nn.Module,
+    train: Data,
+    images: Tensor,
+    labels: Tensor,
+    image_size: int,
+    precise_bn_images: int = 2000,
+    fit_images: int | None = None,
+) -> tuple[float, float, Tensor]:
     """Training-set accuracy (on the first ``fit_images`` of it, when given), evaluation accuracy and per-image hits
     of a trained ``model``.
 
     Batch norm statistics are re-estimated on (up to ``precise_bn_images`` of) the training set first
     (:func:`convzoo.experiments.lab.precise_batch_norm`), so eval mode measures the trained weights.
     """
-    precise_batch_norm(model, train.train_images[:precise_bn_images], image_size,
-                       batch=min(128, len(train.train_labels)))  # fmt: skip
+    precise_batch_norm(
+        model, train.train_images[:precise_bn_images], image_size, batch=min(128, len(train.train_labels))
+    )
     fit = correct(model, train.train_images[:fit_images], train.train_labels[:fit_images], image_size)
     fit = fit.float().mean().item()
     hits = correct(model, images, labels, image_size)

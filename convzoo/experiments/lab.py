@@ -55,8 +55,13 @@ def fashion_mnist_sample() -> Data:
     def normalize(images: Tensor) -> Tensor:
         return (images.float() / 255 - mean) / std
 
-    return Data(normalize(data.train_images), data.train_labels, normalize(data.test_images), data.test_labels,
-                list(data.classes))  # fmt: skip
+    return Data(
+        normalize(data.train_images),
+        data.train_labels,
+        normalize(data.test_images),
+        data.test_labels,
+        list(data.classes),
+    )
 
 
 @dataclass
@@ -83,8 +88,10 @@ class Curve:
     grad_norm: list[float] = field(default_factory=list)  # global gradient norm before clipping, when tracked
 
     def smoothed_error(self, window: int = 20) -> list[float]:
-        return [sum(self.error[max(0, i - window + 1) : i + 1]) / len(self.error[max(0, i - window + 1) : i + 1])
-                for i in range(len(self.error))]  # fmt: skip
+        return [
+            sum(self.error[max(0, i - window + 1) : i + 1]) / len(self.error[max(0, i - window + 1) : i + 1])
+            for i in range(len(self.error))
+        ]
 
 
 def resized(images: Tensor, size: int) -> Tensor:
@@ -109,8 +116,10 @@ def train(
         (no_decay if parameter.ndim <= 1 else decay).append(parameter)
     optimizer = torch.optim.SGD(
         [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=recipe.lr, momentum=recipe.momentum, nesterov=True,
-    )  # fmt: skip
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        nesterov=True,
+    )
 
     def factor(step: int) -> float:
         if step < recipe.warmup_steps:
@@ -171,8 +180,9 @@ def precise_batch_norm(model: nn.Module, images: Tensor, image_size: int = 28, b
 
 
 @torch.no_grad()
-def training_set_fit(model: nn.Module, data: Data, image_size: int = 28, batch: int = 500,
-                     precise_bn_images: int = 2000) -> dict[str, float]:  # fmt: skip
+def training_set_fit(
+    model: nn.Module, data: Data, image_size: int = 28, batch: int = 500, precise_bn_images: int = 2000
+) -> dict[str, float]:
     """Error and mean cross-entropy of the training set in ``data`` in eval mode (the degradation claim's quantity).
 
     Batch norm statistics are first re-estimated on the first ``precise_bn_images`` of it
@@ -236,8 +246,18 @@ class Lab:
         count = 200 if self.quick else len(data.test_labels)
         return data.test_images[:count], data.test_labels[:count]
 
-    def steps(self, builders: list[Callable[[], nn.Module]], data: Data, recipe: Recipe, *, share: float,
-              quick_steps: int, maximum: int, runs_each: int = 1, reserve_seconds: float = 0.0) -> int:  # fmt: skip
+    def steps(
+        self,
+        builders: list[Callable[[], nn.Module]],
+        data: Data,
+        recipe: Recipe,
+        *,
+        share: float,
+        quick_steps: int,
+        maximum: int,
+        runs_each: int = 1,
+        reserve_seconds: float = 0.0,
+    ) -> int:
         """Training steps per run so that every builder's runs fit ``share`` of what is left of the budget.
 
         One step of each model is timed first (the timings are kept in ``step_seconds``); ``reserve_seconds`` is
@@ -247,8 +267,14 @@ class Lab:
         if self.quick:
             return quick_steps
         timings = [seconds_per_step(build, data, recipe) for build in builders]
-        self.step_seconds.append({"batch_size": recipe.batch_size, "image_size": recipe.image_size,
-                                  "seconds": [round(t, 4) for t in timings], "runs_each": runs_each})  # fmt: skip
+        self.step_seconds.append(
+            {
+                "batch_size": recipe.batch_size,
+                "image_size": recipe.image_size,
+                "seconds": [round(t, 4) for t in timings],
+                "runs_each": runs_each,
+            }
+        )
         budget = self.until(share, reserve_seconds)
         return max(quick_steps, budget.steps(sum(timings) * runs_each, maximum=maximum))
 
@@ -262,7 +288,15 @@ class Lab:
         plt.close(figure)
         return file_name
 
-    def record(self, results: dict[str, Any], body: str, *, claim: str, held: bool | None = None, verdict: str = "",
-               parts: list[Part] | None = None) -> Path:  # fmt: skip
+    def record(
+        self,
+        results: dict[str, Any],
+        body: str,
+        *,
+        claim: str,
+        held: bool | None = None,
+        verdict: str = "",
+        parts: list[Part] | None = None,
+    ) -> Path:
         """Write results.json and report.md (:func:`.record.write_record`); ``held`` None means the run cannot tell."""
         return write_record(self, results, body, claim=claim, held=held, verdict=verdict, parts=parts)

@@ -22,8 +22,16 @@ if TYPE_CHECKING:
     from .lab import Lab
 
 
-def write_record(lab: Lab, results: dict[str, Any], body: str, *, claim: str, held: bool | None = None,
-                 verdict: str = "", parts: list[Part] | None = None) -> Path:  # fmt: skip
+def write_record(
+    lab: Lab,
+    results: dict[str, Any],
+    body: str,
+    *,
+    claim: str,
+    held: bool | None = None,
+    verdict: str = "",
+    parts: list[Part] | None = None,
+) -> Path:
     """Write results.json and report.md into ``lab.out``; returns the report's path.
 
     ``held`` None means the run cannot tell. With ``parts`` ``held`` follows from them (held only if every
@@ -34,16 +42,30 @@ def write_record(lab: Lab, results: dict[str, Any], body: str, *, claim: str, he
     machine = cpu_kind()
     if parts is not None:
         if lab.quick:
-            parts = [Part(p.name, p.claim, UNDECIDED, f"quick mode, too short to judge (the rule said: {p.verdict}). "
-                          + p.evidence, p.numbers) for p in parts]  # fmt: skip
+            parts = [
+                Part(
+                    p.name,
+                    p.claim,
+                    UNDECIDED,
+                    f"quick mode, too short to judge (the rule said: {p.verdict}). " + p.evidence,
+                    p.numbers,
+                )
+                for p in parts
+            ]
         held = overall(parts)
         verdict = verdict or "; ".join(f"{p.name}: {p.verdict}" for p in parts) + "."
     record = {
-        "experiment": lab.name, "quick": lab.quick, "budget_minutes": lab.budget_minutes,
-        "wall_seconds": round(wall, 1), "claim": claim, "held": held, "verdict": verdict,
+        "experiment": lab.name,
+        "quick": lab.quick,
+        "budget_minutes": lab.budget_minutes,
+        "wall_seconds": round(wall, 1),
+        "claim": claim,
+        "held": held,
+        "verdict": verdict,
         **({"parts": [p.as_dict() for p in parts]} if parts is not None else {}),
-        "provenance": provenance(allow_dirty=True), "results": results,
-    }  # fmt: skip
+        "provenance": provenance(allow_dirty=True),
+        "results": results,
+    }
     files.write_text(lab.out / "results.json", json.dumps(record, indent=1, default=_json_default) + "\n")
     mark = {True: "held", False: "did not hold", None: "could not be decided"}[held]
     table = f"{parts_table(parts)}\n" if parts is not None else ""

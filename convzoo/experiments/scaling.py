@@ -116,9 +116,16 @@ def macs(stage_channels: tuple[int, ...], stage_blocks: int, size: int) -> int:
 def point(width: float = 1.0, depth: float = 1.0, resolution: float = 1.0) -> dict:
     """What a (width, depth, resolution) multiplier builds: channels, blocks per stage, layers, input size, MACs."""
     size = round(BASE_SIZE * resolution)
-    return {"width": width, "depth": depth, "resolution": resolution, "size": size, "channels": channels(width),
-            "blocks": blocks(depth), "layers": 2 + 6 * blocks(depth),
-            "macs": macs(tuple(channels(width)), blocks(depth), size)}  # fmt: skip
+    return {
+        "width": width,
+        "depth": depth,
+        "resolution": resolution,
+        "size": size,
+        "channels": channels(width),
+        "blocks": blocks(depth),
+        "layers": 2 + 6 * blocks(depth),
+        "macs": macs(tuple(channels(width)), blocks(depth), size),
+    }
 
 
 def _off(p: dict, target: float) -> float:
@@ -211,17 +218,34 @@ def _run_arm(p: dict, data, recipe: Recipe, evaluation) -> dict:
         fits.append(fit)
         accuracy.append(acc)
         hits.append(hit)
-    return {**p, "train_accuracy": fits, "accuracy": accuracy, "step_seconds": seconds,
-            "correct_per_image": heldout.seed_counts(hits)}  # fmt: skip
+    return {
+        **p,
+        "train_accuracy": fits,
+        "accuracy": accuracy,
+        "step_seconds": seconds,
+        "correct_per_image": heldout.seed_counts(hits),
+    }
 
 
 def _plan(lab: Lab, points: list[dict], data, recipe: Recipe, *, share: float) -> int:
     if lab.quick:
         return 2
-    timings = [seconds_per_step(lambda p=p: ScalableNet(p["channels"], p["blocks"]), data,
-                                Recipe(**{**recipe.__dict__, "image_size": p["size"]})) for p in points]  # fmt: skip
-    lab.step_seconds.append({"batch_size": recipe.batch_size, "image_sizes": [p["size"] for p in points],
-                             "seconds": [round(t, 4) for t in timings], "runs_each": len(SEEDS)})  # fmt: skip
+    timings = [
+        seconds_per_step(
+            lambda p=p: ScalableNet(p["channels"], p["blocks"]),
+            data,
+            Recipe(**{**recipe.__dict__, "image_size": p["size"]}),
+        )
+        for p in points
+    ]
+    lab.step_seconds.append(
+        {
+            "batch_size": recipe.batch_size,
+            "image_sizes": [p["size"] for p in points],
+            "seconds": [round(t, 4) for t in timings],
+            "runs_each": len(SEEDS),
+        }
+    )
     left = (lab.budget_seconds * share - lab.elapsed()) * 0.95  # 5% for scoring (2,000 images, forward only)
     return planned_steps(left, sum(timings) * len(SEEDS), 10, 3000)
 
@@ -230,8 +254,9 @@ def _net(p: dict) -> tuple:
     return p["blocks"], tuple(p["channels"]), p["size"]
 
 
-def measure_grid(lab: Lab, triples: list[tuple[float, float, float]], base_macs: int, data, recipe: Recipe,
-                 evaluation) -> dict:  # fmt: skip
+def measure_grid(
+    lab: Lab, triples: list[tuple[float, float, float]], base_macs: int, data, recipe: Recipe, evaluation
+) -> dict:
     """Step 1 of the method: each triple at φ ≈ 1 (matched to 2× the base's MACs), its seeds; what each built.
 
     A triple off its target by more than ±10% is listed, not trained; triples that build the same net (depth,
@@ -243,10 +268,12 @@ def measure_grid(lab: Lab, triples: list[tuple[float, float, float]], base_macs:
     grid_recipe = Recipe(**recipe.__dict__)
     grid_recipe.steps = _plan(lab, list(unique.values()), data, recipe, share=0.93)
     trained = {net: _run_arm(p, data, grid_recipe, evaluation) for net, p in unique.items()}
-    return {"target": GRID_TARGET, "recipe": grid_recipe.__dict__,
-            "epochs": grid_recipe.steps * grid_recipe.batch_size / len(data.train_labels),
-            "triples": [{**trained[_net(p)], **p} if p in on_target else {**p, "off_target": True}
-                        for p in points]}  # fmt: skip
+    return {
+        "target": GRID_TARGET,
+        "recipe": grid_recipe.__dict__,
+        "epochs": grid_recipe.steps * grid_recipe.batch_size / len(data.train_labels),
+        "triples": [{**trained[_net(p)], **p} if p in on_target else {**p, "off_target": True} for p in points],
+    }
 
 
 def measure(lab: Lab) -> dict:
@@ -260,13 +287,24 @@ def measure(lab: Lab) -> dict:
     triples = (grid()[:1] if lab.quick else grid()) if run_grid else []
     grid_data = measure_grid(lab, triples, built["base"]["macs"], data, recipe, evaluation) if triples else None
     return {
-        "dataset": "fashion-mnist-mini", "source_size": SOURCE_SIZE, "base_size": BASE_SIZE,
-        "base_blocks": BASE_BLOCKS, "base_channels": list(BASE_CHANNELS), "target": built["compound"]["target"], "tolerance": TOLERANCE,
-        "paper_triple": list(PAPER_TRIPLE), "seeds": list(SEEDS), "training_images": len(data.train_labels),
-        "evaluation_images": len(evaluation[1]), "recipe": recipe.__dict__,
-        "epochs": recipe.steps * recipe.batch_size / len(data.train_labels), "arms": results, "grid": grid_data,
-        "grid_budget_minutes": GRID_BUDGET_MINUTES, "step_seconds": lab.step_seconds,
-    }  # fmt: skip
+        "dataset": "fashion-mnist-mini",
+        "source_size": SOURCE_SIZE,
+        "base_size": BASE_SIZE,
+        "base_blocks": BASE_BLOCKS,
+        "base_channels": list(BASE_CHANNELS),
+        "target": built["compound"]["target"],
+        "tolerance": TOLERANCE,
+        "paper_triple": list(PAPER_TRIPLE),
+        "seeds": list(SEEDS),
+        "training_images": len(data.train_labels),
+        "evaluation_images": len(evaluation[1]),
+        "recipe": recipe.__dict__,
+        "epochs": recipe.steps * recipe.batch_size / len(data.train_labels),
+        "arms": results,
+        "grid": grid_data,
+        "grid_budget_minutes": GRID_BUDGET_MINUTES,
+        "step_seconds": lab.step_seconds,
+    }
 
 
 def run(lab: Lab) -> None:

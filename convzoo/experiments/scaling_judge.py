@@ -25,8 +25,10 @@ def _pct(values: list[float]) -> str:
 
 
 def _built(arm: dict) -> str:
-    return (f"{arm['blocks']} blocks/stage ({arm['layers']} layers), channels {'/'.join(map(str, arm['channels']))}, "
-            f"{arm['size']} px, {arm['macs'] / 1e6:.2f}M MACs")  # fmt: skip
+    return (
+        f"{arm['blocks']} blocks/stage ({arm['layers']} layers), channels {'/'.join(map(str, arm['channels']))}, "
+        f"{arm['size']} px, {arm['macs'] / 1e6:.2f}M MACs"
+    )
 
 
 def judge(data: dict) -> list[Part]:
@@ -39,16 +41,20 @@ def judge(data: dict) -> list[Part]:
         other = arms[kind]
         error = paired_difference(top["correct_per_image"], other["correct_per_image"], seeds, seeds)
         numbers = separation(top["accuracy"], other["accuracy"], better="higher")
-        parts.append(Part(
-            f"compound beats {kind} only", f"at {top['target']:.2f}× the base's MACs, compound scaling's test accuracy is "
-            f"above {kind} scaling's, beyond the seed spread and {Z:g} standard errors",
-            compare_arms(top["accuracy"], other["accuracy"], better="higher", standard_error=error["standard_error"],
-                         z=Z),
-            f"compound {_pct(top['accuracy'])} ({_built(top)}), {kind} {_pct(other['accuracy'])} ({_built(other)}); "
-            f"compound − {kind} {100 * error['difference']:+.2f} ± {100 * error['standard_error']:.2f} pt (standard "
-            f"error, {error['images']:,} images); " + gap_text(numbers, ".1f", 100) + " pt",
-            {**numbers, **error},
-        ))  # fmt: skip
+        parts.append(
+            Part(
+                f"compound beats {kind} only",
+                f"at {top['target']:.2f}× the base's MACs, compound scaling's test accuracy is "
+                f"above {kind} scaling's, beyond the seed spread and {Z:g} standard errors",
+                compare_arms(
+                    top["accuracy"], other["accuracy"], better="higher", standard_error=error["standard_error"], z=Z
+                ),
+                f"compound {_pct(top['accuracy'])} ({_built(top)}), {kind} {_pct(other['accuracy'])} ({_built(other)}); "
+                f"compound − {kind} {100 * error['difference']:+.2f} ± {100 * error['standard_error']:.2f} pt (standard "
+                f"error, {error['images']:,} images); " + gap_text(numbers, ".1f", 100) + " pt",
+                {**numbers, **error},
+            )
+        )
     return parts
 
 
@@ -67,12 +73,22 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         base = arms[0]
         for arm in arms:
             xs = [arm["macs"] / 1e6] * len(arm["accuracy"])
-            plt.plot(xs, [100 * a for a in arm["accuracy"]], markers[arm["kind"]], alpha=0.5,
-                     color=f"C{list(markers).index(arm['kind'])}")  # fmt: skip
+            plt.plot(
+                xs,
+                [100 * a for a in arm["accuracy"]],
+                markers[arm["kind"]],
+                alpha=0.5,
+                color=f"C{list(markers).index(arm['kind'])}",
+            )
             if arm["kind"] != "base":
-                plt.plot([base["macs"] / 1e6, arm["macs"] / 1e6], [100 * _mean(base["accuracy"]),
-                         100 * _mean(arm["accuracy"])], "-", marker=markers[arm["kind"]], label=arm["kind"],
-                         color=f"C{list(markers).index(arm['kind'])}")  # fmt: skip
+                plt.plot(
+                    [base["macs"] / 1e6, arm["macs"] / 1e6],
+                    [100 * _mean(base["accuracy"]), 100 * _mean(arm["accuracy"])],
+                    "-",
+                    marker=markers[arm["kind"]],
+                    label=arm["kind"],
+                    color=f"C{list(markers).index(arm['kind'])}",
+                )
         plt.xscale("log")
         plt.xlabel("MACs per image (M), log scale")
         plt.ylabel("test accuracy (%): line = seed mean, dots = seeds")
@@ -96,8 +112,10 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         )
     )
     if grid is None:
-        grid_text = (f"Step 1, the (α, β, γ) grid search, runs with `--budget {data['grid_budget_minutes']:g}` or "
-                     "more (3 seeds per triple); this run's budget left it out.\n")  # fmt: skip
+        grid_text = (
+            f"Step 1, the (α, β, γ) grid search, runs with `--budget {data['grid_budget_minutes']:g}` or "
+            "more (3 seeds per triple); this run's budget left it out.\n"
+        )
     else:
         grid_text = (
             f"Step 1, the grid search: (α, β, γ) with α·β²·γ² = 2, φ set so that each net lands within ±10% of "
@@ -107,11 +125,14 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
             + "".join(
                 f"| {t['alpha']} | {t['beta']} | {t['gamma']} | {t['phi']:.2f} | {t['blocks']}, "
                 f"{'/'.join(map(str, t['channels']))}, {t['size']} px | {t['macs'] / 1e6:.2f}M | "
-                + ("off target: not trained | - |\n" if t.get("off_target") else
-                   f"{_pct(t['accuracy'])} | {_mean(t['accuracy']):.1%} |\n")
+                + (
+                    "off target: not trained | - |\n"
+                    if t.get("off_target")
+                    else f"{_pct(t['accuracy'])} | {_mean(t['accuracy']):.1%} |\n"
+                )
                 for t in grid["triples"]
             )
-        )  # fmt: skip
+        )
     recipe = data["recipe"]
     body = (
         f"Data: the embedded Fashion-MNIST sample, {data['training_images']:,} training images, scored on "

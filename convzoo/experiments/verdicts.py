@@ -95,10 +95,12 @@ def separation(a: Sequence[float], b: Sequence[float], *, better: str = "lower")
     sign = 1.0 if better == "lower" else -1.0
     ok = bool(a) and bool(b)
     return {
-        "mean_a": sum(a) / len(a) if a else math.nan, "mean_b": sum(b) / len(b) if b else math.nan,
-        "spread_a": spread(a), "spread_b": spread(b),
+        "mean_a": sum(a) / len(a) if a else math.nan,
+        "mean_b": sum(b) / len(b) if b else math.nan,
+        "spread_a": spread(a),
+        "spread_b": spread(b),
         "gap": (min(sign * v for v in b) - max(sign * v for v in a)) if ok else math.nan,
-    }  # fmt: skip
+    }
 
 
 def gap_text(numbers: dict[str, float], spec: str = ".3g", scale: float = 1.0) -> str:
@@ -190,8 +192,9 @@ def at_most(value: float, reference: float, fraction: float) -> str:
     return HELD if value <= fraction * reference else FAILED
 
 
-def paired_difference(correct_a: Sequence[int], correct_b: Sequence[int], seeds_a: int, seeds_b: int
-                      ) -> dict[str, float]:  # fmt: skip
+def paired_difference(
+    correct_a: Sequence[int], correct_b: Sequence[int], seeds_a: int, seeds_b: int
+) -> dict[str, float]:
     """The difference of two arms' seed-mean accuracies on the same images, and its standard error over the images.
 
     ``correct_a[i]`` is how many of arm a's ``seeds_a`` runs classified image ``i`` correctly. Per image
@@ -209,8 +212,9 @@ def paired_difference(correct_a: Sequence[int], correct_b: Sequence[int], seeds_
     return {"difference": mean, "standard_error": math.sqrt(variance / n), "images": n}
 
 
-def compare_arms(a: Sequence[float], b: Sequence[float], *, better: str, standard_error: float, z: float = 2.0,
-                 margin: float = 0.0) -> str:  # fmt: skip
+def compare_arms(
+    a: Sequence[float], b: Sequence[float], *, better: str, standard_error: float, z: float = 2.0, margin: float = 0.0
+) -> str:
     """:func:`compare_seeds`, decided only when the difference of the means also exceeds ``z`` standard errors.
 
     ``standard_error`` is the evaluation's own sampling error of the difference (:func:`paired_difference`): a
@@ -224,8 +228,15 @@ def compare_arms(a: Sequence[float], b: Sequence[float], *, better: str, standar
     return verdict if math.isfinite(standard_error) and difference > z * standard_error else UNDECIDED
 
 
-def no_worse(a: Sequence[float], b: Sequence[float], *, tolerance: float, better: str = "higher",
-             standard_error: float = 0.0, z: float = 2.0) -> str:  # fmt: skip
+def no_worse(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    tolerance: float,
+    better: str = "higher",
+    standard_error: float = 0.0,
+    z: float = 2.0,
+) -> str:
     """Is arm ``a`` no worse than arm ``b`` within ``tolerance``? An equivalence test ("without costing accuracy").
 
     The *deficit* is how far ``a``'s mean is behind ``b``'s (negative when ahead); the *noise* the larger of the
@@ -259,7 +270,24 @@ def parts_table(parts: Sequence[Part | dict]) -> str:
 
 
 __all__ = [
-    "FAILED", "HELD", "UNDECIDED", "Part", "at_most", "compare_arms", "compare_seeds", "diverged", "every_seed",
-    "gap_text", "loss_falls", "no_worse", "overall", "paired_difference", "parts_table", "reached", "separation",
-    "short_training", "spread", "vanished",
-]  # fmt: skip
+    "FAILED",
+    "HELD",
+    "UNDECIDED",
+    "Part",
+    "at_most",
+    "compare_arms",
+    "compare_seeds",
+    "diverged",
+    "every_seed",
+    "gap_text",
+    "loss_falls",
+    "no_worse",
+    "overall",
+    "paired_difference",
+    "parts_table",
+    "reached",
+    "separation",
+    "short_training",
+    "spread",
+    "vanished",
+]

@@ -154,15 +154,19 @@ class Comparison:
 
     def remaining_estimate(self, plan: Plan) -> float:
         left = sum(
-            seconds for model in plan.models for phase, seconds in model.estimate_s.items()
+            seconds
+            for model in plan.models
+            for phase, seconds in model.estimate_s.items()
             if phase not in self.state["done"].get(model.name, [])
-        )  # fmt: skip
+        )
         return self.calibration * left
 
     def run(
-        self, plan: Plan, on_phase: Callable[[str, str, float], None] | None = None,
+        self,
+        plan: Plan,
+        on_phase: Callable[[str, str, float], None] | None = None,
         on_replan: Callable[[Plan], None] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Phase by phase over all models: every cheap column first, then the training with the time really left."""
         measured, estimated = 0.0, 0.0
         for phase in self.phases:

@@ -46,10 +46,15 @@ def plots(results: dict, out: Path, full_runs: str | Path | None = None) -> dict
 def _figure_rows(results: dict, points: list[Point], x_key: str) -> list[dict]:
     by_model = {r["model"]: r for r in results["rows"]}
     return [
-        {"model": p.model, "family": by_model[p.model]["family"], "top1": p.top1, x_key: p.latency_ms,
-         "resolution": by_model[p.model]["published"]["resolution"]}
+        {
+            "model": p.model,
+            "family": by_model[p.model]["family"],
+            "top1": p.top1,
+            x_key: p.latency_ms,
+            "resolution": by_model[p.model]["published"]["resolution"],
+        }
         for p in points
-    ]  # fmt: skip
+    ]
 
 
 def top1_vs_latency_figure(results: dict):
@@ -59,11 +64,13 @@ def top1_vs_latency_figure(results: dict):
         return None
     frontier = [p.model for p in pareto_frontier(points)]
     return published_top1_figure(
-        _figure_rows(results, points, "latency_ms"), "latency_ms", frontier,
+        _figure_rows(results, points, "latency_ms"),
+        "latency_ms",
+        frontier,
         title=f"Published ImageNet-1k top-1 vs batch-1 latency measured on this machine ({cpu_label(results)})",
         xlabel="batch-1 latency here, eager fp32, at the published figure's input size (ms, log scale)",
         frontier_label="Pareto frontier on this machine",
-    )  # fmt: skip
+    )
 
 
 def top1_vs_gmacs_figure(results: dict):
@@ -72,10 +79,13 @@ def top1_vs_gmacs_figure(results: dict):
         return None
     frontier = [p.model for p in pareto_frontier(points)]
     return published_top1_figure(
-        _figure_rows(results, points, "gmacs"), "gmacs", frontier,
+        _figure_rows(results, points, "gmacs"),
+        "gmacs",
+        frontier,
         title="Published ImageNet-1k top-1 vs GMACs (the cost model)",
-        xlabel="GMACs at the published figure's input size (log scale)", frontier_label="Pareto frontier in GMACs",
-    )  # fmt: skip
+        xlabel="GMACs at the published figure's input size (log scale)",
+        frontier_label="Pareto frontier in GMACs",
+    )
 
 
 def plot_top1_vs_latency(results: dict, path: Path) -> Path | None:

@@ -210,9 +210,16 @@ def efficientnet(phis: Iterable[int] = range(5), published: Iterable[str] = tupl
         facts["phi"][phi] = _formula_macs(phi)
         ratio = facts["phi"][phi] / facts["phi"][min(facts["phi"])]
         formula_rows.append(
-            (phi, f"{scaling.depth:.2f}", f"{scaling.width:.2f}", scaling.resolution,
-             f"{facts['phi'][phi] / 1e9:.2f}", f"{ratio:.2f}", 2**phi)
-        )  # fmt: skip
+            (
+                phi,
+                f"{scaling.depth:.2f}",
+                f"{scaling.width:.2f}",
+                scaling.resolution,
+                f"{facts['phi'][phi] / 1e9:.2f}",
+                f"{ratio:.2f}",
+                2**phi,
+            )
+        )
     published_rows = []
     for phi, name in enumerate(published):
         variant, formula = EFFICIENTNET_VARIANTS[name], compound_scaling(phi)
@@ -220,9 +227,14 @@ def efficientnet(phis: Iterable[int] = range(5), published: Iterable[str] = tupl
         formula_macs = facts["phi"].get(phi) or _formula_macs(phi)
         facts["published"][name] = (macs, formula_macs)
         published_rows.append(
-            (name, f"{variant.depth} / {formula.depth:.2f}", f"{variant.width} / {formula.width:.2f}",
-             f"{variant.resolution} / {formula.resolution}", f"{macs / 1e9:.2f} / {formula_macs / 1e9:.2f}")
-        )  # fmt: skip
+            (
+                name,
+                f"{variant.depth} / {formula.depth:.2f}",
+                f"{variant.width} / {formula.width:.2f}",
+                f"{variant.resolution} / {formula.resolution}",
+                f"{macs / 1e9:.2f} / {formula_macs / 1e9:.2f}",
+            )
+        )
     text = f"""Compound scaling: depth d = 1.2^φ, width w = 1.1^φ, resolution r = 224·1.15^φ, with
 α·β²·γ² = 1.2 · 1.1² · 1.15² = {1.2 * 1.1**2 * 1.15**2:.3f} ≈ 2, so cost should double per step of φ.
 `create_model("efficientnet", phi=φ)` profiled at its own resolution (channels rounded to multiples of 8,
@@ -281,8 +293,10 @@ LAB = {
 def _lab_links(title: str) -> str:
     from .. import experiments
 
-    links = [f"[`convzoo experiment {name}`](experiments/{name}/report.md): {experiments.experiment(name).DESCRIPTION}"
-             for name in LAB.get(title, ())]  # fmt: skip
+    links = [
+        f"[`convzoo experiment {name}`](experiments/{name}/report.md): {experiments.experiment(name).DESCRIPTION}"
+        for name in LAB.get(title, ())
+    ]
     return "".join(f"\n**In the lab:** {link}.\n" for link in links)
 
 

@@ -139,10 +139,21 @@ def measure_training(name: str, config: LearnsCheckSettings, plan: Plan, steps: 
     with torch.device("meta"):  # structure only: no memory, no initialization
         lr = config.lr if has_batch_norm(create_model(name, num_classes=NUM_CLASSES)) else config.lr_without_batch_norm
     train_config = TrainConfig(
-        model=name, data=config.data, data_dir=config.data_dir, epochs=1, steps_per_epoch=steps,
-        batch_size=config.batch_size, optimizer=config.optimizer, lr=lr, grad_clip=config.grad_clip,
-        precise_bn=config.precise_bn, amp=plan.amp, seed=config.seed, out=str(run_dir), progress=False,
-    )  # fmt: skip
+        model=name,
+        data=config.data,
+        data_dir=config.data_dir,
+        epochs=1,
+        steps_per_epoch=steps,
+        batch_size=config.batch_size,
+        optimizer=config.optimizer,
+        lr=lr,
+        grad_clip=config.grad_clip,
+        precise_bn=config.precise_bn,
+        amp=plan.amp,
+        seed=config.seed,
+        out=str(run_dir),
+        progress=False,
+    )
     result = train(train_config, on_step=record)
     shutil.rmtree(run_dir, ignore_errors=True)  # VGG-16's checkpoints alone would take 3 GB
     if result.interrupted:

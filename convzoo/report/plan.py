@@ -165,9 +165,16 @@ def compare_budget(budget_s: float, spent_s: float = 0.0) -> Budget:
 
 
 def make_plan(
-    probes: dict[str, Probe], budget_s: float, probe_s: float, *, batch_size: int, amp: str,
-    test_images: int = 1000, precise_bn: int = 8, published_px: dict[str, int] | None = None,
-) -> Plan:  # fmt: skip
+    probes: dict[str, Probe],
+    budget_s: float,
+    probe_s: float,
+    *,
+    batch_size: int,
+    amp: str,
+    test_images: int = 1000,
+    precise_bn: int = 8,
+    published_px: dict[str, int] | None = None,
+) -> Plan:
     """The most work that fits what :func:`compare_budget` leaves after the probe; see the module docstring.
 
     ``published_px``: the input size of each model's published top-1 where it is not 224 (timed there too).

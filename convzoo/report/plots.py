@@ -31,8 +31,15 @@ def plot_confusion(confusion: torch.Tensor, classes: list[str], path: str | Path
     if len(classes) <= 20:
         for i in range(len(classes)):
             for j in range(len(classes)):
-                axes.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=7,
-                          color="white" if rates[i, j] > 0.5 else "black")  # fmt: skip
+                axes.text(
+                    j,
+                    i,
+                    int(counts[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black",
+                )
     figure.colorbar(image, ax=axes, fraction=0.046, label="fraction of the true class")
     figure.tight_layout()
     path = files.write_figure(path, figure, dpi=120)
@@ -53,9 +60,17 @@ def _color(family: str):
 
 
 def _labelled_scatter(
-    rows: list[dict], x_key: str, y_key: str, path: Path, *, title: str, xlabel: str, ylabel: str,
-    size_key: str | None = None, min_y_span: float | None = None,
-) -> Path | None:  # fmt: skip
+    rows: list[dict],
+    x_key: str,
+    y_key: str,
+    path: Path,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    size_key: str | None = None,
+    min_y_span: float | None = None,
+) -> Path | None:
     points = [r for r in rows if r.get(x_key) is not None and r.get(y_key) is not None]
     if not points:
         return None
@@ -92,16 +107,27 @@ def plot_accuracy_vs_gmacs(
     """
     return _labelled_scatter(
         [r | {"accuracy_pct": 100 * r["test_top1"]} if r.get("test_top1") is not None else r for r in rows],
-        "gmacs", "accuracy_pct", Path(path), title=title,
-        xlabel="GMACs at 224×224 (log scale)", ylabel="test top-1 (%)", size_key="params", min_y_span=10.0,
-    )  # fmt: skip
+        "gmacs",
+        "accuracy_pct",
+        Path(path),
+        title=title,
+        xlabel="GMACs at 224×224 (log scale)",
+        ylabel="test top-1 (%)",
+        size_key="params",
+        min_y_span=10.0,
+    )
 
 
 def plot_latency_vs_gmacs(rows: list[dict], path: str | Path) -> Path | None:
     return _labelled_scatter(
-        rows, "gmacs", "latency_b1_ms", Path(path), title="CPU latency (batch 1, eager) vs GMACs",
-        xlabel="GMACs at 224×224 (log scale)", ylabel="latency (ms)",
-    )  # fmt: skip
+        rows,
+        "gmacs",
+        "latency_b1_ms",
+        Path(path),
+        title="CPU latency (batch 1, eager) vs GMACs",
+        xlabel="GMACs at 224×224 (log scale)",
+        ylabel="latency (ms)",
+    )
 
 
 def plot_params_by_family(rows: list[dict], path: str | Path) -> Path:
@@ -154,9 +180,14 @@ def place_labels(axes, points: list[tuple[float, float, str]], fontsize: float =
         best = None
         for dx, dy in _OFFSETS:
             text = axes.annotate(
-                label, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
-                ha="left" if dx > 0 else "right" if dx < 0 else "center", va="center",
-            )  # fmt: skip
+                label,
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                fontsize=fontsize,
+                ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                va="center",
+            )
             box = text.get_window_extent(renderer)
             clash = sum(_overlap(box, other) for other in placed) + sum(
                 _overlap(box, m) for m in markers if m is not own
@@ -174,17 +205,23 @@ def place_labels(axes, points: list[tuple[float, float, str]], fontsize: float =
         if (dx**2 + dy**2) ** 0.5 * to_pixels > 12:
             text.remove()
             text = axes.annotate(
-                label, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
-                ha="left" if dx > 0 else "right" if dx < 0 else "center", va="center",
+                label,
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                fontsize=fontsize,
+                ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                va="center",
                 arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.6, "shrinkA": 0, "shrinkB": 4},
-            )  # fmt: skip
+            )
         placed.append(box)
         texts.append(text)
     return texts
 
 
-def published_top1_figure(rows: list[dict], x_key: str, frontier: list[str], *, title: str, xlabel: str,
-                          frontier_label: str):  # fmt: skip
+def published_top1_figure(
+    rows: list[dict], x_key: str, frontier: list[str], *, title: str, xlabel: str, frontier_label: str
+):
     """Published top-1 (y) against a measured cost (x, log), the frontier drawn as a line through its models.
 
     ``rows``: dicts with ``model``, ``family``, ``top1``, ``x_key`` and ``resolution``; a point whose published
@@ -195,14 +232,27 @@ def published_top1_figure(rows: list[dict], x_key: str, frontier: list[str], *, 
     on = set(frontier)
     for row in rows:
         axes.scatter(
-            row[x_key], row["top1"], s=70 if row["model"] in on else 45, color=_color(row["family"]),
-            edgecolors="black", linewidths=1.4 if row["model"] in on else 0.5, zorder=3,
-        )  # fmt: skip
+            row[x_key],
+            row["top1"],
+            s=70 if row["model"] in on else 45,
+            color=_color(row["family"]),
+            edgecolors="black",
+            linewidths=1.4 if row["model"] in on else 0.5,
+            zorder=3,
+        )
     by_model = {row["model"]: row for row in rows}
     if frontier:
         line = [by_model[name] for name in frontier]
-        axes.plot([r[x_key] for r in line], [r["top1"] for r in line], "-", color="tab:red", lw=1.5,
-                  alpha=0.7, zorder=2, label=frontier_label)  # fmt: skip
+        axes.plot(
+            [r[x_key] for r in line],
+            [r["top1"] for r in line],
+            "-",
+            color="tab:red",
+            lw=1.5,
+            alpha=0.7,
+            zorder=2,
+            label=frontier_label,
+        )
         axes.legend(loc="lower right", fontsize=8)
     axes.set_xscale("log")
     values = [r["top1"] for r in rows]

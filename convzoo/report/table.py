@@ -134,9 +134,13 @@ def fmnist_rows(results: dict, full_runs: str | Path | None = None) -> tuple[lis
         if name not in full and name not in PUBLISHED:
             without.append(name)
             continue
-        rows.append({
-            "model": name,
-            "Fashion-MNIST top-1 after full training (measured)": full[name].cell() if name in full else "no full run yet",
-            "Fashion-MNIST top-1 (published benchmark)": f"{PUBLISHED[name]}%" if name in PUBLISHED else "—",
-        })  # fmt: skip
+        rows.append(
+            {
+                "model": name,
+                "Fashion-MNIST top-1 after full training (measured)": full[name].cell()
+                if name in full
+                else "no full run yet",
+                "Fashion-MNIST top-1 (published benchmark)": f"{PUBLISHED[name]}%" if name in PUBLISHED else "—",
+            }
+        )
     return rows, without

@@ -56,11 +56,18 @@ class Checkpointing(CheckpointedRun):
     def model_spec(self) -> ckpt.ModelSpec:
         data = self.data
         return ckpt.ModelSpec(
-            name=self.config.model, kwargs=self.model_kwargs, classes=list(data.classes), mean=list(data.mean),
-            std=list(data.std), data_channels=data.channels, image_size=data.image_size,
-            min_size=minimum_size(self.config.model, self.model_kwargs), dataset=self.config.data,
-            resize_size=data.resize_size, interpolation=getattr(data, "interpolation", "bilinear"),
-        )  # fmt: skip
+            name=self.config.model,
+            kwargs=self.model_kwargs,
+            classes=list(data.classes),
+            mean=list(data.mean),
+            std=list(data.std),
+            data_channels=data.channels,
+            image_size=data.image_size,
+            min_size=minimum_size(self.config.model, self.model_kwargs),
+            dataset=self.config.data,
+            resize_size=data.resize_size,
+            interpolation=getattr(data, "interpolation", "bilinear"),
+        )
 
     def checkpoint(self) -> ckpt.Checkpoint:
         training = {

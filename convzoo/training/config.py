@@ -46,9 +46,10 @@ class TrainConfig:
         None, "decoupled weight decay, not on norms and biases (default 5e-4 SGD / 0.05 AdamW)"
     )
     schedule: str | None = option(
-        None, "learning-rate schedule (default: onecycle from scratch, cosine after warm-up when fine-tuning)",
+        None,
+        "learning-rate schedule (default: onecycle from scratch, cosine after warm-up when fine-tuning)",
         ("cosine", "onecycle"),
-    )  # fmt: skip
+    )
     warmup_epochs: float = option(1.0, "linear warm-up length in epochs (cosine schedule)")
     label_smoothing: float = option(0.1, "label smoothing of the cross-entropy loss")
     crop_padding: int | None = option(None, "random-crop padding in pixels (default 2 for 28 px, 4 for 32 px+; 0 off)")

@@ -53,7 +53,7 @@ from .setup import (
     minimum_size,
     prepare_run_dir,
     set_backbone_trainable,
-)  # fmt: skip
+)
 from .state import StopAtBoundary, TrainResult, TrainState, mix, skip_or_diverge
 from .step import TrainingStep, grad_scaler_for
 
@@ -86,9 +86,9 @@ class Trainer(Checkpointing):
             self.model.to(memory_format=torch.channels_last)
         smallest = minimum_size(config.model, self.model_kwargs)
         check_progressive_resize(config, smallest)
-        self.adapter = InputAdapter(
-            data.channels, self.model_kwargs["in_chans"], data.mean, data.std, smallest
-        ).to(context.device)  # fmt: skip
+        self.adapter = InputAdapter(data.channels, self.model_kwargs["in_chans"], data.mean, data.std, smallest).to(
+            context.device
+        )
         self.workers = self._workers()  # decoding processes of this rank's loaders
         self.train_loader, self.test_loader = build_loaders(config, data, context, self.workers)
         self.optimizer = build_optimizer(self.model, config)
@@ -111,9 +111,14 @@ class Trainer(Checkpointing):
                 self.model, device_ids=device_ids, find_unused_parameters=config.freeze_epochs > 0
             )
         self.step = TrainingStep(
-            self.model, self.optimizer, net=self.net, amp_dtype=self.amp_dtype, scaler=self.scaler,
-            channels_last=config.channels_last, clip_norm=config.grad_clip,
-        )  # fmt: skip
+            self.model,
+            self.optimizer,
+            net=self.net,
+            amp_dtype=self.amp_dtype,
+            scaler=self.scaler,
+            channels_last=config.channels_last,
+            clip_norm=config.grad_clip,
+        )
 
     def _workers(self) -> int:
         """Decoding processes per training process: the CPU cores, at most 8, shared by the ranks on a node."""
@@ -206,9 +211,14 @@ class Trainer(Checkpointing):
         if self.config.precise_bn:
             self.recompute_batch_norm(model)
         result = evaluate(
-            model, self.adapter, self.test_loader, classes=self.data.classes, context=self.context,
-            amp_dtype=self.amp_dtype, channels_last=self.config.channels_last,
-        )  # fmt: skip
+            model,
+            self.adapter,
+            self.test_loader,
+            classes=self.data.classes,
+            context=self.context,
+            amp_dtype=self.amp_dtype,
+            channels_last=self.config.channels_last,
+        )
         if not math.isfinite(result.loss):
             raise DivergedError(
                 f"the test loss after epoch {self.state.epoch + 1} is {result.loss}; {self.kept_checkpoint()}. "
@@ -219,11 +229,16 @@ class Trainer(Checkpointing):
         self.state.sums = EpochSums().as_list()
         self.state.best_top1 = max(self.state.best_top1, result.top1)
         row = epoch_row(
-            self.state.epoch, sums, result, lr=self.optimizer.param_groups[0]["lr"], seconds=seconds,
-            eval_seconds=time.perf_counter() - eval_start, train_side=self.side or self.data.image_size,
+            self.state.epoch,
+            sums,
+            result,
+            lr=self.optimizer.param_groups[0]["lr"],
+            seconds=seconds,
+            eval_seconds=time.perf_counter() - eval_start,
+            train_side=self.side or self.data.image_size,
             data_wait=self.data_wait,
             skipped=skipped_files([self.data, self.train_loader, self.test_loader], self.context),
-        )  # fmt: skip
+        )
         self.state.last_row = row
         self.save()  # before the row is logged: a crash in between cannot log an epoch twice on resume
         self.log.log(row)
@@ -262,9 +277,14 @@ class Trainer(Checkpointing):
             signal_name = self.stop.name or "SIGINT"
             code = self.stop.exit_code or 130
             return TrainResult(
-                run_dir=self.run_dir, history=history, interrupted=True, is_main=self.context.is_main,
-                stop_signal=signal_name, exit_code=code, classes=self.data.classes,
-            )  # fmt: skip
+                run_dir=self.run_dir,
+                history=history,
+                interrupted=True,
+                is_main=self.context.is_main,
+                stop_signal=signal_name,
+                exit_code=code,
+                classes=self.data.classes,
+            )
         finally:
             self.log.close()
         return TrainResult(

@@ -46,9 +46,17 @@ class EpochSums:
 
 
 def epoch_row(
-    epoch: int, sums: EpochSums, result: EvalResult, *, lr: float, seconds: float, eval_seconds: float,
-    train_side: int, data_wait: float, skipped: dict[str, Any],
-) -> dict[str, Any]:  # fmt: skip
+    epoch: int,
+    sums: EpochSums,
+    result: EvalResult,
+    *,
+    lr: float,
+    seconds: float,
+    eval_seconds: float,
+    train_side: int,
+    data_wait: float,
+    skipped: dict[str, Any],
+) -> dict[str, Any]:
     """The metrics row of a finished epoch (``sums`` over all processes), as logged and returned in the history."""
     return {
         "epoch": epoch,

@@ -32,10 +32,15 @@ def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict]:
         if param.requires_grad:
             groups[("head" if id(param) in classifier else "backbone", param.ndim > 1)].append(param)
     return [
-        {"params": params, "weight_decay": config.weight_decay if decayed else 0.0, "part": part,
-         "lr": config.lr * (config.head_lr_scale if part == "head" else 1.0)}
-        for (part, decayed), params in groups.items() if params
-    ]  # fmt: skip
+        {
+            "params": params,
+            "weight_decay": config.weight_decay if decayed else 0.0,
+            "part": part,
+            "lr": config.lr * (config.head_lr_scale if part == "head" else 1.0),
+        }
+        for (part, decayed), params in groups.items()
+        if params
+    ]
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -52,9 +57,13 @@ def build_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
         if config.freeze_epochs:
             raise OptionError("--freeze-epochs needs --schedule cosine (the default when fine-tuning)")
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=[group["lr"] for group in optimizer.param_groups], total_steps=total, pct_start=0.15,
-            div_factor=10, final_div_factor=100,
-        )  # fmt: skip
+            optimizer,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
+            total_steps=total,
+            pct_start=0.15,
+            div_factor=10,
+            final_div_factor=100,
+        )
     warmup = min(total - 1, int(config.warmup_epochs * steps_per_epoch))
     frozen = config.freeze_epochs * steps_per_epoch
 

@@ -57,9 +57,13 @@ def folder_options(config: TrainConfig) -> FolderOptions:
     transform = weights.transform
     size = config.image_size or transform.crop
     return FolderOptions(
-        image_size=size, resize_size=round(size * transform.resize / transform.crop), stream=config.stream,
-        mean=transform.mean, std=transform.std, interpolation=transform.interpolation,
-    )  # fmt: skip
+        image_size=size,
+        resize_size=round(size * transform.resize / transform.crop),
+        stream=config.stream,
+        mean=transform.mean,
+        std=transform.std,
+        interpolation=transform.interpolation,
+    )
 
 
 def model_kwargs_for(

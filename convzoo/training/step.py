@@ -59,11 +59,18 @@ class TrainingStep:
     """
 
     def __init__(
-        self, model: nn.Module, optimizer: torch.optim.Optimizer, *, net: nn.Module | None = None,
-        amp_dtype: torch.dtype | None = None, scaler: torch.amp.GradScaler | None = None,
-        channels_last: bool = False, clip_norm: float | None = None, track_grad_norm: bool = False,
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        *,
+        net: nn.Module | None = None,
+        amp_dtype: torch.dtype | None = None,
+        scaler: torch.amp.GradScaler | None = None,
+        channels_last: bool = False,
+        clip_norm: float | None = None,
+        track_grad_norm: bool = False,
         loss_rule: LossRule | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.model, self.optimizer, self.net = model, optimizer, net or model
         self.amp_dtype, self.scaler, self.channels_last = amp_dtype, scaler, channels_last
         self.clip_norm, self.track_grad_norm = clip_norm, track_grad_norm

@@ -70,8 +70,14 @@ class Weights:
 
     def summary(self) -> dict[str, Any]:
         """The facts a user asks for first (``model_info``, ``convzoo models --pretrained``)."""
-        return {"source": self.source, "tag": self.tag, "top1": self.top1, "size_mb": self.size_mb,
-                "license": self.license, "input": self.transform.crop}  # fmt: skip
+        return {
+            "source": self.source,
+            "tag": self.tag,
+            "top1": self.top1,
+            "size_mb": self.size_mb,
+            "license": self.license,
+            "input": self.transform.crop,
+        }
 
 
 def _entry(row: dict[str, Any]) -> Weights:

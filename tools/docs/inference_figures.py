@@ -142,8 +142,10 @@ def int8_speed(root: Path) -> str:
             parts.append(f"**{meaning}**: not measured yet.")
             continue
         speed, agree = run["speed"], run["agreement"]
-        rows = [[label, f"{speed['images_per_s'][label]:,}", f"{ratio:.3f}×"]
-                for label, ratio in speed["ratio_to_eager_torchvision"].items()]  # fmt: skip
+        rows = [
+            [label, f"{speed['images_per_s'][label]:,}", f"{ratio:.3f}×"]
+            for label, ratio in speed["ratio_to_eager_torchvision"].items()
+        ]
         ours = speed["ratio_to_eager_torchvision"]["convzoo optimized+compiled int8 (PT2E)"]
         top1, same = agree["test_top1"], agree["top1_agreement_with_fp32"]
         parts.append(

@@ -87,6 +87,12 @@ def readme_lab(root: Path) -> str:
         if record.get("parts"):
             verdict += "<br>" + "<br>".join(f"{part['name']}: {part['verdict']}" for part in record["parts"])
         cpu = record["provenance"]["environment"]["cpu"]
-        rows.append((f"[{name}](docs/experiments/{name}/report.md)", record["claim"], verdict,
-                     f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}"))  # fmt: skip
+        rows.append(
+            (
+                f"[{name}](docs/experiments/{name}/report.md)",
+                record["claim"],
+                verdict,
+                f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}",
+            )
+        )
     return markdown(["experiment", "the lecture's claim", "at this scale", "run"], rows)

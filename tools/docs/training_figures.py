@@ -55,8 +55,20 @@ def _work(run: dict) -> float:
 
 def time_to_accuracy(root: Path) -> str:
     """The time-to-accuracy table of docs/training.md: one row per run and CPU kind, with the target's verdict."""
-    header = ["budget", "epochs", "recipe", "work (full-size epochs)", "reached 93.0%", "reached 94.0%", "final test top-1", "training time",
-              "last epoch's images/s", "target", "CPU", "commit"]  # fmt: skip
+    header = [
+        "budget",
+        "epochs",
+        "recipe",
+        "work (full-size epochs)",
+        "reached 93.0%",
+        "reached 94.0%",
+        "final test top-1",
+        "training time",
+        "last epoch's images/s",
+        "target",
+        "CPU",
+        "commit",
+    ]
     rows, commands = [], []
     for tag, (budget, minutes, accuracy) in TIME_TO_ACCURACY_RUNS.items():
         path = root / RESULTS / f"time_to_accuracy-{tag}.json"
@@ -64,12 +76,22 @@ def time_to_accuracy(root: Path) -> str:
             continue
         run = json.loads(path.read_text())
         commands.append(f"    {run['command']}")
-        rows.append([
-            budget, run["config"]["epochs"], _recipe(run), f"{_work(run):.2f}", _reached(run["reached_93"]), _reached(run["reached_94"]),
-            f"**{run['final_top1']:.2%}**", f"{run['train_minutes']:.2f} min",
-            f"{run['epochs'][-1]['train_images_per_s']:,.0f}", _target(run, minutes, accuracy),
-            cpu_label(run), commit_label(run),
-        ])  # fmt: skip
+        rows.append(
+            [
+                budget,
+                run["config"]["epochs"],
+                _recipe(run),
+                f"{_work(run):.2f}",
+                _reached(run["reached_93"]),
+                _reached(run["reached_94"]),
+                f"**{run['final_top1']:.2%}**",
+                f"{run['train_minutes']:.2f} min",
+                f"{run['epochs'][-1]['train_images_per_s']:,.0f}",
+                _target(run, minutes, accuracy),
+                cpu_label(run),
+                commit_label(run),
+            ]
+        )
     lines = [markdown(header, rows), "", "The rows' commands, as recorded:", "", *commands]
     evaluated = read_record(root, "time_to_accuracy-5min.json").get("eval")
     if evaluated:
@@ -96,11 +118,15 @@ def _engine_overhead(run: dict) -> str:
     table = markdown(
         ["model", "engine images/s", "plain loop images/s", "engine overhead"],
         [
-            [f"{r['model']}{' (small input)' if r['small_input'] else ''}", f"{r['engine_images_per_s']:,.0f}",
-             f"{r['plain_images_per_s']:,.0f}", f"{r['engine_overhead']:+.1%}".replace("-", "−")]
+            [
+                f"{r['model']}{' (small input)' if r['small_input'] else ''}",
+                f"{r['engine_images_per_s']:,.0f}",
+                f"{r['plain_images_per_s']:,.0f}",
+                f"{r['engine_overhead']:+.1%}".replace("-", "−"),
+            ]
             for r in rows
         ],
-    )  # fmt: skip
+    )
     within = sum(1 for r in rows if r["engine_overhead"] <= 0.05)
     return (
         f"{table}\n\nWithin the 5% budget for {within} of {len(rows)} (a negative overhead is the noise of the "
@@ -132,8 +158,10 @@ def image_pipeline(root: Path) -> str:
     """The streaming image-folder pipeline against torchvision's, and ResNet-50's data wait (docs/finetuning.md)."""
     run = read_record(root, "image_pipeline.json")
     medians, wait = run["pipeline_median_images_per_s"], run["resnet50_fine_tuning"]
-    rows = [[name, f"{medians[name]:,}", ", ".join(f"{x:,}" for x in run["pipeline_images_per_s"][name])]
-            for name in ("torchvision", "convzoo")]  # fmt: skip
+    rows = [
+        [name, f"{medians[name]:,}", ", ".join(f"{x:,}" for x in run["pipeline_images_per_s"][name])]
+        for name in ("torchvision", "convzoo")
+    ]
     decoders = markdown(
         ["decoder (one process, decode only)", "images/s"],
         [[name, f"{rate:,}"] for name, rate in run["decode_only_images_per_s_one_process"].items()],

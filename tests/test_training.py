@@ -56,8 +56,11 @@ EVERY_STATEFUL_PART = {  # every random draw, and the epoch-dependent image side
 
 @pytest.mark.parametrize(
     "stop_at_step, options",
-    [(11, {}), (8, {}), (11, EVERY_STATEFUL_PART)],
-    ids=["mid-epoch", "epoch-boundary", "mid-epoch-every-stateful-part"],
+    [
+        pytest.param(11, {}, id="mid-epoch"),
+        pytest.param(8, {}, id="epoch-boundary", marks=pytest.mark.slow),
+        pytest.param(11, EVERY_STATEFUL_PART, id="mid-epoch-every-stateful-part"),
+    ],
 )
 def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path, stop_at_step, options):
     """Bit-exact: the data order, augmentation, mixup/cutmix draws, EMA and schedule continue where they stopped."""
@@ -141,6 +144,7 @@ def test_checkpoints_are_atomic_and_checked(tmp_path):
         load_checkpoint(tmp_path / "plain.pt")
 
 
+@pytest.mark.slow
 def test_every_option_runs(tmp_path):
     result = train(
         _config(
@@ -193,6 +197,7 @@ EXACT_DDP = {
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="torchrun with gloo")
+@pytest.mark.slow
 def test_two_processes_with_torchrun_reach_the_weights_of_one(tmp_path):
     options = [f"--{key.replace('_', '-')}={value}" for key, value in EXACT_DDP.items() if key != "flip"]
     command = [

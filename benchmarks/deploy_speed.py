@@ -53,7 +53,8 @@ def main() -> None:
         for row in rows:
             if row["impl"] == "convzoo":
                 print(
-                    f"{variant:16s} {row['model']:16s} {row['images_per_s']:8.1f} images/s  {row['ratio']:.3f}x eager torchvision",
+                    f"{variant:16s} {row['model']:16s} {row['images_per_s']:8.1f} images/s  {row['ratio']:.3f}x eager "
+                    "torchvision",
                     flush=True,
                 )
 

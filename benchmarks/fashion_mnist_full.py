@@ -65,7 +65,10 @@ def main() -> None:
     record = provenance(allow_dirty=args.allow_dirty)
     header = {
         "what": "test top-1 on Fashion-MNIST's 10,000 test images after training on all 60,000, per (model, seed)",
-        "published": "Fashion-MNIST benchmark table: VGG16 93.5, GoogLeNet 93.7, ResNet18 94.9, MobileNet 95.0, WRN-28-10+RE 96.3",
+        "published": (
+            "Fashion-MNIST benchmark table: VGG16 93.5, GoogLeNet 93.7, ResNet18 94.9, MobileNet 95.0, "
+            "WRN-28-10+RE 96.3"
+        ),
     }
     for name in args.models:
         family = get_entry(name).family
@@ -107,7 +110,8 @@ def main() -> None:
             _store(run, header)
             shutil.rmtree(out, ignore_errors=True)
             print(
-                f"{name} seed {seed}: test top-1 {final['test_top1']:.2%} after {args.epochs} epochs, {run['train_minutes']} min",
+                f"{name} seed {seed}: test top-1 {final['test_top1']:.2%} after {args.epochs} epochs, "
+                f"{run['train_minutes']} min",
                 flush=True,
             )
 

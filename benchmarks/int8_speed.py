@@ -11,9 +11,9 @@ the x86 Inductor quantizer, compiled (``optimize(..., dtype="int8")``).
    fashion-mnist`` and ``optimize(dtype="int8")`` each take their scales from 16 batches of 32 training
    images; top-1 agreement of each int8 model with fp32 on the 10,000 test images, and each one's accuracy.
 2. **Speed.** resnet50, batch 16 at 224 px, interleaved in one process: eager torchvision (PyTorch fp32);
-   ours optimized (folded, channels-last), optimized and compiled in fp32, and in int8; ours exported to ONNX Runtime fp32 and int8 (int8
-   calibrated on noise: the scales change the numbers, not the speed). Ratios are images/s over eager
-   torchvision's.
+   ours optimized (folded, channels-last), optimized and compiled in fp32, and in int8; ours exported to
+   ONNX Runtime fp32 and int8 (int8 calibrated on noise: the scales change the numbers, not the speed).
+   Ratios are images/s over eager torchvision's.
 
 ``--avx2`` reruns the script with PyTorch limited to AVX2 kernels (``ATEN_CPU_CAPABILITY=avx2
 ONEDNN_MAX_CPU_ISA=AVX2``); ONNX Runtime has no such switch and keeps the CPU's AVX-512 and VNNI. Writes

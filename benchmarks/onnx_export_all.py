@@ -4,8 +4,8 @@
 
 Each model is exported at its default input size (CIFAR nets at 32) with a dynamic batch axis and
 run in onnxruntime on a *different* batch size; the max absolute difference of the logits must be
-≤ 1e-4 (× the largest logit where that exceeds 1: random-weight deep nets reach logits of 1e5). Models that cannot be exported are listed with the reason. Writes
-``benchmarks/results/onnx_export_all.json``.
+≤ 1e-4 (× the largest logit where that exceeds 1: random-weight deep nets reach logits of 1e5). Models
+that cannot be exported are listed with the reason. Writes ``benchmarks/results/onnx_export_all.json``.
 """
 
 from __future__ import annotations

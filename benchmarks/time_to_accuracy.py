@@ -71,7 +71,8 @@ def main() -> None:
         elapsed += row["epoch_seconds"]
         rows.append({**row, "train_seconds_cumulative": round(elapsed, 1)})
         print(
-            f"epoch {row['epoch']:2d}  {row['train_side']} px  {elapsed / 60:5.2f} min  test top-1 {row['test_top1']:.2%}",
+            f"epoch {row['epoch']:2d}  {row['train_side']} px  {elapsed / 60:5.2f} min  test top-1 "
+            f"{row['test_top1']:.2%}",
             flush=True,
         )
 

@@ -115,7 +115,8 @@ def verified(
 
 
 def verified_or_downloaded(url: str, destination: str | Path, md5: str) -> Path:
-    """``destination`` if it is there with the right MD5, else downloaded; a file already there is never trusted unchecked."""
+    """``destination`` if it is there with the right MD5, else downloaded; a file already there is never trusted
+    unchecked."""
     destination = Path(destination)
     if not destination.exists():
         return download(url, destination, md5, algorithm="md5")

@@ -445,7 +445,8 @@ def main() -> int:
                     f"caught by {', '.join(result['caught_by'])}" if result["caught"] else result["not_caught_because"]
                 )
                 print(
-                    f"{'caught  ' if result['caught'] else 'SURVIVED'} {fault.name:26s} {result['seconds']:6.1f} s  {verdict}",
+                    f"{'caught  ' if result['caught'] else 'SURVIVED'} {fault.name:26s} {result['seconds']:6.1f} s  "
+                    f"{verdict}",
                     flush=True,
                 )
                 results.append(result)

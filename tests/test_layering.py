@@ -34,7 +34,8 @@ def _absolute(path: Path, node: ast.ImportFrom) -> str:
 
 
 def _room(module: str) -> str:
-    """The package a convzoo module belongs to: ``convzoo.report.plots`` -> ``report``; a top-level module is its own."""
+    """The package a convzoo module belongs to: ``convzoo.report.plots`` -> ``report``; a top-level module is its
+    own."""
     return module.split(".")[1] if module.count(".") else module
 
 

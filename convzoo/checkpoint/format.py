@@ -67,7 +67,8 @@ class ModelSpec:
             ) from None
 
     def check(self) -> None:
-        """A registered model and ``create_model`` arguments of the right names and types, or :class:`CheckpointError`."""
+        """A registered model and ``create_model`` arguments of the right names and types, or
+        :class:`CheckpointError`."""
         if not isinstance(self.name, str) or self.name not in list_models():
             raise CheckpointError(
                 f"the checkpoint is for a model named {self.name!r}, which this convzoo does not have "

@@ -69,7 +69,8 @@ def fields_from_plain(cls: type, values: Any, what: str, *, unknown: str = "refu
     for name, value in values.items():
         if name in specs and not fits(value, hints[name]):
             raise CheckpointError(
-                f"{what} field {name} should be {describe_type(hints[name])}, got {type(value).__name__} {value!r:.60}; "
+                f"{what} field {name} should be {describe_type(hints[name])}, got {type(value).__name__} "
+                f"{value!r:.60}; "
                 "the file is corrupt or edited"
             )
     return cls(**{name: value for name, value in values.items() if name in specs})

@@ -115,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
             def on_replan(plan) -> None:
                 trained = [m.name for m in plan.models if m.train_steps]
                 progress.console.print(
-                    f"training re-planned for the time left: {plan.steps} steps for {len(trained)} of {len(models)} models"
+                    f"training re-planned for the time left: {plan.steps} steps for {len(trained)} of {len(models)} "
+                    "models"
                 )
 
             comparison.run(plan, on_phase, on_replan)

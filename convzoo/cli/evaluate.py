@@ -122,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     if skipped:
         print(f"skipped {len(skipped)} unreadable files: {describe_skipped(skipped)}")
     print(
-        f"top-1 {result.top1:.2%}   top-5 {result.top5:.2%}   loss {result.loss:.4f}   {result.images_per_s:.0f} images/s"
+        f"top-1 {result.top1:.2%}   top-5 {result.top5:.2%}   loss {result.loss:.4f}   {result.images_per_s:.0f} "
+        "images/s"
     )
     emit(
         [{"class": name, "accuracy": f"{acc:.2%}"} for name, acc in result.per_class.items()],

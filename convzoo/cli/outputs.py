@@ -36,7 +36,8 @@ def writable_dir(directory: str | Path) -> Path:
 
 
 def writable_file(path: str | Path) -> Path:
-    """Refuse a file ``path`` that is a folder or a symbolic link, or whose folder cannot be written; creates nothing."""
+    """Refuse a file ``path`` that is a folder or a symbolic link, or whose folder cannot be written; creates
+    nothing."""
     path = Path(path)
     refuse_link(path)
     if path.is_dir():

@@ -67,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
     entry = get_entry(args.model)
     size = parse_size(args.input) if args.input else entry.default_input_size
     if args.features:
-        title = f"{args.model} as a backbone: create_model({args.model!r}, features_only=True) at {'×'.join(map(str, size))}"
+        title = (
+            f"{args.model} as a backbone: create_model({args.model!r}, features_only=True) "
+            f"at {'×'.join(map(str, size))}"
+        )
         emit(feature_rows(args.model, size, args.small_input), args.format, title=title)
         return 0
     if args.batch < 1:

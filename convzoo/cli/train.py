@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if result.interrupted:
         print(
-            f"stopped by {result.stop_signal}; checkpoint of the exact position saved in {result.run_dir}; continue with --resume"
+            f"stopped by {result.stop_signal}; checkpoint of the exact position saved in {result.run_dir}; continue "
+            "with --resume"
         )
         return result.exit_code
     final = result.final

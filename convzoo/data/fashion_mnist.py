@@ -87,7 +87,8 @@ def verify(directory: Path, checksums: dict[str, str] | None = None) -> Path:
         if raw.exists() and expected_size is not None and raw.stat().st_size != expected_size:
             raise DataError(
                 f"{raw} has {raw.stat().st_size:,} bytes, expected {expected_size:,}: not the official "
-                "Fashion-MNIST file (the embedded sample, or a corrupt or incomplete copy); replace it or pass --download"
+                "Fashion-MNIST file (the embedded sample, or a corrupt or incomplete copy); replace it or pass "
+                "--download"
             )
     return directory
 

@@ -63,8 +63,8 @@ def judge(data: dict) -> list[Part]:
             "module's MACs and parameters (cost model, exact)",
             _both(cut),
             f"module MACs {naive['module_macs'] / 1e6:.1f}M → {reduced['module_macs'] / 1e6:.1f}M, parameters "
-            f"{naive['module_params']:,} → {reduced['module_params']:,}; the whole network {naive['macs'] / 1e6:.1f}M → "
-            f"{reduced['macs'] / 1e6:.1f}M MACs",
+            f"{naive['module_params']:,} → {reduced['module_params']:,}; the whole network {naive['macs'] / 1e6:.1f}M "
+            f"→ {reduced['macs'] / 1e6:.1f}M MACs",
             {
                 "module_macs_ratio": reduced["module_macs"] / naive["module_macs"],
                 "module_params_ratio": reduced["module_params"] / naive["module_params"],
@@ -81,7 +81,8 @@ def judge(data: dict) -> list[Part]:
             "the network with reductions trains a step faster than the naive one "
             "(each run's mean step time, beyond the seed spread)",
             compare_seeds(fast, slow, better="lower"),
-            f"ms per step: reduced [{', '.join(f'{v:.0f}' for v in ms[0])}], naive [{', '.join(f'{v:.0f}' for v in ms[1])}]"
+            f"ms per step: reduced [{', '.join(f'{v:.0f}' for v in ms[0])}], naive "
+            f"[{', '.join(f'{v:.0f}' for v in ms[1])}]"
             f"; {gap_text(separation(fast, slow), '.0f', 1e3)} ms",
             separation(fast, slow),
         )
@@ -99,8 +100,10 @@ def judge(data: dict) -> list[Part]:
             f"pt below the naive one's, beyond the seed spread and {Z:g} standard errors",
             verdict,
             f"test accuracy: reduced {_pct(a['test_accuracy'])}, naive {_pct(b['test_accuracy'])} on "
-            f"{error['images']:,} images; difference {100 * error['difference']:+.2f} ± {100 * error['standard_error']:.2f}"
-            f" pt (standard error); seed spreads {100 * separation(a['test_accuracy'], b['test_accuracy'])['spread_a']:.1f}"
+            f"{error['images']:,} images; difference {100 * error['difference']:+.2f} ± "
+            f"{100 * error['standard_error']:.2f}"
+            " pt (standard error); seed spreads "
+            f"{100 * separation(a['test_accuracy'], b['test_accuracy'])['spread_a']:.1f}"
             f" and {100 * separation(a['test_accuracy'], b['test_accuracy'])['spread_b']:.1f} pt",
             {
                 **error,
@@ -116,8 +119,8 @@ def judge(data: dict) -> list[Part]:
             f"the GAP network has at most {MOST:.0%} of the parameters of the same "
             "network with the FC head (cost model, exact)",
             at_most(reduced["params"], fc["params"], MOST),
-            f"{reduced['params']:,} against {fc['params']:,} parameters; the FC head alone {fc['head_params']:,}, the GAP "
-            f"head {reduced['head_params']:,}",
+            f"{reduced['params']:,} against {fc['params']:,} parameters; the FC head alone {fc['head_params']:,}, the "
+            f"GAP head {reduced['head_params']:,}",
             {"params_ratio": reduced["params"] / fc["params"]},
         )
     )
@@ -223,7 +226,8 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         "MACs | head parameters |\n|---|---|---|---|---|---|\n" + rows + "\n| part | network | training accuracy "
         "(per seed) | test accuracy (per seed) | ms per step |\n|---|---|---|---|---|\n"
         + runs
-        + "\nGoogLeNet reports +0.6% top-1 for GAP over FC layers on ImageNet (§5); Network in Network reports CIFAR-10 "
+        + "\nGoogLeNet reports +0.6% top-1 for GAP over FC layers on ImageNet (§5); Network in Network reports "
+        "CIFAR-10 "
         "test error 10.41% with GAP against 11.59% with an FC head (without dropout) and 10.88% with dropout.\n"
     )
     lab.record({**data, "plots": plots}, body, claim=CLAIM, parts=parts)

@@ -216,7 +216,8 @@ def judge(data: dict) -> list[Part]:
             f"{data['very_deep']['model']}'s training loss falls (mean of the last quarter of the "
             "steps < 0.95 × the first quarter's) and stays finite",
             loss_falls(first, last, drop=0.05),
-            f"loss {first:.3f} → {last:.3f} over {len(losses)} steps (one seed: a claim that it trains, not a comparison)",
+            f"loss {first:.3f} → {last:.3f} over {len(losses)} steps (one seed: a claim that it trains, not a "
+            "comparison)",
             {"first_quarter_loss": first, "last_quarter_loss": last, "steps": len(losses)},
         )
     )
@@ -272,7 +273,8 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         "training (batch norm statistics re-estimated on 2,000 of them first: precise BN, Wu & Johnson 2021). Steps "
         "are planned from one timed step of each net and the timed cost of the evaluations (`step_seconds` in "
         f'results.json), so the run fits its budget; "deeper residual at least as good" is decided only from '
-        f"{MIN_EPOCHS} epochs on. Rules: a comparison holds when every seed of one arm beats every seed of the other by more than the "
+        f"{MIN_EPOCHS} epochs on. Rules: a comparison holds when every seed of one arm beats every seed of the other "
+        "by more than the "
         "larger seed spread (`convzoo/experiments/verdicts.py`).\n\n![training error](training_error.png)\n\n"
         "| network | seed | training-set error | training-set loss | test error (1,000 images) | paper, CIFAR-10 "
         "test error (%) |\n|---|---|---|---|---|---|\n"
@@ -280,7 +282,8 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         + "\nThe paper's numbers are CIFAR-10 after 64k iterations; they are there for scale, not comparison.\n\n"
         f"{very_deep['model']}: {very_deep['recipe']['steps']} steps at batch {very_deep['recipe']['batch_size']} "
         f"({very_deep['epochs']:.2f} epochs), lr {very_deep['recipe']['lr']:g}, seed 0; the last convolution of each "
-        "residual branch starts at zero (see `cifar_resnet`'s docstring).\n\n![very deep net's loss](very_deep_loss.png)\n"
+        "residual branch starts at zero (see `cifar_resnet`'s docstring).\n\n![very deep net's "
+        "loss](very_deep_loss.png)\n"
     )
     lab.record({**data, "plots": plots}, body, claim=CLAIM, parts=parts)
 

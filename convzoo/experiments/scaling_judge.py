@@ -49,9 +49,10 @@ def judge(data: dict) -> list[Part]:
                 compare_arms(
                     top["accuracy"], other["accuracy"], better="higher", standard_error=error["standard_error"], z=Z
                 ),
-                f"compound {_pct(top['accuracy'])} ({_built(top)}), {kind} {_pct(other['accuracy'])} ({_built(other)}); "
-                f"compound − {kind} {100 * error['difference']:+.2f} ± {100 * error['standard_error']:.2f} pt (standard "
-                f"error, {error['images']:,} images); " + gap_text(numbers, ".1f", 100) + " pt",
+                f"compound {_pct(top['accuracy'])} ({_built(top)}), {kind} {_pct(other['accuracy'])} "
+                f"({_built(other)}); "
+                f"compound − {kind} {100 * error['difference']:+.2f} ± {100 * error['standard_error']:.2f} pt "
+                f"(standard error, {error['images']:,} images); " + gap_text(numbers, ".1f", 100) + " pt",
                 {**numbers, **error},
             )
         )

@@ -20,7 +20,8 @@ Row = TypeVar("Row")
 
 
 def register_variants(variants: Mapping[str, Row], register: Callable[[str, Row], Any]) -> None:
-    """Call ``register(name, row)`` for each row of a family's variant table (no loop variables left at module level)."""
+    """Call ``register(name, row)`` for each row of a family's variant table (no loop variables left at module
+    level)."""
     for name, row in variants.items():
         register(name, row)
 
@@ -47,7 +48,8 @@ class ZooModel(nn.Module):
         return self.forward_head(x)
 
     def training_loss(self, output: Any, loss_of: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor]:
-        """``(loss, main logits)`` from what ``forward`` returned in training mode; ``loss_of(logits)`` is the criterion."""
+        """``(loss, main logits)`` from what ``forward`` returned in training mode; ``loss_of(logits)`` is the
+        criterion."""
         return loss_of(output), output
 
     def get_classifier(self) -> nn.Module:

@@ -15,7 +15,8 @@ The published B1–B7 do **not** follow the formula exactly: their (width,
 depth, resolution) were rounded by hand. For φ = 1…7 the formula gives
 (w, d) = (1.10, 1.20), (1.21, 1.44), (1.33, 1.73), (1.46, 2.07), (1.61, 2.49),
 (1.77, 2.99), (1.95, 3.58) and r = 224·1.15^φ = 258, 296, 341, 392, 451, 519, 596
-(256, 296, 344, 392, 448, 520, 592 rounded to multiples of 8, as built here); the released models use (1.0, 1.1, 240), (1.1, 1.2, 260), (1.2, 1.4, 300),
+(256, 296, 344, 392, 448, 520, 592 rounded to multiples of 8, as built here); the released models use
+(1.0, 1.1, 240), (1.1, 1.2, 260), (1.2, 1.4, 300),
 (1.4, 1.8, 380), (1.6, 2.2, 456), (1.8, 2.6, 528), (2.0, 3.1, 600): B1 is
 narrower and shallower than φ=1 (depth 1.1 vs 1.2), B7 shallower than φ=7
 (3.1 vs 3.58). ``create_model("efficientnet", phi=...)`` builds the formula's

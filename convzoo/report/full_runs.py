@@ -38,7 +38,10 @@ class ModelRuns:
         if len(self.top1) == 1:
             return f"{100 * self.top1[0]:.1f}% (1 seed, {self.epochs} ep, {self.device})"
         low, high = min(self.top1), max(self.top1)
-        return f"{100 * self.mean:.1f}% ({len(self.top1)} seeds {100 * low:.1f}–{100 * high:.1f}, {self.epochs} ep, {self.device})"
+        return (
+            f"{100 * self.mean:.1f}% ({len(self.top1)} seeds {100 * low:.1f}–{100 * high:.1f}, "
+            f"{self.epochs} ep, {self.device})"
+        )
 
 
 def load_runs(path: str | Path | None = None) -> dict[str, ModelRuns]:

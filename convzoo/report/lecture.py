@@ -187,10 +187,12 @@ def resnet() -> Section:
     text = f"""Parameters measured on the registered models: ResNet-18 **{counts["resnet18"]:,}**, ResNet-34
 **{counts["resnet34"]:,}**, ResNet-50 **{counts["resnet50"]:,}**. The lecture's "~20M" is nearest to
 {nearest.replace("resnet", "ResNet-")}; ResNet-18 has {counts["resnet18"] / counts["resnet34"]:.0%} of ResNet-34's
-parameters and ResNet-50 {counts["resnet50"] / counts["resnet34"] - 1:.0%} more, though ResNet-50 is 16 layers deeper than ResNet-34.
+parameters and ResNet-50 {counts["resnet50"] / counts["resnet34"] - 1:.0%} more, though ResNet-50 is 16 layers \
+deeper than ResNet-34.
 
 Basic block against bottleneck on a 56×56 map (parameters and multiply-adds from the real blocks). At
-equal width (256 channels in and out) the bottleneck costs {facts[next(iter(blocks))][1] / facts[list(blocks)[1]][1]:.0f}× less;
+equal width (256 channels in and out) the bottleneck costs \
+{facts[next(iter(blocks))][1] / facts[list(blocks)[1]][1]:.0f}× less;
 the paper's Fig. 5 pairs a 64-channel basic block with a 256-channel bottleneck of similar cost:
 
 {markdown(["block on 56×56", "parameters", "MACs"], rows)}"""

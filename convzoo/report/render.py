@@ -109,8 +109,8 @@ def explanation(results: dict, full_runs: str | Path | None = None) -> list[str]
         ),
         (
             f"¹ **Learns here** is a sanity check, not a ranking: each model's small-input variant trains from scratch "
-            f"on `{config['data']}` with one recipe (AdamW, one-cycle peaking at {config.get('lr')} with batch norm and "
-            f"{config.get('lr_without_batch_norm')} without, gradient norm clipped to {config['grad_clip']}, label "
+            f"on `{config['data']}` with one recipe (AdamW, one-cycle peaking at {config.get('lr')} with batch norm "
+            f"and {config.get('lr_without_batch_norm')} without, gradient norm clipped to {config['grad_clip']}, label "
             f"smoothing 0.1, crop and flip, precise BN over {config['precise_bn']} batches, seed 0), then is tested on "
             f"the held-out split. It passes when {learns_criterion(results)}. After a few dozen steps, accuracy "
             "reflects how fast a model starts, not what it can reach: at this budget the models are not "
@@ -143,7 +143,10 @@ def _header(results: dict) -> str:
 def _partial_banner(results: dict) -> str | None:
     if not results.get("partial"):
         return None
-    return f"PARTIAL REPORT: {results['partial']}. Rows without figures were not reached; `convzoo compare --resume` finishes it."
+    return (
+        f"PARTIAL REPORT: {results['partial']}. Rows without figures were not reached; "
+        "`convzoo compare --resume` finishes it."
+    )
 
 
 def _markdown_table(rows: list[dict]) -> str:
@@ -167,7 +170,8 @@ def to_markdown(results: dict, images: dict[str, Path], full_runs: str | Path | 
 
 
 STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;line-height:1.45;color:#222}"
+    "body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;"
+    "padding:0 1em;line-height:1.45;color:#222}"
     ".scroll{overflow-x:auto;margin:1em 0}table{border-collapse:collapse;font-size:12.5px;width:100%}"
     "td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}td.n{text-align:right}"
     "th{background:#f3f3f3;position:sticky;top:0}td:last-child{min-width:9em;color:#555}"
@@ -199,7 +203,8 @@ def _html_table(rows: list[dict]) -> str:
 
 
 def _html_figure(name: str, path: Path) -> str:
-    return f'<figure><img alt="{name}" src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"></figure>'
+    encoded = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img alt="{name}" src="data:image/png;base64,{encoded}"></figure>'
 
 
 def to_html(results: dict, images: dict[str, Path], full_runs: str | Path | None = None) -> str:

@@ -24,7 +24,8 @@ DEPLOY_TARGETS = {"resnet50": "fp32 ≥ 2.0×, bf16 ≥ 5×", "efficientnet_b0":
 
 
 def deploy_speed(root: Path) -> str:
-    """Ratios to eager torchvision per model and variant (docs/deploy.md), three decimals: no rounding up to a target."""
+    """Ratios to eager torchvision per model and variant (docs/deploy.md), three decimals: no rounding up to a
+    target."""
     ratios: dict[str, dict[str, float]] = {}
     for variant, _ in DEPLOY_VARIANTS:
         for row in read_record(root, f"deploy-{variant}.json")["rows"]:
@@ -55,7 +56,8 @@ def eager_speed(root: Path) -> str:
     lowest = min(run["rows"], key=lambda row: row["speed_ratio"])
     lines += [
         "",
-        f"Lowest ratio: {lowest['model']} {lowest['speed_ratio']:.3f}. Commit {commit_label(run)}, CPU {cpu_label(run)}.",
+        f"Lowest ratio: {lowest['model']} {lowest['speed_ratio']:.3f}. Commit {commit_label(run)}, CPU "
+        f"{cpu_label(run)}.",
     ]
     return "\n".join(lines)
 
@@ -88,8 +90,9 @@ def onnx_export(root: Path) -> str:
         worst = max(large, key=lambda row: row["max_abs_difference"] / row["max_abs_logit"])
         lines.append(
             f"The other {len(large)} have logits of {min(r['max_abs_logit'] for r in large):.2g} to "
-            f"{max(r['max_abs_logit'] for r in large):.2g} at random initialization, where the check allows 1e-4 of the "
-            f"largest logit; their largest difference relative to it is {worst['max_abs_difference'] / worst['max_abs_logit']:.1e} "
+            f"{max(r['max_abs_logit'] for r in large):.2g} at random initialization, where the check allows 1e-4 of "
+            "the largest logit; their largest difference relative to it is "
+            f"{worst['max_abs_difference'] / worst['max_abs_logit']:.1e} "
             f"({worst['model']})."
         )
     return " ".join(lines)
@@ -102,12 +105,14 @@ def bf16_agreement(root: Path) -> str:
         f"On the {run['images']:,} Fashion-MNIST test images, optimized bf16{' (compiled)' if run['compile'] else ''} "
         f"and fp32 agree on the top-1 class for **{run['top1_agreement']:.2%}** of the images; top-1 accuracy "
         f"{run['top1_fp32']:.2%} in fp32, {run['top1_bf16']:.2%} in bf16 ({run['model']}, checkpoint "
-        f"`{run['checkpoint']}` sha256 {run.get('checkpoint_sha256', 'not recorded')[:12]}; commit {commit_label(run)}, CPU {cpu_label(run)})."
+        f"`{run['checkpoint']}` sha256 {run.get('checkpoint_sha256', 'not recorded')[:12]}; commit "
+        f"{commit_label(run)}, CPU {cpu_label(run)})."
     )
 
 
 def onnxruntime_speed(root: Path) -> str:
-    """Ours (eager, optimized, compiled) and ONNX Runtime fp32 against eager torchvision, per CPU kind (docs/deploy.md)."""
+    """Ours (eager, optimized, compiled) and ONNX Runtime fp32 against eager torchvision, per CPU kind
+    (docs/deploy.md)."""
     parts = []
     for meaning, run in per_cpu_kind(root, "onnxruntime"):
         if run is None:

@@ -33,7 +33,8 @@ def commit_label(record: dict) -> str:
 
 
 def per_cpu_kind(root: Path, stem: str) -> list[tuple[str, dict | None]]:
-    """(what the kind means, its run or None when not measured) for ``STEM-native.json`` and ``STEM-avx2-emulated.json``."""
+    """(what the kind means, its run or None when not measured) for ``STEM-native.json`` and
+    ``STEM-avx2-emulated.json``."""
     runs = []
     for name, meaning in CPU_KINDS:
         path = root / RESULTS / f"{stem}-{name}.json"

@@ -190,8 +190,10 @@ def train_profile(root: Path) -> str:
         ops = ", ".join(f"{op} {ms:.0f}" for op, ms in list(run["ms_per_step"].items())[:5])
         parts.append(
             f"**{meaning}** ({run['model']}, batch {run['batch']}, {PRECISION.get(run['amp'], run['amp'])} "
-            f"{'channels-last' if run['channels_last'] else 'NCHW'}, CPU {cpu_label(run)}, commit {commit_label(run)}): "
-            f"{run['step_ms']:.0f} ms a step, {run['batch'] / run['step_ms'] * 1000:.0f} images/s ({ops} ms); convolutions **{run['convolution_share']:.0%}** of it "
+            f"{'channels-last' if run['channels_last'] else 'NCHW'}, CPU {cpu_label(run)}, commit "
+            f"{commit_label(run)}): "
+            f"{run['step_ms']:.0f} ms a step, {run['batch'] / run['step_ms'] * 1000:.0f} images/s ({ops} ms); "
+            f"convolutions **{run['convolution_share']:.0%}** of it "
             f"at {run['convolution_gmacs_per_s']} G multiply-adds/s, batch norm {run['batch_norm_share']:.0%}."
         )
     return "\n\n".join(parts) or "Not measured yet."

@@ -148,11 +148,22 @@ def test_checkpoints_are_atomic_and_checked(tmp_path):
 def test_every_option_runs(tmp_path):
     result = train(
         _config(
-            tmp_path, model="mobilenet_v2", epochs=1, optimizer="adamw", schedule="cosine", ema=0.99, mixup=0.2,
-            cutmix=1.0, random_erasing=0.25, grad_clip=1.0, channels_last=True, amp="auto", drop_path_rate=None,
+            tmp_path,
+            model="mobilenet_v2",
+            epochs=1,
+            optimizer="adamw",
+            schedule="cosine",
+            ema=0.99,
+            mixup=0.2,
+            cutmix=1.0,
+            random_erasing=0.25,
+            grad_clip=1.0,
+            channels_last=True,
+            amp="auto",
+            drop_path_rate=None,
             precise_bn=2,
         )
-    )  # fmt: skip
+    )
     assert result.final["epoch"] == 1
     checkpoint = load_checkpoint(result.run_dir / "last.pt")
     assert checkpoint.ema_state is not None and checkpoint.model.kwargs["small_input"] is True
@@ -201,9 +212,23 @@ EXACT_DDP = {
 def test_two_processes_with_torchrun_reach_the_weights_of_one(tmp_path):
     options = [f"--{key.replace('_', '-')}={value}" for key, value in EXACT_DDP.items() if key != "flip"]
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "convzoo", "train", *options, "--no-flip", "--amp", "none", "--no-progress", "--out", str(tmp_path / "ddp"),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "convzoo",
+        "train",
+        *options,
+        "--no-flip",
+        "--amp",
+        "none",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "ddp"),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert completed.returncode == 0, (

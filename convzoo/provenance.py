@@ -10,6 +10,7 @@ Benchmarks refuse to record from a dirty tree unless told to, and then say so in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shlex
@@ -74,10 +75,8 @@ def _command(argv: list[str]) -> str:
         return shlex.join(["convzoo", *argv[1:]])
     if script.endswith(".py"):
         root = Path(__file__).resolve().parents[1]
-        try:
+        with contextlib.suppress(ValueError):
             script = str(Path(script).resolve().relative_to(root))
-        except ValueError:
-            pass
         return shlex.join(["python", script, *argv[1:]])
     return shlex.join([script, *argv[1:]])
 

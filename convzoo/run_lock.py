@@ -33,6 +33,7 @@ that its owner is dead is exactly the race this module avoids.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import errno
 import json
@@ -58,10 +59,8 @@ _held_fds: set[int] = set()  # this process's lock descriptors, closed in forked
 def _close_inherited() -> None:
     """In a forked child, drop the inherited lock descriptors so the lock dies with its holder."""
     for fd in _held_fds:
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
     _held_fds.clear()
 
 

@@ -42,7 +42,7 @@ from xml.etree import ElementTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from convzoo.provenance import provenance
+from convzoo.provenance import provenance  # noqa: E402 - importable only after the sys.path line above
 
 RESULT = ROOT / "benchmarks" / "results" / "mutation_check.json"
 INDEPENDENT = "tests/test_independent_checks.py"

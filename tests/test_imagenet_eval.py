@@ -263,7 +263,7 @@ def test_timm_weights_are_measured_with_their_own_model_and_transform(released, 
     with torch.no_grad():
         logits = reference(torch.stack([preset(Image.open(p).convert("RGB")) for p in photos]))
     labels = [int(logits[i].argsort(descending=True)[0 if i < 4 else 7]) for i in range(6)]
-    for i, (photo, label) in enumerate(zip(photos, labels)):
+    for photo, label in zip(photos, labels, strict=True):
         (tmp_path / "val" / wnids[label]).mkdir(parents=True, exist_ok=True)
         os.replace(photo, tmp_path / "val" / wnids[label] / photo.name)
     report = _eval_json(capsys, "--data", f"imagenet:{tmp_path}", "--source", "timm")

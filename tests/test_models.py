@@ -103,7 +103,10 @@ def test_cifar_resnet_shortcut_options_and_plain_nets():
     a = convzoo.create_model("cifar_resnet20", num_classes=10)
     b = convzoo.create_model("cifar_resnet20", num_classes=10, shortcut="B")
     plain = convzoo.create_model("cifar_plain20", num_classes=10)
-    count = lambda m: sum(p.numel() for p in m.parameters())
+
+    def count(m):
+        return sum(p.numel() for p in m.parameters())
+
     assert count(a) == count(plain) < count(b)  # option A adds no parameters
     assert all(block.shortcut is None for block in plain.stage2)
 

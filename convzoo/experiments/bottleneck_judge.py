@@ -184,7 +184,7 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         axis.set_title("training step (ms), per seed", fontsize=9)
         axis = plt.subplot(1, 4, 4)
         colors = ["C3", "C0", "C0", "C1"]  # as the bars: naive red, reductions + GAP blue, FC head orange
-        for index, (label, arm) in enumerate(runs.items()):
+        for index, arm in enumerate(runs.values()):
             for key, marker in (("train_accuracy", "^"), ("test_accuracy", "o")):
                 axis.plot([index] * len(arm[key]), [100 * v for v in arm[key]], marker, color=colors[index], alpha=0.8)
         few = f"\n({head['training_images']})"

@@ -50,6 +50,38 @@ def fit_kernel(images: torch.Tensor, target: torch.Tensor, steps: int, seed: int
     return conv.weight.detach()[0, 0], errors
 
 
+# The plots of run(): each draws on matplotlib's pyplot from the numbers run measured.
+def _draw_errors(plt, fits: dict) -> None:
+    for name, (_, errors) in fits.items():
+        plt.semilogy(range(len(errors)), errors, label=name)
+    plt.xlabel("gradient step")
+    plt.ylabel("‖learned − filter‖ / ‖filter‖")
+    plt.title("A 3×3 convolution learns a hand-designed filter")
+    plt.legend()
+
+
+def _draw_kernels(plt, fits: dict) -> None:
+    for row, (name, (learned, _)) in enumerate(fits.items()):
+        for col, (title, kernel) in enumerate((("filter", TARGETS[name]), ("learned", learned))):
+            axis = plt.subplot(2, 2, 2 * row + col + 1)
+            axis.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-2, vmax=2)
+            axis.set_title(f"{name}: {title}", fontsize=9)
+            axis.set_xticks([])
+            axis.set_yticks([])
+
+
+def _draw_first_layer(plt, before: torch.Tensor, after: torch.Tensor) -> None:
+    for row, (title, weights) in enumerate((("initial", before), ("trained", after))):
+        for index in range(16):
+            axis = plt.subplot(2, 16, row * 16 + index + 1)
+            kernel = weights[index, 0]
+            axis.imshow(kernel.numpy(), cmap="gray", vmin=-kernel.abs().max(), vmax=kernel.abs().max())
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if index == 0:
+                axis.set_ylabel(title, fontsize=8)
+
+
 def run(lab: Lab) -> None:
     data = fashion_mnist_sample()
     images = data.train_images[:64] if lab.quick else data.train_images[:256]
@@ -67,38 +99,10 @@ def run(lab: Lab) -> None:
     after = model.stem[0].weight.detach().clone()
     test_accuracy = accuracy(model, *lab.test_split(data))
 
-    def draw_errors(plt):
-        for name, (_, errors) in fits.items():
-            plt.semilogy(range(len(errors)), errors, label=name)
-        plt.xlabel("gradient step")
-        plt.ylabel("‖learned − filter‖ / ‖filter‖")
-        plt.title("A 3×3 convolution learns a hand-designed filter")
-        plt.legend()
-
-    def draw_kernels(plt):
-        for row, (name, (learned, _)) in enumerate(fits.items()):
-            for col, (title, kernel) in enumerate((("filter", TARGETS[name]), ("learned", learned))):
-                axis = plt.subplot(2, 2, 2 * row + col + 1)
-                axis.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-2, vmax=2)
-                axis.set_title(f"{name}: {title}", fontsize=9)
-                axis.set_xticks([])
-                axis.set_yticks([])
-
-    def draw_first_layer(plt):
-        for row, (title, weights) in enumerate((("initial", before), ("trained", after))):
-            for index in range(16):
-                axis = plt.subplot(2, 16, row * 16 + index + 1)
-                kernel = weights[index, 0]
-                axis.imshow(kernel.numpy(), cmap="gray", vmin=-kernel.abs().max(), vmax=kernel.abs().max())
-                axis.set_xticks([])
-                axis.set_yticks([])
-                if index == 0:
-                    axis.set_ylabel(title, fontsize=8)
-
     plots = [
-        lab.plot("kernel_error.png", draw_errors),
-        lab.plot("kernels.png", draw_kernels, size=(5, 5)),
-        lab.plot("first_layer_filters.png", draw_first_layer, size=(10, 1.8)),
+        lab.plot("kernel_error.png", partial(_draw_errors, fits=fits)),
+        lab.plot("kernels.png", partial(_draw_kernels, fits=fits), size=(5, 5)),
+        lab.plot("first_layer_filters.png", partial(_draw_first_layer, before=before, after=after), size=(10, 1.8)),
     ]
     final = {name: errors[-1] for name, (_, errors) in fits.items()}
     change = ((after - before).norm() / before.norm()).item()

@@ -144,7 +144,10 @@ class Trainer(Checkpointing):
             x = resize_batch(x, self.side)
         labels = labels.to(device, non_blocking=True)
         x, targets = mix(x, labels, config, self.data.num_classes)
-        criterion = lambda out: F.cross_entropy(out.float(), targets, label_smoothing=config.label_smoothing)
+
+        def criterion(out):
+            return F.cross_entropy(out.float(), targets, label_smoothing=config.label_smoothing)
+
         loss, logits = self.step.forward(x, criterion)
         loss_value = loss.item()
         if any_rank(not math.isfinite(loss_value), self.context):  # before the bad step touches the weights

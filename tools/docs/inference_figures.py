@@ -175,7 +175,10 @@ def inference_profile(root: Path) -> str:
             continue
         ours, theirs = run["pytorch_optimized_ms_per_call"], run["onnxruntime_ms_per_call"]
         conv = run["convolution_ms_per_call"]
-        top = lambda ops: ", ".join(f"{k} {v:.0f}" for k, v in list(ops.items())[1:5])
+
+        def top(ops):
+            return ", ".join(f"{k} {v:.0f}" for k, v in list(ops.items())[1:5])
+
         parts.append(
             f"**{meaning}** ({run['model']}, batch {run['batch']}, ms per call, CPU {cpu_label(run)}, commit "
             f"{commit_label(run)}): PyTorch `optimize()` {ours['total_ms']:.0f} ms ({top(ours)}); ONNX Runtime "

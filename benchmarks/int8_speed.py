@@ -62,7 +62,8 @@ def agreement(directory: Path, checkpoint: Path) -> dict:
     batches, size = CALIBRATION
     loader = data.train_loader(size, None, seed=0, workers=0)  # the images convzoo export --int8 calibrates on
     with torch.no_grad():
-        calibration = [adapter(x) for _, (x, _labels) in zip(range(batches), loader)]
+        # strict=False: the first `batches` batches of an epoch that holds more
+        calibration = [adapter(x) for _, (x, _labels) in zip(range(batches), loader, strict=False)]
         tests = [adapter(data.test_images[i : i + 500]) for i in range(0, len(data.test_images), 500)]
         pytorch_int8 = optimize(model, tests[0], dtype="int8", calibration=calibration).module
         predicted = {

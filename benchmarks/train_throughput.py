@@ -65,7 +65,7 @@ def measure(name: str, args) -> dict:
         trainer = Trainer(config, Context())
         trainer.net.train()
         loader = BatchLoader(trainer.data.train_images, trainer.data.train_labels, args.batch, shuffle=True, seed=0)
-        raw = [b for _, b in zip(range(args.steps), loader)]
+        raw = [b for _, b in zip(range(args.steps), loader, strict=False)]  # the first --steps batches of an epoch
         normalized = [(trainer.adapter(x), y) for x, y in raw]
         if args.channels_last:
             normalized = [(x.contiguous(memory_format=torch.channels_last), y) for x, y in normalized]

@@ -32,7 +32,9 @@ class EvalResult:
     def per_class(self) -> dict[str, float]:
         totals = self.confusion.sum(1).clamp_min(1)
         accuracy = self.confusion.diag() / totals
-        return {name: float(acc) for name, acc in zip(self.classes, accuracy)}
+        # strict=False: evaluate() always names every class, but a result made by hand may leave classes at its
+        # default (empty): then it has no per-class entries, as before
+        return {name: float(acc) for name, acc in zip(self.classes, accuracy, strict=False)}
 
     def as_dict(self) -> dict:
         return {

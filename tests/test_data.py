@@ -183,9 +183,9 @@ def test_loader_is_deterministic_and_resumable(mini):
     loader.set_epoch(1)
     first = list(loader)
     again = list(loader)
-    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(first, again))
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(first, again, strict=True))
     resumed = list(loader.batches(start=5))
-    assert all(torch.equal(a[0], b[0]) for a, b in zip(first[5:], resumed))
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(first[5:], resumed, strict=True))
     loader.set_epoch(2)
     assert not torch.equal(next(iter(loader))[1], first[0][1])
     assert len(loader) == len(first) == 20

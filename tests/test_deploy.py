@@ -191,7 +191,7 @@ def test_predict_on_real_images_matches_the_model_and_skips_a_broken_one(checkpo
     x = (data.test_images[:3].float() / 255 - loaded.model.mean[0]) / loaded.model.std[0]
     with torch.no_grad():
         expected = model(x).softmax(1)
-    for row, probabilities in zip([results[0], results[2], results[3]], expected):
+    for row, probabilities in zip([results[0], results[2], results[3]], expected, strict=True):
         predicted = {name: p for name, p in row["top"]}
         assert len(predicted) == 10
         for index, name in enumerate(data.classes):

@@ -210,7 +210,7 @@ def test_linked_folder_loops_and_duplicates_are_listed_once(tmp_path):
     files = list_files(tmp_path / "train", ["cats", "dogs"])
     assert len(files) == 4 + 3 + 2  # each real image once, the linked-in outside folder included
     assert len({os.path.realpath(p) for p in files.paths}) == len(files)
-    for path, label in zip(files.paths, files.labels):  # the class is the real folder the image lies in
+    for path, label in zip(files.paths, files.labels, strict=True):  # the class is the real folder the image lies in
         where = Path(os.path.realpath(path)).parent
         assert where == (real["cats"] if label == 0 else real["dogs"]) or (label == 1 and where == real["outside"])
     assert sorted(files.linked_skipped) == ["cats/dogs_link", "cats/loop", "dogs/extra_again"]

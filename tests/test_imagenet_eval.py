@@ -75,7 +75,7 @@ def test_wnids_are_timm_imagenet_1k_in_torchvision_imagefolder_order(tmp_path):
     reference = ImageFolder(str(tmp_path))
     assert reference.class_to_idx == {wnid: i for i, wnid in enumerate(wnids)}
     ours = find_imagenet(tmp_path)
-    assert [(p, label) for p, label in zip(ours.paths, ours.labels)] == reference.samples
+    assert [(p, label) for p, label in zip(ours.paths, ours.labels, strict=True)] == reference.samples
     info = ImageNetInfo()
     names = ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
     lemmas = [[s.strip().lower() for s in info.index_to_description(i).split(",")] for i in range(1000)]
@@ -155,22 +155,22 @@ def _layout(kind: str, labelled, root):
     photos, wnids, labels = labelled["photos"], labelled["wnids"], labelled["labels"]
     if kind.startswith("folders"):
         base = root / "val" if kind == "folders-val" else root
-        for i, (photo, wnid) in enumerate(zip(photos, wnids)):
+        for i, (photo, wnid) in enumerate(zip(photos, wnids, strict=True)):
             (base / wnid).mkdir(parents=True, exist_ok=True)
             (base / wnid / f"img_{i:03d}.JPEG").write_bytes(photo.read_bytes())
         return root
     images = root / "val"
     images.mkdir(parents=True)
     names = [f"ILSVRC2012_val_{i + 1:08d}" for i in range(len(photos))]
-    for name, photo in zip(names, photos):
+    for name, photo in zip(names, photos, strict=True):
         (images / f"{name}.JPEG").write_bytes(photo.read_bytes())
     if kind == "flat-csv":  # Kaggle's file, one level above the images
-        rows = [f"{n},{w} 1 2 30 40 {w} 5 6 70 80" for n, w in zip(names, wnids)]
+        rows = [f"{n},{w} 1 2 30 40 {w} 5 6 70 80" for n, w in zip(names, wnids, strict=True)]
         (root / "LOC_val_solution.csv").write_text("ImageId,PredictionString\n" + "\n".join(reversed(rows)) + "\n")
     elif kind == "flat-index":
-        (images / "val.txt").write_text("".join(f"{n}.JPEG {label}\n" for n, label in zip(names, labels)))
+        (images / "val.txt").write_text("".join(f"{n}.JPEG {label}\n" for n, label in zip(names, labels, strict=True)))
     else:
-        (root / "labels.txt").write_text("".join(f"{n}.JPEG {w}\n" for n, w in zip(names, wnids)))
+        (root / "labels.txt").write_text("".join(f"{n}.JPEG {w}\n" for n, w in zip(names, wnids, strict=True)))
     return root
 
 

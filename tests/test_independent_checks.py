@@ -68,7 +68,7 @@ def test_evaluation_against_a_hand_computation():
     assert result.count == 7
     assert result.top1 == pytest.approx(3 / 7)  # images 0, 3 and 5
     assert result.top5 == pytest.approx(5 / 7)  # all but images 2 and 6
-    expected_loss = sum(_hand_cross_entropy(row, label) for row, label in zip(LOGITS, LABELS)) / 7
+    expected_loss = sum(_hand_cross_entropy(row, label) for row, label in zip(LOGITS, LABELS, strict=True)) / 7
     assert result.loss == pytest.approx(expected_loss, rel=1e-6)
     confusion = torch.zeros(6, 6, dtype=torch.int64)  # [true, predicted], counted from the comments above
     confusion[0, 0], confusion[0, 1], confusion[1, 1] = 1, 2, 1
@@ -215,7 +215,7 @@ def test_option_a_shortcut_is_strided_sampling_padded_with_zero_channels():
     shortcuts = [m for m in model.modules() if type(m).__name__ == "ZeroPadShortcut"]
     assert len(shortcuts) == 2  # 16 → 32 and 32 → 64 channels
     torch.manual_seed(0)
-    for shortcut, channels in zip(shortcuts, (16, 32)):
+    for shortcut, channels in zip(shortcuts, (16, 32), strict=True):
         x = torch.randn(2, channels, 8, 8)
         expected = torch.cat([x[:, :, ::2, ::2], torch.zeros(2, channels, 4, 4)], dim=1)
         assert torch.equal(shortcut(x), expected)

@@ -31,7 +31,7 @@ def test_a_step_is_the_textbook_step():
     loss.backward()
     optimizer.step()
     assert result.grad_norm is None and torch.equal(result.loss, loss.detach())
-    for a, b in zip(ours.parameters(), reference.parameters()):
+    for a, b in zip(ours.parameters(), reference.parameters(), strict=True):
         assert torch.equal(a, b)
 
 

@@ -121,7 +121,7 @@ def test_streaming_is_deterministic_resumable_and_sharded(photos):
     whole = list(in_process.batches())
     resumed = list(two_workers.batches(start=2))
     assert len(resumed) == len(whole) - 2
-    for (a, la), (b, lb) in zip(resumed, whole[2:]):
+    for (a, la), (b, lb) in zip(resumed, whole[2:], strict=True):
         assert torch.equal(a, b) and torch.equal(la, lb)
     seen = []
     for rank in range(2):  # two torchrun ranks: disjoint halves of the same permutation, padded by wrapping

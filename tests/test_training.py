@@ -111,7 +111,7 @@ def test_a_training_step_follows_the_gradient_of_its_own_batch(tmp_path):
         trainer.lock.release()
     expected = F.cross_entropy(before(trainer.adapter(images)), labels, label_smoothing=trainer.config.label_smoothing)
     expected.backward()
-    for (name, ours), reference in zip(trainer.model.named_parameters(), before.parameters()):
+    for (name, ours), reference in zip(trainer.model.named_parameters(), before.parameters(), strict=True):
         assert torch.allclose(ours.grad, reference.grad, rtol=1e-4, atol=1e-7), name
 
 

@@ -89,7 +89,7 @@ class _CountingMode(TorchDispatchMode):
         for tensor in outputs:
             self.fields[tensor] = result
         if result.jump != widest.jump:
-            record.layer_stride = tuple(r // w for r, w in zip(result.jump, widest.jump))  # type: ignore[assignment]
+            record.layer_stride = tuple(r // w for r, w in zip(result.jump, widest.jump, strict=True))  # type: ignore[assignment]
         return out
 
     def next_order(self) -> int:

@@ -31,8 +31,8 @@ class Field:
     jump: tuple[int, int] = (1, 1)
 
     def through(self, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int] = (1, 1)) -> Field:
-        rf = tuple(r + (k - 1) * d * j for r, k, d, j in zip(self.rf, kernel, dilation, self.jump))
-        jump = tuple(j * s for j, s in zip(self.jump, stride))
+        rf = tuple(r + (k - 1) * d * j for r, k, d, j in zip(self.rf, kernel, dilation, self.jump, strict=True))
+        jump = tuple(j * s for j, s in zip(self.jump, stride, strict=True))
         return Field(rf, jump)  # type: ignore[arg-type]
 
     @staticmethod
@@ -63,8 +63,8 @@ def propagate(name: str, args: Sequence[Any], field: Field) -> Field:
     if name in ("_adaptive_avg_pool2d", "adaptive_avg_pool2d"):
         x, out_size = args[0], _pair(args[1])
         in_size = tuple(x.shape[-2:])
-        kernel = tuple(-(-i // o) for i, o in zip(in_size, out_size))  # ceil(in / out)
-        stride = tuple(max(i // o, 1) for i, o in zip(in_size, out_size))
+        kernel = tuple(-(-i // o) for i, o in zip(in_size, out_size, strict=True))  # ceil(in / out)
+        stride = tuple(max(i // o, 1) for i, o in zip(in_size, out_size, strict=True))
         return field.through(kernel, stride)
     if name in ("mean", "sum") and isinstance(args[0], torch.Tensor) and args[0].dim() == 4:
         dims = args[1] if len(args) > 1 and args[1] is not None else [0, 1, 2, 3]

@@ -65,7 +65,7 @@ def check_classes(data_name: str, classes: list[str], trained: list[str]) -> Non
             f"{data_name} has {len(classes)} classes, the checkpoint was trained on {len(trained)} "
             f"({', '.join(trained[:3])}{', ...' if len(trained) > 3 else ''}); evaluate on data with its classes"
         )
-    index = next(i for i, (ours, theirs) in enumerate(zip(classes, trained)) if ours != theirs)
+    index = next(i for i, (ours, theirs) in enumerate(zip(classes, trained, strict=True)) if ours != theirs)
     raise DataError(
         f"{data_name} has the checkpoint's class count ({len(classes)}) but other class names: class {index} is "
         f"{classes[index]!r} there and {trained[index]!r} in the checkpoint; evaluate on data with its classes"

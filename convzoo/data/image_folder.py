@@ -90,7 +90,7 @@ def load_folder(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Every readable file, resized to ``size`` × ``size``; the unreadable ones go to ``skipped``."""
     images, labels = [], []
-    for path, label in zip(files.paths, files.labels):
+    for path, label in zip(files.paths, files.labels, strict=True):
         try:
             image = decode_file(path, channels)
         except UnreadableImage as error:

@@ -93,6 +93,6 @@ class Predictor:
         if images:
             probabilities = self.model(torch.stack(images).to(self.device)).softmax(1)
             top = probabilities.topk(min(k, len(self.classes)), dim=1)
-            for index, values, classes in zip(readable, top.values.tolist(), top.indices.tolist()):
-                results[index].top = [(self.classes[c], round(v, 5)) for c, v in zip(classes, values)]
+            for index, values, classes in zip(readable, top.values.tolist(), top.indices.tolist(), strict=True):
+                results[index].top = [(self.classes[c], round(v, 5)) for c, v in zip(classes, values, strict=True)]
         return results

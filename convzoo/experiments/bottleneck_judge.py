@@ -128,7 +128,7 @@ def judge(data: dict) -> list[Part]:
     head = data["head"]
     g, f = head["arms"]["1×1 reductions + GAP"], head["arms"]["1×1 reductions + FC head"]
     gaps = {
-        name: [t - v for t, v in zip(arm["train_accuracy"], arm["test_accuracy"])]
+        name: [t - v for t, v in zip(arm["train_accuracy"], arm["test_accuracy"], strict=True)]
         for name, arm in (("GAP", g), ("FC", f))
     }
     error = paired_difference(g["correct_per_image"], f["correct_per_image"], seeds, seeds)

@@ -159,8 +159,8 @@ def judge(data: dict) -> list[Part]:
         )
     ]
 
-    plain_penalty = [d - s for s, d in zip(plain_s, plain_d)]  # paired by seed
-    res_penalty = [d - s for s, d in zip(res_s, res_d)]
+    plain_penalty = [d - s for s, d in zip(plain_s, plain_d, strict=True)]  # paired by seed
+    res_penalty = [d - s for s, d in zip(res_s, res_d, strict=True)]
     mean_plain = sum(plain_penalty) / len(plain_penalty) if plain_penalty else math.nan
     evidence = (
         f"{shallow}→{deep} layers, per seed: plain {_pct(plain_penalty)}, residual {_pct(res_penalty)}; "

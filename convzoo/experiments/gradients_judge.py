@@ -110,9 +110,9 @@ def judge(data: dict) -> list[Part]:
         )
     )
     window = [max(1, len(r["loss_curve"]) // 10) for r in clipped]
-    firsts = [sum(r["loss_curve"][:w]) / w for r, w in zip(clipped, window)]
+    firsts = [sum(r["loss_curve"][:w]) / w for r, w in zip(clipped, window, strict=True)]
     lasts = [mean_tail(r["loss_curve"]) for r in clipped]
-    trains = [loss_falls(f, last, drop=0.05) for f, last in zip(firsts, lasts)]
+    trains = [loss_falls(f, last, drop=0.05) for f, last in zip(firsts, lasts, strict=True)]
     verdict = every_seed(trains)
     if verdict == HELD and not all(r["clipped_steps"] > 0 for r in clipped):
         verdict = UNDECIDED  # it trained, but not because of clipping
@@ -123,7 +123,7 @@ def judge(data: dict) -> list[Part]:
             "run trains: loss of the last 10% of steps < 0.95 × the first 10%, finite, clipping fired (every seed)",
             verdict,
             "loss first → last 10%: "
-            + ", ".join(f"{f:.3f} → {last:.3f}" for f, last in zip(firsts, lasts))
+            + ", ".join(f"{f:.3f} → {last:.3f}" for f, last in zip(firsts, lasts, strict=True))
             + "; clipped steps: "
             + ", ".join(f"{r['clipped_steps']} of {len(r['loss_curve'])}" for r in clipped)
             + "; pre-clip norm ÷ threshold, median/max: "

@@ -173,7 +173,7 @@ def precise_batch_norm(model: nn.Module, images: Tensor, image_size: int = 28, b
     model.train()
     for start in range(0, len(images) - batch + 1, batch):
         model(resized(images[start : start + batch], image_size))
-    for m, momentum in zip(norms, momenta):
+    for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     model.eval()
     return len(norms)

@@ -206,7 +206,7 @@ def paired_difference(
     n = len(correct_a)
     if n < 2 or len(correct_b) != n or seeds_a < 1 or seeds_b < 1:
         return {"difference": math.nan, "standard_error": math.nan, "images": n}
-    d = [a / seeds_a - b / seeds_b for a, b in zip(correct_a, correct_b)]
+    d = [a / seeds_a - b / seeds_b for a, b in zip(correct_a, correct_b, strict=True)]
     mean = sum(d) / n
     variance = sum((v - mean) ** 2 for v in d) / (n - 1)
     return {"difference": mean, "standard_error": math.sqrt(variance / n), "images": n}

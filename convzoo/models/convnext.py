@@ -79,7 +79,7 @@ class ConvNeXt(ZooModel):
         self.stem = nn.Sequential(stem_conv, LayerNorm2d(dims[0], eps=LAYER_NORM_EPS))
         rates = iter(drop_path_rates(drop_path_rate, sum(depths), include_last=True))
         stages: list[nn.Module] = []
-        for index, (depth, dim) in enumerate(zip(depths, dims)):
+        for index, (depth, dim) in enumerate(zip(depths, dims, strict=True)):
             if index > 0:
                 stages.append(
                     nn.Sequential(

@@ -115,7 +115,7 @@ class ResNet(ZooModel):
             self.maxpool = nn.MaxPool2d(3, 2, 1)
         in_channels = 64
         stages = []
-        for index, (planes, depth) in enumerate(zip((64, 128, 256, 512), layers)):
+        for index, (planes, depth) in enumerate(zip((64, 128, 256, 512), layers, strict=True)):
             blocks = []
             for block_index in range(depth):
                 stride = 2 if index > 0 and block_index == 0 else 1

@@ -201,9 +201,9 @@ class Trainer(Checkpointing):
             self.train_loader.batch_size, None, seed=self.config.seed + 1, workers=self.workers
         )
         loader.set_epoch(self.state.epoch)
-        batches = [
-            self.adapter(x.to(self.context.device)) for _, (x, _labels) in zip(range(self.config.precise_bn), loader)
-        ]
+        # strict=False: the first precise_bn batches of an epoch that may hold more, or fewer (then all of them)
+        first = zip(range(self.config.precise_bn), loader, strict=False)
+        batches = [self.adapter(x.to(self.context.device)) for _, (x, _labels) in first]
         recompute_batch_norm(model, batches, self.amp_dtype, channels_last=self.config.channels_last)
 
     def end_epoch(self, seconds: float) -> dict[str, Any]:

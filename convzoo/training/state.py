@@ -89,5 +89,5 @@ def mix(images: torch.Tensor, labels: torch.Tensor, config: TrainConfig, num_cla
 
     choices = [t for t, a in ((v2.MixUp, config.mixup), (v2.CutMix, config.cutmix)) if a]
     alphas = [a for a in (config.mixup, config.cutmix) if a]
-    transform = v2.RandomChoice([t(alpha=a, num_classes=num_classes) for t, a in zip(choices, alphas)])
+    transform = v2.RandomChoice([t(alpha=a, num_classes=num_classes) for t, a in zip(choices, alphas, strict=True)])
     return transform(images, labels)

@@ -115,7 +115,7 @@ def convert_state_dict(
         )
     converted: dict[str, Tensor] = OrderedDict()
     reference_classes = None
-    for (our_key, our_tensor), (their_key, their_tensor) in zip(template.items(), theirs.items()):
+    for (our_key, our_tensor), (their_key, their_tensor) in zip(template.items(), theirs.items(), strict=True):
         if _is_classifier(our_key):
             reference_classes = their_tensor.shape[0]
             if their_tensor.shape[1:] != our_tensor.shape[1:]:

@@ -56,8 +56,10 @@ def eager_speed(root: Path) -> str:
     lowest = min(run["rows"], key=lambda row: row["speed_ratio"])
     lines += [
         "",
-        f"Lowest ratio: {lowest['model']} {lowest['speed_ratio']:.3f}. Commit {commit_label(run)}, CPU "
-        f"{cpu_label(run)}.",
+        (
+            f"Lowest ratio: {lowest['model']} {lowest['speed_ratio']:.3f}. Commit {commit_label(run)}, "
+            f"CPU {cpu_label(run)}."
+        ),
     ]
     return "\n".join(lines)
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Top-1 agreement of the optimized bf16 model with fp32 on real images.
 
     python benchmarks/bf16_agreement.py --checkpoint runs/cifar_resnet20-fashion-mnist/last.pt

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The batched in-memory pipeline against torchvision's per-sample DataLoader, on full Fashion-MNIST.
 
     python benchmarks/data_pipeline.py

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Optimized inference against eager torchvision, batch 16 at 224 on the CPU (docs/deploy.md).
 
     python benchmarks/deploy_speed.py

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Eager inference speed of convzoo against the reference implementation, side by side.
 
 Same process, same weights (converted from the reference), interleaved

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Accuracy after real training: the compare line-up on full Fashion-MNIST, a recipe per family.
 
     python benchmarks/fashion_mnist_full.py --models resnet18 mobilenet_v2 --epochs 10

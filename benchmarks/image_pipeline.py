@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The streaming image-folder pipeline at 224 px: its speed against torchvision's, and whether it feeds ResNet-50.
 
     python benchmarks/image_pipeline.py [--images 600] [--repeats 3] [--steps 12] [--allow-dirty]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Where CPU inference time goes: PyTorch (optimized) and ONNX Runtime, operator by operator (docs/deploy.md).
 
     python benchmarks/inference_profile.py [MODEL] [--avx2]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Int8 inference, both paths: agreement with fp32 on real images, and speed (docs/deploy.md).
 
     python benchmarks/int8_speed.py [--checkpoint RUN/last.pt] [--repeats 5]   # this CPU's own kernels

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Which recipe lets every architecture show that it learns in 30 steps (the compare learns-check)?
 
     python benchmarks/learns_check_recipe.py                       # the default grid, ~10 min on AMX

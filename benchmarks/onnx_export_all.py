@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Export every registered model to ONNX and check it in onnxruntime against PyTorch.
 
     python benchmarks/onnx_export_all.py            # all models, 10 classes, batch 2 exported, batch 3 checked

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CPU inference against eager torchvision and ONNX Runtime, interleaved in one process (docs/deploy.md).
 
     python benchmarks/onnxruntime_speed.py [--avx2] [--no-compile] [MODELS...]

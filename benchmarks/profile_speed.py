@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """How long ``convzoo.profile`` takes against plain forward passes of the same model.
 
     python benchmarks/profile_speed.py                 # resnet50 at 224, batch 1

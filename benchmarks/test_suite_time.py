@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """How long the README's test command takes from a fresh clone (README, generated block ``test-suite``).
 
     python benchmarks/test_suite_time.py            # this CPU's own kernels

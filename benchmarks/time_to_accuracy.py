@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Time-to-accuracy of the training engine on full Fashion-MNIST (2 CPU cores).
 
     python benchmarks/time_to_accuracy.py                             # the 5-minute budget (10 epochs)

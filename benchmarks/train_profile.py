@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Where a training step's time goes, per operator (docs/training.md).
 
     python benchmarks/train_profile.py            # this CPU's own kernels (bf16 autocast where native)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Training throughput of the engine against a plain hand-written PyTorch loop over the same model.
 
     python benchmarks/train_throughput.py                   # cifar_resnet20, resnet18, mobilenet_v2 (small input)

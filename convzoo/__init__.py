@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """convzoo: the convolutional architectures of a CNN lecture as clean, verified PyTorch.
 
 Public API: :func:`create_model` (``pretrained=`` loads released weights),

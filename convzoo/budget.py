@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A time budget: a clock with a limit, and how many steps fit in what is left of it.
 
 ``convzoo compare --budget``, the lab's experiments and ``convzoo demo`` all run "as much as fits in N

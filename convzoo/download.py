@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Downloads that never leave a broken file behind: stream to a temporary file, verify, then rename.
 
 Every download in convzoo (datasets, released weights) goes through

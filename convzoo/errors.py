@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The errors a user can fix, in one place.
 
 Each kind names a thing the user controls: the data, a checkpoint or weights

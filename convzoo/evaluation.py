@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Evaluation: loss, top-1/top-5, per-class accuracy, confusion matrix, throughput; optional flip TTA.
 
 :func:`measure_imagenet` measures released weights on a local ImageNet-1k validation set with the same loop.

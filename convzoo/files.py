@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Writing files so that nothing is lost and nothing outside the output is touched.
 
 Every file convzoo writes (checkpoints, metrics, configs, reports, plots, exports) goes through here:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """matplotlib for headless machines: the one place that chooses its backend.
 
 Every plot in convzoo (the compare report, the lab's experiments, ``convzoo eval``'s confusion matrix)

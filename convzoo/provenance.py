@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Where a figure came from: the command, the commit, the machine. Recorded with every result.
 
 A figure that cannot be traced to the code and machine that made it cannot be checked. Every result

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The model registry: one name → one builder plus the facts a user asks about it.
 
 Family modules register their variants with :func:`register_model` from the

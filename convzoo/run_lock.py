@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """One process per run directory: ``run_dir/.lock``, held with ``flock`` for the life of the run.
 
 Two runs writing the same ``last.pt`` would each overwrite the other's

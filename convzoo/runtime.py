@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What this machine can do, and the device, precision and process choices that follow from it.
 
 bench, deploy, training and evaluation ask here, never each other:

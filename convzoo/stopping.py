@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Stop on a signal at the next safe point, so the work done so far is saved, not lost.
 
 Schedulers stop jobs with signals: SLURM sends SIGTERM at the time limit (and,

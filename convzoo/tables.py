@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Rows of dicts as a rich table, Markdown, CSV or JSON: one renderer for every command and report."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Write the embedded Fashion-MNIST sample (``fashion-mnist-mini``) from the full dataset.
 
 A balanced random sample, train and test splits kept apart: the first

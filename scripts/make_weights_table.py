@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Write convzoo/weights/pretrained.json: the released ImageNet-1k weights of every registered model.
 
 Run with torchvision and timm installed (the dev extra); no network is needed:

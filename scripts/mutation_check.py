@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Mutation check: plant one deliberate fault at a time in a copy of the code and run the tests that should catch it.
 
     python scripts/mutation_check.py            # every fault; writes benchmarks/results/mutation_check.json

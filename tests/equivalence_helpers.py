@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Test helpers for the equivalence tests: randomized reference weights and output comparison.
 
 Imported by name (pytest puts this directory on the import path for test modules outside a package)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Real small filesystems for tests of full disks and read-only outputs (a tmpfs: root only)."""
 
 import contextlib

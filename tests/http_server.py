@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A real HTTP server on 127.0.0.1 serving a directory, for the download tests (imported by name).
 
 ``truncate`` maps a URL path to the number of bytes actually sent: the server

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A checkpoint or weights file is data, never code: crafted pickles are refused before they run."""
 
 import pickle

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The command line: thin commands, one-line errors with exit code 2, no tracebacks."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a user can fix ends as one line, ``convzoo: error: ...``, with exit code 2.
 
 Each case runs the command line in-process (two through a subprocess, for the real exit code and stderr)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`convzoo train` and `convzoo eval` from the command line, bad input included."""
 
 import json

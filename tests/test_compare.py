@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`convzoo compare`: the budget plan, the learns-check, a failing model, and stop + resume."""
 
 import json

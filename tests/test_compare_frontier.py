@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The compare report's accuracy–latency frontier, built from fixed measurements with hand-checked answers."""
 
 import itertools

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """EfficientNet's compound scaling as arithmetic: d = α^φ, w = β^φ, r = γ^φ with the rounding rules."""
 
 import math

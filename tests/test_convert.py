@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 import pytest
 import torch
 from equivalence_helpers import build_reference, randomize_, relative_error

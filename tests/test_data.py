@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Datasets, downloads (against a local HTTP server), batching, augmentation and input adaptation."""
 
 import gzip

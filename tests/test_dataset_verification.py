@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A dataset found on disk is verified before it is trusted, and the verification is cached by path, size, mtime."""
 
 import gzip

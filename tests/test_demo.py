@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`convzoo demo`: one budget for compare and the lab, decided in one place."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Optimized inference, export (ONNX round trip through onnxruntime), prediction on real image files, bench."""
 
 import copy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every measured figure in the docs comes from a generated block, so it cannot drift from its JSON.
 
 A figure is a number with a unit (s, min, ms, MiB, GB, img/s, images/s, a × or x ratio) or a percent

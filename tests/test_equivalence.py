@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Our models reproduce torchvision/timm outputs with converted weights (random weights, randomized BN)."""
 
 import pytest

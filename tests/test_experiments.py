@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The lecture's lab: every experiment runs in --quick mode; its results have the structure and invariants that hold
 at any scale (the verdicts need the default budgets: docs/experiments/)."""
 

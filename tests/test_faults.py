@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What goes wrong in real clusters: a whole process group stopped, a disk that fills up, weights that blow up,
 links planted in a run directory, a crash between a checkpoint and its metrics row, leftovers of a killed writer."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every model as a backbone (``features_only``): timm's outputs, channels and reductions; weights load directly."""
 
 import pytest

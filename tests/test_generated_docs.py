@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The generated parts of README.md and docs/ equal what the code and the JSON results write now."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Files in real photo folders that crashed a run (a 67-byte PNG: segfault), hid good images (a 30000²
 PNG blamed on the batch size, a header bomb stopping ``predict``) or silently multiplied them (a linked-folder
 loop). Each bad file must be skipped, named with its reason and counted; each real image listed once."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo eval --model NAME --pretrained --data imagenet:PATH`` on generated ImageNet-style folders.
 
 Every expectation comes from outside the code under test: the class order from torchvision's ``ImageFolder``

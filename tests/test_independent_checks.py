@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Checks against figures computed independently of the code under test: by hand, or from a published formula.
 
 Other tests compare the code with its own earlier output (``metrics.jsonl`` written by the same

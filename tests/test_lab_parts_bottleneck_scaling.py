@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The rules and judges of the bottleneck and scaling experiments on synthetic results: each part holds, does not
 hold, and comes out undecided where the evidence cannot tell (inside the seed spread, inside the evaluation's
 standard error, not trained far enough, a number that is not finite)."""

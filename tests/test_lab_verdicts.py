@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The lab's verdict rules (convzoo/experiments/verdicts.py) on synthetic results: each rule holds, fails, and comes out
 undecided where the evidence cannot tell; and the experiments' judges decide their parts from data alone."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The package's layers and its error contract: who may import whom, and what the CLI does with an error."""
 
 import ast

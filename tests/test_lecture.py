@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The lecture's numbers, recomputed from real modules."""
 
 import pytest

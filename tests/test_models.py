@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Registry-wide checks of the shared interface: every model, every check (a new model is tested at once)."""
 
 import io

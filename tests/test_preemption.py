@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Training survives what happens to real runs: scheduler signals, a full disk, a diverging loss, a second run."""
 
 import os

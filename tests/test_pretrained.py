@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Released weights: the table against torchvision's and timm's own metadata; downloads, cache and mirror against
 a local HTTP server serving randomized torchvision- and timm-format files; outputs equal to the source library's."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The cost model against torch's FlopCounterMode, hand arithmetic and published figures."""
 
 import json

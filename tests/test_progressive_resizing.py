@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Progressive resizing: which side each epoch trains at, that the model really sees it, and its refusals."""
 
 import re

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The compare report as people see it: headless Chromium loads report.html, offline, at a laptop's width."""
 
 import os

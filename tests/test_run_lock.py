@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The run lock keeps one run per directory under races, after crashes and with reused pids."""
 
 import itertools

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The one training step (convzoo.training.step) and the one budget (convzoo.budget)."""
 
 import pytest

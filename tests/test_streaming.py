@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Streaming image folders: real photo files of every kind, broken files skipped and named, fine-tuning learns."""
 
 import contextlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The training engine: a real run, exact resume, refusals that protect earlier runs, fine-tuning, torchrun."""
 
 import json

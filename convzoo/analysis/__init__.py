@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The cost model: parameters, multiply-adds, activation memory and receptive fields per layer."""
 
 from .profile import profile

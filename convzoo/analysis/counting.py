@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """How much work one dispatched operator does.
 
 Conventions (the same in every figure convzoo reports):

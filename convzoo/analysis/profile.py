@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``profile``: where a model's parameters, multiply-adds and activation memory go, layer by layer.
 
 One forward pass (no gradients) runs under a ``TorchDispatchMode`` that sees

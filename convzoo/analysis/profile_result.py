@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The result of :func:`convzoo.profile`: per-layer rows, totals, grouping by depth, and exports."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Theoretical receptive field, tracked through the operators of a forward pass.
 
 For a stack of layers with kernel k_l, stride s_l and dilation d_l the

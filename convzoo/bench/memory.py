@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Peak memory of one call: CUDA's allocator statistics, or the CPU allocator events of torch's profiler."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ONNX Runtime as a reference for ``convzoo bench``: what many users deploy on a CPU instead of PyTorch.
 
 The model is exported as ``convzoo export`` does (opset 17, dynamic batch), loaded

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo bench``: images/s, latency and peak memory, optionally side by side with the reference.
 
 The reference runs as a user gets it out of the box (eager, fp32, contiguous);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Timing done right: warm-up, interleaved repeats, median and p90.
 
 Absolute times on a shared 2-core machine drift by several percent from minute

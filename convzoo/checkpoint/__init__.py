@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The checkpoint format: what a checkpoint holds, written atomically, read without running code.
 
 A checkpoint is one ``torch.save`` zip file holding only plain data: strings,

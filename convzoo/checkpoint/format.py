@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a checkpoint holds, how it is written, and how each format version is read back.
 
 The three parts (model description, weights, training state) are described in

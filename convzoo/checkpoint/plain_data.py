@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Typed values from plain data: a checkpoint's dataclasses rebuilt from what ``torch.load`` returned.
 
 A checkpoint stores its descriptions (the model, the training position) as plain dicts, so reading one

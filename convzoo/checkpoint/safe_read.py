@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Reading a ``torch.save`` file someone else may have written, without running code from it.
 
 Unpickling can run arbitrary code, so a file is refused unread unless it is a zip archive (the format

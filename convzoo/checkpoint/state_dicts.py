@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Weights files that are not convzoo checkpoints: torchvision, timm or convzoo state dicts.
 
 ``--weights`` and ``create_model(pretrained=PATH)`` accept a bare state dict (or one under

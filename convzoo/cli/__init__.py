@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The ``convzoo`` command: thin subcommands over the library.
 
 Every subcommand lives in its own module with ``add_parser(subparsers)`` and

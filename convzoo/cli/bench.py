@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo bench MODEL...``: images/s, latency (median, p90) and peak memory; ``--against`` for ratios."""
 
 from __future__ import annotations

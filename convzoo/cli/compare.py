@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo compare [MODEL...] --budget MINUTES``: the lecture's overview, measured within a time budget.
 
 Prints the plan before any work, shows the model, phase and estimated time left while it runs, and writes

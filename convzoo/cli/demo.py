@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo demo [--budget 10] [--out reports/demo]``: the main job, in one time budget for the whole of it.
 
 The lecture's line-up measured side by side (``convzoo compare``), then the lab's two ResNet experiments

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo eval``: a trained checkpoint, or released weights on a local ImageNet-1k validation set.
 
 ``--checkpoint FILE``: top-1/top-5, per-class accuracy, confusion matrix (printed and PNG).

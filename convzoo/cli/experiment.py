@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo experiment NAME [--quick] [--budget MINUTES] [--out DIR]``: the lecture's lab (``--list`` shows it)."""
 
 from __future__ import annotations

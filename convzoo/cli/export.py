@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo export --checkpoint FILE --format onnx|torchscript|torch-export --out FILE [--int8 --calibrate DATA]``."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo lecture``: the lecture's numbers recomputed from real modules, as Markdown."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo models [PATTERN]``: the registered models with family, year, parameters and input size.
 
 ``--pretrained``: the released weights instead, one row per (model, source).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Where a command writes, checked before it spends minutes computing: the one-line errors of :mod:`convzoo.files`.
 
 ``train``, ``eval`` and ``export`` call these first, so that an ``--out`` that is a file, a read-only or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo predict``: top-k classes with probabilities, from a trained checkpoint or released weights.
 
 ``--checkpoint FILE IMAGE...`` prepares images as the checkpoint's training data

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo summary MODEL``: the cost model's per-layer table (parameters, MACs, memory, receptive field)."""
 
 from __future__ import annotations

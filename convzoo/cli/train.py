@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo train``: the training engine with every ``TrainConfig`` field as an option.
 
 Under ``torchrun --nproc_per_node N -m convzoo train ...`` it trains data-parallel.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Datasets (Fashion-MNIST embedded and full, CIFAR, image folders), batching and input adaptation."""
 
 from .adapt import InputAdapter

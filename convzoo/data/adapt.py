@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bring uint8 batches to what a model needs: float, the model's channels and minimum size, normalized."""
 
 from __future__ import annotations

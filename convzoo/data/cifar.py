@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CIFAR-10 and CIFAR-100 (Krizhevsky 2009) in their standard python-pickle layout.
 
 Read from ``--data-dir`` (or $CONVZOO_DATA, or the cache); downloaded from the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Datasets by name, with their classes and statistics, and the loaders that batch them.
 
 Names: ``fashion-mnist-mini`` (embedded), ``fashion-mnist``, ``cifar10``,

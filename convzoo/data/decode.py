@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """One image file → a uint8 ``(C, H, W)`` tensor, whatever the file holds; or a one-line reason why not.
 
 Real photo folders hold more than clean RGB JPEGs: greyscale, CMYK and

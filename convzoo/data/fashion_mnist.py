@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, arXiv:1708.07747): 70,000 28×28 grey images, 10 classes.
 
 ``fashion-mnist`` is the full dataset, found in ``--data-dir``, ``$CONVZOO_DATA``,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Read and write the IDX format of (Fashion-)MNIST, gzipped or not.
 
 IDX: a magic number (two zero bytes, a type code, the number of dimensions),

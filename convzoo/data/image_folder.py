@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Any image folder: ``root/train/<class>/*`` and ``root/test/<class>/*`` (or ``val``).
 
 What both ways of reading a folder share: finding the splits and the classes,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A local ImageNet-1k validation set, in the layouts people have it, labelled as the released weights count.
 
 Released ImageNet weights (torchvision's, timm's) predict class ``i`` for the

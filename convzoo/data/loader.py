@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Mini-batches from in-memory uint8 tensors, with augmentation applied to whole batches.
 
 On two CPU cores a per-sample pipeline (a ``DataLoader`` calling torchvision

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Where datasets are found on disk: explicit directory, $CONVZOO_DATA, system packages, the cache."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Image folders streamed from disk: decoded and cropped in ``DataLoader`` workers, batch by batch.
 
 Photos for fine-tuning come in every size and rarely fit in memory once decoded

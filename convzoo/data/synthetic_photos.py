@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A photo folder to test and measure the streaming pipeline with: real files, of every kind users have.
 
 ``write_photo_folder`` draws coloured shapes (one colour and shape per class, so

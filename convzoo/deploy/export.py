@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Export a trained model: ONNX (verified in onnxruntime), TorchScript, or ``torch.export``; batch axis dynamic.
 
 Exports take normalized float input of the model's channels and size; a JSON

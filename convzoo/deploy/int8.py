@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Static int8 quantization of an exported ONNX model, with ONNX Runtime's quantizer.
 
 Int8 convolutions move a quarter of the bytes of fp32 and run on the CPU's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Static int8 quantization inside PyTorch: PT2E with the x86 Inductor quantizer, lowered by Inductor.
 
 The ONNX Runtime path (:mod:`convzoo.deploy.int8`) needs an export and a second runtime; this one keeps

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Inference optimization: fold batch norm, channels-last, optional bf16 and ``torch.compile``.
 
 - In eval mode a BatchNorm after a convolution is an affine map per channel,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Top-k predictions for image files, prepared exactly as the model's training (or released weights') data was."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The lecture's lab: experiments that show by training why each architectural idea matters.
 
 Each experiment is one module that reads top to bottom (``NAME.py``: the setup

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What 1×1 reductions and global average pooling buy: the cost, accuracy parity, and overfitting of a large head.
 
 GoogLeNet (Szegedy et al. 2014, arXiv:1409.4842) puts a 1×1 convolution before

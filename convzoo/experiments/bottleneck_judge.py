@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The bottleneck experiment's parts, decided from its data alone (pure), and its report.
 
 Rules (:mod:`.verdicts`): costs from the cost model are exact and need no

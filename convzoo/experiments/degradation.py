@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Degradation: a deeper plain network trains worse; a deeper residual network does not.
 
 The ResNet paper's Fig. 6 (He et al. 2015, arXiv:1512.03385): plain-20 … 56

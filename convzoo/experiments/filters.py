@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Convolution is a filter that can be learned.
 
 A 3×3 convolution is a hand-designed image filter (Sobel edges, a box blur)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The gradient-flow experiment's networks and what it measures of them: ‖∂L/∂h_l‖ at every block's output.
 
 See :mod:`.gradients` for the experiment; the networks are the CIFAR ResNet

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Vanishing gradients, and the lecture's remedies: batch norm, skip connections; gradient clipping for exploding ones.
 
 What is measured is the *back-propagated* gradient: the norm ‖∂L/∂h_l‖ of the

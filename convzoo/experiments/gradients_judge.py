@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The gradients experiment's parts, decided from its data alone (pure), and its report."""
 
 from __future__ import annotations

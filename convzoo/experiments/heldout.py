@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Training on part of the sample and scoring on the rest: more evaluation images, a smaller standard error.
 
 The embedded Fashion-MNIST sample has 5,000 training and 1,000 test images. A

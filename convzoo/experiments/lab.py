@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What every lecture-lab experiment shares: the data, a short training loop, step planning, and the record.
 
 The experiments train small networks for a few minutes, many times, with per-step hooks (gradient

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The record of an experiment run: ``results.json`` (numbers and provenance) and ``report.md`` (the same, to read).
 
 Both open with the claim and whether it held at this scale; with the claim judged in parts

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Compound scaling against scaling one dimension, at matched multiply-adds (EfficientNet Fig. 3, Table 7), as a test.
 
 Tan & Le 2019 (arXiv:1905.11946) scale a base network by depth d = α^φ, width

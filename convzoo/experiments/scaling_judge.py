@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The scaling experiment's parts, decided from its data alone (pure), and its report.
 
 One part per single dimension: at the same MACs, compound scaling against

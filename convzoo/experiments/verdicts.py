@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Judging a lecture claim in parts, each part decided by a stated rule on the numbers that back it.
 
 An experiment is measure → judge → render: ``measure`` returns plain data,

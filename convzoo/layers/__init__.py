@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Building blocks shared by the model families; one idea per file."""
 
 from .classifier_head import ClassifierHead

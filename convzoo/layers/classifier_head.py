@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The classifier head every zoo model ends with: pool → flatten → (hidden layers) → dropout → linear.
 
 Global average pooling (Lin et al. 2013, "Network In Network", arXiv:1312.4400;

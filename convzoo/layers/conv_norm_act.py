@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Convolution → normalization → activation, the unit almost every CNN is built from.
 
 Batch normalization (Ioffe & Szegedy 2015, arXiv:1502.03167) makes the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Stochastic depth (Huang et al. 2016, arXiv:1603.09382).
 
 During training each sample skips a residual branch with probability ``p``

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Weight initialization shared by the families.
 
 He et al. 2015 ("Delving Deep into Rectifiers", arXiv:1502.01852) initialization

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The inverted residual block, "MBConv" (Sandler et al. 2018, MobileNetV2, arXiv:1801.04381).
 
 A ResNet bottleneck squeezes channels (wide → narrow → wide); this block does

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """LayerNorm over the channels of an NCHW map, as ConvNeXt needs (Liu et al. 2022, arXiv:2201.03545).
 
 ``nn.LayerNorm`` normalizes the last dimension; ConvNeXt's stem and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Channel rounding used by the mobile families (MobileNet v2/v3, EfficientNet).
 
 Width multipliers produce fractional channel counts; hardware (and the released

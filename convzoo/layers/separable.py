@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Depthwise-separable convolution (Chollet 2017, arXiv:1610.02357; Howard et al. 2017, arXiv:1704.04861).
 
 A k×k convolution from C to C' channels costs k²·C·C' multiply-adds per pixel.

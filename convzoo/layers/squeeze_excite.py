@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Squeeze-and-excitation (Hu et al. 2018, arXiv:1709.01507, Fig. 1 and eq. 2–3).
 
 Global average pooling "squeezes" each channel to one number, a two-layer

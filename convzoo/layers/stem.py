@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The 3×3 convolution stem of the mobile families (MobileNet v1–v3, EfficientNet v1/v2).
 
 Stride 2 in the published layout; stride 1 for the small-input variant, so a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The model families; importing this package registers every variant."""
 
 from . import (  # noqa: F401

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """AlexNet (Krizhevsky, Sutskever & Hinton 2012), the lecture's baseline.
 
 "ImageNet Classification with Deep Convolutional Neural Networks", NeurIPS 2012.

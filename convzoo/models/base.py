@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The interface every zoo model shares.
 
 ``forward_features`` returns the last feature map, ``forward_head`` turns it

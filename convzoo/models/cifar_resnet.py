@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Deep residual and plain networks for small images (CIFAR-style), from two papers.
 
 - He et al. 2015, "Deep Residual Learning for Image Recognition" (arXiv:1512.03385), §4.2:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ConvNeXt (Liu et al. 2022), "A ConvNet for the 2020s", arXiv:2201.03545.
 
 A ResNet modernized step by step towards a vision Transformer: a 4×4 stride-4

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """EfficientNet B0–B7 and compound scaling (Tan & Le 2019), arXiv:1905.11946.
 
 "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks".

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """EfficientNetV2 (Tan & Le 2021), "EfficientNetV2: Smaller Models and Faster Training", arXiv:2104.00298.
 
 Depthwise convolutions are cheap in multiply-adds but slow on accelerators in

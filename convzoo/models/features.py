@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every zoo model as a backbone: the feature map at the end of each stage (timm's ``features_only``).
 
 Detection and segmentation heads (FPN, U-Net, DeepLab) read a pyramid of

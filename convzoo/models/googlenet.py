@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """GoogLeNet / Inception v1 (Szegedy et al. 2014), "Going Deeper with Convolutions", arXiv:1409.4842.
 
 The inception module runs four branches in parallel and concatenates them:

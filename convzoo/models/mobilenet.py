@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """MobileNet v1 and v2: depthwise-separable convolutions and inverted residuals.
 
 - MobileNet v1 (Howard et al. 2017, "MobileNets: Efficient Convolutional Neural

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """MobileNetV3 (Howard et al. 2019, "Searching for MobileNetV3", arXiv:1905.02244).
 
 Inverted residual blocks found by architecture search, with squeeze-excitation

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ResNet (He et al. 2015), with its ResNeXt and Wide ResNet descendants.
 
 - "Deep Residual Learning for Image Recognition", arXiv:1512.03385: each block

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """VGG (Simonyan & Zisserman 2014), "Very Deep Convolutional Networks for Large-Scale Image Recognition".
 
 arXiv:1409.1556. Only 3×3 convolutions: two stacked 3×3 layers see a 5×5

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Xception (Chollet 2017), "Xception: Deep Learning with Depthwise Separable Convolutions", arXiv:1610.02357.
 
 The "extreme" Inception hypothesis: map cross-channel correlations and spatial

@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: MIT
 """Reports: tables and plots."""

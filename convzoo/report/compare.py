@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``convzoo compare``: the lecture's line-up measured on this machine, within a time budget, as a report.
 
 For each model, in phases:

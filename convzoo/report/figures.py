@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The compare report's figures, in its order: published top-1 against latency measured here first.
 
 Which points each figure shows and how they are labelled is decided here, from the results; the

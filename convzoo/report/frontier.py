@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The accuracy–latency frontier on this machine: which models no other model beats on both axes.
 
 Published ImageNet-1k top-1 is what practitioners choose weights by; what no published table gives them is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Accuracy after real training: the committed full Fashion-MNIST runs, and what they can tell apart.
 
 ``benchmarks/fashion_mnist_full.py`` trains line-up models on all 60,000 training images with a recipe

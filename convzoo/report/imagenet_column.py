@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``compare --imagenet PATH``: ImageNet-1k top-1 measured here, beside the published figure.
 
 The published top-1 of released weights is what practitioners choose by, but it is the publisher's figure. With a

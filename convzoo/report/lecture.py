@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The lecture's numbers, recomputed from real modules with :func:`convzoo.profile`.
 
 Every figure on the generated page comes from building an ``nn.Module`` and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The three measurements of ``convzoo compare`` for one model: cost, speed, and the learns-check.
 
 Each returns a row fragment (plain numbers, JSON-ready); :mod:`convzoo.report.compare` schedules them

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fit the comparison to a time budget on *this* machine: measure first, then decide what to run.
 
 The same comparison takes 9 minutes on a 2-core AMX machine with bf16 and over an hour on a 2-core

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Plots with matplotlib (headless Agg backend), written as PNG files.
 
 The accuracy–cost plots label every point; :func:`place_labels` moves each label to the first nearby

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The compare report as Markdown (plots beside it as PNG) and as one self-contained HTML file.
 
 It opens with the accuracy–latency frontier on this machine: published ImageNet-1k top-1 (marked

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The compare report's tables: one row per model, each cell from the measured results.
 
 The main table sets published ImageNet-1k accuracy beside cost and speed measured on this machine;

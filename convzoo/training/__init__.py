@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Training: a config dataclass, a visible loop, atomic checkpoints, preemption-safe, torchrun support.
 
 The checkpoint format lives in :mod:`convzoo.checkpoint` and evaluation in :mod:`convzoo.evaluation`, so that

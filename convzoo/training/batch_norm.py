@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Batch-norm statistics in training: recomputed before evaluation ("precise BN"), or frozen while probing."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a run writes to and reads from its checkpoint: the model's description, the training state, resume.
 
 A mixin of :class:`~convzoo.training.engine.Trainer`, apart so that the loop reads on its own. What it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The training configuration: one dataclass, units in the help texts, defaults that work per dataset."""
 
 from __future__ import annotations

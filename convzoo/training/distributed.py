@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Multi-process data parallel through ``torchrun`` (gloo on CPU, NCCL on CUDA).
 
 ``torchrun --nproc_per_node N -m convzoo train ...`` sets RANK and WORLD_SIZE;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The training loop: visible, resumable, and the same on one CPU or many processes.
 
 ``train(config)`` loads the data, builds the model, and runs epochs of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What an epoch measures: running training totals by name, and the row of metrics logged when it ends."""
 
 from __future__ import annotations

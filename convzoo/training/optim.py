@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Optimizer and learning-rate schedule.
 
 Weight decay is not applied to normalization parameters and biases (one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A rich progress bar per epoch: loss, accuracy, images/s and time left."""
 
 from __future__ import annotations

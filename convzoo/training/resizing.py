@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Progressive resizing: the first epochs train on smaller images, the last ones at full size.
 
 A convolution's cost grows with the square of the image side, so a 16-pixel epoch of 28-pixel images

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a run leaves behind: its configuration with the git commit and environment, and per-epoch metrics."""
 
 from __future__ import annotations

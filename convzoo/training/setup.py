@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Everything a run needs before its first step: the model for the data, starting weights, the run directory."""
 
 from __future__ import annotations

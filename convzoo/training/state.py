@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a training run is made of besides the loop: its position, its result, and the batch mixing."""
 
 from __future__ import annotations

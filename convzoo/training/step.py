@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """One training step, the only one in convzoo: forward → loss → backward → clip → optimizer step.
 
 The engine, the lab's short runs, compare's timing probe and ``bench --mode train`` all train through

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Where weights come from: released weights (table, cache, download), torchvision/timm conversion."""
 
 from .convert import adapt_input_conv, convert_state_dict, load_converted

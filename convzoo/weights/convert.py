@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Turn a torchvision or timm ``state_dict`` into ours.
 
 Our modules are registered in the same order as the reference's, with the same

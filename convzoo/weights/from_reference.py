@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Any torchvision or timm classifier that convzoo has, as the equal convzoo model.
 
 :func:`from_reference` reads everything it needs from the module itself: which

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Where released weights files live on disk, and how they get there.
 
 - torchvision's files go where torchvision puts them,

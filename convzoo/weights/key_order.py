@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The order of a reference model's ``state_dict``, to restore it where a file lost it.
 
 The conversion pairs tensors by position (see :mod:`convzoo.weights.convert`),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``create_model(name, pretrained=...)``'s weights: released or local ones, in a model built as their source built it.
 
 ``pretrained`` is ``False`` (random initialization), ``True`` (the model's

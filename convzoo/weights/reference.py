@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Build the reference implementation (torchvision or timm) of a registered model.
 
 Used to check equivalence and to benchmark side by side. torchvision and timm

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The released ImageNet weights convzoo can load: one entry per (model, source), read from ``pretrained.json``.
 
 The table is data, written by ``scripts/make_weights_table.py`` from the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Documentation that code writes, and the check that the committed copies are current.
 
 A generated block sits between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->`` in its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Inference and cost-model figures (docs/deploy.md, docs/benchmarks.md) rendered from ``benchmarks/results/``.
 
 Ratios keep three decimals, so a figure is never rounded up to its target.

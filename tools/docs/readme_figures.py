@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The README's measured sentences and tables: the demo runs, the full training runs, deployment, the lab."""
 
 from __future__ import annotations

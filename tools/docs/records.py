@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Where the committed result files live, and how a figure names the machine and commit that measured it.
 
 Every renderer in this folder reads its figures through these helpers, so a run that did not record its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The README's sentence on how long the test suite takes, from ``benchmarks/test_suite_time.py``'s records."""
 
 from __future__ import annotations

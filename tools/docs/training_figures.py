@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Training figures (docs/training.md, docs/finetuning.md) rendered from their JSON in ``benchmarks/results/``."""
 
 from __future__ import annotations

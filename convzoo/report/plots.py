@@ -156,6 +156,21 @@ _DIRECTIONS = [(1, 0.3), (0, 1), (-1, 0.3), (0, -1.4), (1, 1), (-1, 1), (1, -1.2
 _OFFSETS = [(6 * r * dx, 6 * r * dy) for r in (1, 2.2, 3.6, 5.2) for dx, dy in _DIRECTIONS]
 
 
+def _annotate(axes, label: str, point: tuple[float, float], offset: tuple[float, float], fontsize: float, **extra):
+    """``label`` at ``offset`` points from ``point``, aligned away from it."""
+    dx = offset[0]
+    return axes.annotate(
+        label,
+        point,
+        xytext=offset,
+        textcoords="offset points",
+        fontsize=fontsize,
+        ha="left" if dx > 0 else "right" if dx < 0 else "center",
+        va="center",
+        **extra,
+    )
+
+
 def _overlap(a, b) -> float:
     width = min(a.x1, b.x1) - max(a.x0, b.x0)
     height = min(a.y1, b.y1) - max(a.y0, b.y0)
@@ -180,15 +195,7 @@ def place_labels(axes, points: list[tuple[float, float, str]], fontsize: float =
     for (x, y, label), own in zip(points, markers, strict=True):
         best = None
         for dx, dy in _OFFSETS:
-            text = axes.annotate(
-                label,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                fontsize=fontsize,
-                ha="left" if dx > 0 else "right" if dx < 0 else "center",
-                va="center",
-            )
+            text = _annotate(axes, label, (x, y), (dx, dy), fontsize)
             box = text.get_window_extent(renderer)
             clash = sum(_overlap(box, other) for other in placed) + sum(
                 _overlap(box, m) for m in markers if m is not own
@@ -205,16 +212,8 @@ def place_labels(axes, points: list[tuple[float, float, str]], fontsize: float =
         _, text, box, (dx, dy) = best
         if (dx**2 + dy**2) ** 0.5 * to_pixels > 12:
             text.remove()
-            text = axes.annotate(
-                label,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                fontsize=fontsize,
-                ha="left" if dx > 0 else "right" if dx < 0 else "center",
-                va="center",
-                arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.6, "shrinkA": 0, "shrinkB": 4},
-            )
+            leader = {"arrowstyle": "-", "color": "0.5", "lw": 0.6, "shrinkA": 0, "shrinkB": 4}
+            text = _annotate(axes, label, (x, y), (dx, dy), fontsize, arrowprops=leader)
         placed.append(box)
         texts.append(text)
     return texts

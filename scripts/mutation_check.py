@@ -152,8 +152,8 @@ FAULTS = (
         quick=True,
     ),
     Fault(
-        "ema_decay_complement", "EMA decay passed as 1 - decay (0.9 becomes 0.1)", "convzoo/training/engine.py",
-        "get_ema_multi_avg_fn(self.config.ema)", "get_ema_multi_avg_fn(1 - self.config.ema)",
+        "ema_decay_complement", "EMA decay passed as 1 - decay (0.9 becomes 0.1)", "convzoo/training/optim.py",
+        "get_ema_multi_avg_fn(decay)", "get_ema_multi_avg_fn(1 - decay)",
         (f"{INDEPENDENT}::test_ema_is_the_exponential_average_of_the_weights_after_each_step",),
         quick=True,
     ),

@@ -154,19 +154,20 @@ def test_scaling_arms_are_built_within_ten_percent_of_their_mac_target(tmp_path)
 def test_scaling_grid_trains_each_built_net_once_and_lists_triples_off_target(tmp_path):
     from convzoo.experiments import heldout, scaling
     from convzoo.experiments.lab import Lab, Recipe, fashion_mnist_sample
+    from convzoo.experiments.scaling_arms import point
 
     lab = Lab("scaling", tmp_path, 0.5, True)
     data, *evaluation = heldout.split(fashion_mnist_sample(), 200, 200)
     same, twin, off = (1.2, 1.0, 1.291), (1.4, 1.0, 1.195), (1.0, 1.2, 1.179)  # round(3·1.2) = round(3·1.4) = 4
     grid = scaling.measure_grid(
-        lab, [same, twin, off], scaling.point()["macs"], data, Recipe(steps=2, batch_size=8), evaluation
+        lab, [same, twin, off], point()["macs"], data, Recipe(steps=2, batch_size=8), evaluation
     )
     first, second, third = grid["triples"]
     assert (first["blocks"], first["channels"], first["size"]) == (second["blocks"], second["channels"], second["size"])
     assert first["accuracy"] == second["accuracy"] and len(first["accuracy"]) == 3  # trained once, three seeds
     assert (second["alpha"], second["gamma"]) == (1.4, 1.195)  # each row says which triple it is
     assert third["off_target"] and "accuracy" not in third  # +14% of its MACs target: listed, not trained
-    assert abs(first["macs"] / (2 * scaling.point()["macs"]) - 1) <= 0.1
+    assert abs(first["macs"] / (2 * point()["macs"]) - 1) <= 0.1
 
 
 def test_experiment_cli_prints_the_parts_from_the_record():

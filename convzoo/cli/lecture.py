@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.markdown import Markdown
 
 from .. import files
-from ..report.lecture import lecture_markdown
+from ..report.lecture_page import lecture_markdown
 from ..tables import console
 
 

@@ -34,7 +34,6 @@ from ..data import load_dataset
 from ..plotting import pyplot
 from ..training.step import TrainingStep
 from .record import write_record
-from .verdicts import Part
 
 
 @dataclass
@@ -289,15 +288,7 @@ class Lab:
         plt.close(figure)
         return file_name
 
-    def record(
-        self,
-        results: dict[str, Any],
-        body: str,
-        *,
-        claim: str,
-        held: bool | None = None,
-        verdict: str = "",
-        parts: list[Part] | None = None,
-    ) -> Path:
-        """Write results.json and report.md (:func:`.record.write_record`); ``held`` None means the run cannot tell."""
-        return write_record(self, results, body, claim=claim, held=held, verdict=verdict, parts=parts)
+    def record(self, results: dict[str, Any], body: str, **verdict: Any) -> Path:
+        """Write results.json and report.md: :func:`.record.write_record`, whose keywords (``claim``, ``held``,
+        ``verdict``, ``parts``) ``verdict`` carries; ``held`` None means the run cannot tell."""
+        return write_record(self, results, body, **verdict)

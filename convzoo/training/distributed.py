@@ -59,3 +59,13 @@ def any_rank(flag: bool, context: Context) -> bool:
     if not context.distributed:
         return flag
     return bool(all_reduce_max(torch.tensor([float(flag)], device=context.device), context).item())
+
+
+def wrap_for_ranks(model: torch.nn.Module, context: Context, *, find_unused_parameters: bool) -> torch.nn.Module:
+    """The module the loop calls: ``model`` itself on one process, under DistributedDataParallel under torchrun."""
+    if not context.distributed:
+        return model
+    device_ids = [context.device.index] if context.device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=device_ids, find_unused_parameters=find_unused_parameters
+    )

@@ -31,17 +31,17 @@ from torch import nn
 
 from .. import checkpoint as ckpt
 from ..data import InputAdapter, StreamingDataset, load_dataset
-from ..errors import DivergedError, ResourceError
+from ..errors import DivergedError
 from ..evaluation import evaluate
 from ..run_lock import RunLock
-from ..runtime import Context, all_reduce_sum, decoding_workers, resolve_amp
+from ..runtime import Context, all_reduce_sum, resolve_amp
 from ..stopping import GracefulStop, ImmediateStop
 from .batch_norm import freeze_batch_norm, recompute_batch_norm
 from .checkpointing import Checkpointing
 from .config import TrainConfig
-from .distributed import any_rank, setup, teardown
+from .distributed import any_rank, setup, teardown, wrap_for_ranks
 from .metrics import EpochSums, epoch_row, skipped_files
-from .optim import build_optimizer, build_schedule
+from .optim import build_ema, build_optimizer, build_schedule
 from .progress import EpochProgress, timed
 from .resizing import epoch_side, resize_batch
 from .run_log import RunLog
@@ -51,11 +51,12 @@ from .setup import (
     build_model,
     check_progressive_resize,
     folder_options,
+    loader_workers,
     minimum_size,
     prepare_run_dir,
     set_backbone_trainable,
 )
-from .state import StopAtBoundary, TrainResult, TrainState, mix, skip_or_diverge
+from .state import StopAtBoundary, TrainResult, TrainState, mix, out_of_memory, skip_or_diverge
 from .step import TrainingStep, grad_scaler_for
 
 
@@ -90,14 +91,14 @@ class Trainer(Checkpointing):
         self.adapter = InputAdapter(data.channels, self.model_kwargs["in_chans"], data.mean, data.std, smallest).to(
             context.device
         )
-        self.workers = self._workers()  # decoding processes of this rank's loaders
+        self.workers = loader_workers(config, context)  # decoding processes of this rank's loaders
         self.train_loader, self.test_loader = build_loaders(config, data, context, self.workers)
         self.optimizer = build_optimizer(self.model, config)
         self.steps_per_epoch = min(len(self.train_loader), config.steps_per_epoch or len(self.train_loader))
         self.schedule = build_schedule(self.optimizer, config, self.steps_per_epoch)
         self.amp_dtype = resolve_amp(config.amp, context.device)
         self.scaler = grad_scaler_for(self.amp_dtype)
-        self.ema = self._make_ema()
+        self.ema = build_ema(self.model, config.ema)
         self.state = TrainState()
         self.side: int | None = None  # this epoch's training image side, when progressive resizing shrinks it
         self.data_wait = 0.0  # seconds this epoch spent waiting for the loader
@@ -105,12 +106,7 @@ class Trainer(Checkpointing):
         if config.resume:
             self.restore(ckpt.load(self.run_dir / CHECKPOINT))
             self.log.catch_up(self.state.last_row)
-        self.net = self.model
-        if context.distributed:
-            device_ids = [context.device.index] if context.device.type == "cuda" else None
-            self.net = nn.parallel.DistributedDataParallel(
-                self.model, device_ids=device_ids, find_unused_parameters=config.freeze_epochs > 0
-            )
+        self.net = wrap_for_ranks(self.model, context, find_unused_parameters=config.freeze_epochs > 0)
         self.step = TrainingStep(
             self.model,
             self.optimizer,
@@ -120,19 +116,6 @@ class Trainer(Checkpointing):
             channels_last=config.channels_last,
             clip_norm=config.grad_clip,
         )
-
-    def _workers(self) -> int:
-        """Decoding processes per training process: the CPU cores, at most 8, shared by the ranks on a node."""
-        if self.config.workers is not None:
-            return self.config.workers
-        return decoding_workers(self.context.local_world_size)
-
-    def _make_ema(self):
-        if not self.config.ema:
-            return None
-        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-        return AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema), use_buffers=True)
 
     # --- the loop ----------------------------------------------------------------------------------
     def train_batch(self, images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -307,16 +290,11 @@ def train(config: TrainConfig, *, on_step: Callable[[TrainState], None] | None =
             finished = True
             return result
     except RuntimeError as error:  # torch's OutOfMemoryError (CUDA), or the CPU allocator's plain RuntimeError
-        detail = f" ({str(error).splitlines()[0][:120]})" if isinstance(error, OUT_OF_MEMORY) else ""
-        if detail or "can't allocate memory" in str(error).lower():
-            raise ResourceError(
-                f"out of memory with batch size {config.batch_size}; try a smaller --batch-size{detail}"
-            ) from None
-        raise
+        resource = out_of_memory(error, config.batch_size)
+        if resource is None:
+            raise
+        raise resource from None
     finally:
         if trainer is not None:
             trainer.lock.release()
         teardown(context, finished=finished)
-
-
-OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)

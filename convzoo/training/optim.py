@@ -81,3 +81,12 @@ def build_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
 
     lambdas = [backbone_factor if group.get("part") == "backbone" else factor for group in optimizer.param_groups]
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambdas)
+
+
+def build_ema(model: nn.Module, decay: float | None):
+    """An exponential moving average of the weights and buffers (``decay`` per step), or None without one."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)

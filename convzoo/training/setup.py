@@ -15,7 +15,7 @@ from .. import files
 from ..data import Augment, FolderOptions, ImageDataset, StreamingDataset
 from ..errors import CheckpointError, OptionError
 from ..registry import create_model, get_entry, wants_small_input
-from ..runtime import Context
+from ..runtime import Context, decoding_workers
 from ..weights.pretrained import fit_state_dict, load_released
 from ..weights.table import Weights, weights_for
 from .config import TrainConfig
@@ -169,3 +169,10 @@ def build_loaders(config: TrainConfig, data: ImageDataset | StreamingDataset, co
     streamed = isinstance(data, StreamingDataset)  # decoded at full size: batches of training size
     test_loader = data.test_loader(per_rank if streamed else max(per_rank, 256), **shard)
     return train_loader, test_loader
+
+
+def loader_workers(config: TrainConfig, context: Context) -> int:
+    """Decoding processes per training process: the CPU cores, at most 8, shared by the ranks on a node."""
+    if config.workers is not None:
+        return config.workers
+    return decoding_workers(context.local_world_size)

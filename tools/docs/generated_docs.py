@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from convzoo.cli.models import model_rows, weights_rows
-from convzoo.report.lecture import lecture_markdown
+from convzoo.report.lecture_page import lecture_markdown
 from convzoo.tables import render
 
 from . import inference_figures, readme_figures, suite_figures, training_figures

@@ -14,19 +14,23 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 
-# Over 100M parameters: building one takes ~10-25 s on 2 cores. Their registry-wide interface checks in
-# test_models.py run in the slow tier (their equivalence with the references stays in `make test`).
+# Over 100M parameters, or over 1000 layers: building or counting one takes ~10-25 s on 2 cores. Their
+# registry-wide interface and cost-model checks (test_models.py, test_profile.py) run in the slow tier (their
+# equivalence with the references stays in `make test`).
 LARGEST_MODELS = {f"vgg{depth}{bn}" for depth in (11, 13, 16, 19) for bn in ("", "_bn")} | {
     "convnext_large",
     "efficientnet_v2_l",
     "wide_resnet101_2",
+    "cifar_resnet1202",
+    "cifar_preact_resnet1001",
 }
+REGISTRY_WIDE_MODULES = {"test_models", "test_profile"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if item.module.__name__ == "test_models" and callspec and callspec.params.get("name") in LARGEST_MODELS:
+        if item.module.__name__ in REGISTRY_WIDE_MODULES and callspec and callspec.params.get("name") in LARGEST_MODELS:
             item.add_marker(pytest.mark.slow)
 
 

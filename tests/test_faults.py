@@ -201,7 +201,13 @@ def test_metrics_are_not_appended_through_a_planted_link(tmp_path):
 
 # --- weights that blow up -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("lr", "says"), [("1e8", r"NaN or infinite|became (nan|inf)|test loss .* is (nan|inf)"), ("inf", "--lr must be")]
+    ("lr", "says"),
+    [
+        pytest.param(
+            "1e8", r"NaN or infinite|became (nan|inf)|test loss .* is (nan|inf)", marks=pytest.mark.slow, id="1e8"
+        ),
+        pytest.param("inf", "--lr must be", id="inf"),
+    ],
 )
 def test_a_diverging_run_never_writes_a_non_finite_checkpoint(tmp_path, lr, says):
     run_dir = tmp_path / "run"

@@ -310,6 +310,7 @@ def test_a_flat_folder_without_labels_and_bad_options_are_one_line(tmp_path, cap
 # --- compare --imagenet ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_compare_reports_measured_top1_of_the_published_weights_beside_the_published_figure(
     labelled, tmp_path, capsys, monkeypatch
 ):

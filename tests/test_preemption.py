@@ -81,6 +81,7 @@ def _signal_after_first_epoch(process, run_dir, number, timeout=300):
     return process.communicate(timeout=timeout)
 
 
+@pytest.mark.slow
 def test_sigterm_to_a_real_train_process_saves_and_resume_is_exact(tmp_path, straight):
     run_dir = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}  # same kernels, same sums as in-process

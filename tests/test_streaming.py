@@ -44,6 +44,7 @@ def test_every_awkward_kind_decodes_upright_in_eight_bit_rgb(photos):
             decode_file(directory / name)
 
 
+@pytest.mark.slow
 def test_fine_tuning_a_photo_folder_skips_and_names_broken_files(photos, released, tmp_path, capsys):
     """``convzoo train --pretrained --data folder:PATH`` on photos of 100-600 px, then ``convzoo eval``."""
     out = tmp_path / "run"
@@ -133,6 +134,7 @@ def test_streaming_is_deterministic_resumable_and_sharded(photos):
     assert set(seen[0]) | set(seen[1]) == set(range(count))
 
 
+@pytest.mark.slow
 def test_a_folder_of_mostly_broken_files_stops_with_a_clear_error(tmp_path, capsys):
     folder = write_photo_folder(tmp_path / "bad", train_per_class=2, test_per_class=2, broken=False)
     for index in range(30):

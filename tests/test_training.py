@@ -179,6 +179,7 @@ def test_fine_tuning_from_a_checkpoint_with_a_frozen_backbone(tmp_path):
     assert not torch.equal(after["head.fc.weight"], start["head.fc.weight"])
 
 
+@pytest.mark.slow
 def test_fine_tuning_from_a_torchvision_state_dict(tmp_path):
     import torchvision
 

@@ -105,13 +105,13 @@ FAULTS = (
     ),
     Fault(
         "gradient_norm_order", "the lab's per-layer gradient norms listed output side first",
-        "convzoo/experiments/gradients.py",
-        "    return norms\n", "    return norms[::-1]\n",
+        "convzoo/experiments/gradient_flow.py",
+        "    return [g.norm().item() for g in gradients]\n", "    return [g.norm().item() for g in gradients][::-1]\n",
         ("tests/test_experiments.py::test_gradients",),
     ),
     Fault(
         "zero_grad", "the optimizer step skips zero_grad: gradients accumulate over steps",
-        "convzoo/training/engine.py",
+        "convzoo/training/step.py",
         "        self.optimizer.zero_grad(set_to_none=True)\n", "",
         ("tests/test_training.py::test_a_training_step_follows_the_gradient_of_its_own_batch",),
     ),

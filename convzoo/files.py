@@ -145,12 +145,34 @@ def atomic_write(
 
 
 def _temporary(path: Path):
-    """A new file ``.NAME.<random>.tmp`` beside ``path``, opened for writing; never an existing file or link."""
+    """A new file ``.NAME.<random>.tmp`` beside ``path``, opened for writing; never an existing file or link.
+
+    ``tempfile`` creates it readable by its owner only (0600); it gets the mode an ordinary new file would
+    have (0666 less the umask), so that a report or checkpoint written here is as readable as one ``open``
+    would have made.
+    """
     import tempfile
 
-    return tempfile.NamedTemporaryFile(
+    file = tempfile.NamedTemporaryFile(  # noqa: SIM115 (returned open: the caller writes, then renames it)
         "wb", dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, delete=False
     )
+    os.fchmod(file.fileno(), 0o666 & ~_umask())
+    return file
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (``os.umask`` must set it to read it,
+    which for an instant affects files other threads create)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def write_bytes(path: str | Path, data: bytes, **options) -> Path:

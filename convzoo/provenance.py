@@ -26,7 +26,7 @@ import torch
 from .errors import OptionError
 from .runtime import cpu_kind, rerun_limited_to_avx2
 
-RESULT_PATHS = ("benchmarks/results/",)  # figures written by earlier runs do not make the code dirty
+RESULT_PATHS = ("benchmarks/results/", "docs/experiments/", "docs/compare/")  # earlier runs' figures: not code
 
 
 def _git(*args: str) -> str | None:

@@ -208,3 +208,14 @@ def test_degradation_judge_from_data():
     noisy = {20: [0.05, 0.25], 56: [0.10, 0.30]}  # the difference sits inside the seed spread
     parts = {p.name: p for p in judge(_degradation_data(noisy, resnet))}
     assert parts["deeper plain trains worse"].verdict == UNDECIDED
+
+
+def test_a_first_block_gradient_of_exactly_zero_is_the_lowest_flow_but_nan_decides_nothing():
+    from convzoo.experiments.gradients_judge import reaches_further
+
+    assert reaches_further([0.6, 0.4], [-math.inf, -math.inf]) == HELD  # float64 zero: no path back at all
+    assert reaches_further([0.6, -math.inf], [-math.inf, -math.inf]) == UNDECIDED  # both arms cut off in one seed
+    assert reaches_further([0.6, 0.4], [-math.inf, math.nan]) == UNDECIDED
+    assert reaches_further([0.6], [-math.inf]) == UNDECIDED  # one seed decides nothing
+    assert reaches_further([0.6, 0.4], [-1.0, -1.3]) == HELD  # finite: the seed-spread rule
+    assert reaches_further([-1.2, -1.0], [-1.1, -1.3]) == UNDECIDED

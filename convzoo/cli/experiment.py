@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""``convzoo experiment NAME [--quick] [--budget MINUTES] [--out DIR]``: the lecture's lab (``--list`` shows it)."""
+"""``convzoo experiment NAME [--quick] [--budget MINUTES] [--out DIR] [--device D] [--amp A]``: the lecture's lab
+(``--list`` shows it)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--quick", action="store_true", help="a run of under a minute: the structure, not a verdict")
     parser.add_argument("--budget", type=float, help="minutes to spend (default: the experiment's own)")
     parser.add_argument("--out", type=Path, help="output folder (default: experiments/NAME)")
+    parser.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto: a CUDA GPU when there is one"
+    )
+    parser.add_argument(
+        "--amp",
+        default="auto",
+        choices=("auto", "none", "bf16"),
+        help="auto: bf16 autocast where the hardware has it natively and a timed step shows it faster; none: fp32",
+    )
     parser.set_defaults(run=run)
 
 
@@ -50,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if args.name is None:
         raise OptionError("name an experiment (`convzoo experiment --list` shows them)")
     out = args.out or Path("experiments") / args.name
-    report = experiments.run(args.name, out=out, budget_minutes=args.budget, quick=args.quick)
+    report = experiments.run(
+        args.name, out=out, budget_minutes=args.budget, quick=args.quick, device=args.device, amp=args.amp
+    )
     record = json.loads((report.parent / "results.json").read_text())
     print("\n".join(verdict_lines(record)))
     print(f"report: {report}")

@@ -18,6 +18,7 @@ import torch
 
 from ..errors import OptionError
 from .lab import Lab
+from .speed import candidates, choose, resolve_device
 
 NAMES = ("filters", "gradients", "degradation", "bottleneck", "scaling")
 QUICK_BUDGET_MINUTES = 0.5  # --quick: the structure of the results, in well under a minute; too short to judge
@@ -29,8 +30,20 @@ def experiment(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{name}")
 
 
-def run(name: str, *, out: Path, budget_minutes: float | None = None, quick: bool = False) -> Path:
-    """Run experiment ``name``; returns its report.md."""
+def run(
+    name: str,
+    *,
+    out: Path,
+    budget_minutes: float | None = None,
+    quick: bool = False,
+    device: str = "auto",
+    amp: str = "auto",
+) -> Path:
+    """Run experiment ``name``; returns its report.md.
+
+    ``device`` (auto, cpu, cuda) and ``amp`` (auto, none, bf16) say what :mod:`.speed` may choose from; it times
+    the candidates (not with ``quick``) and every recipe of the run trains in the fastest.
+    """
     module = experiment(name)
     budget = (
         budget_minutes
@@ -39,8 +52,10 @@ def run(name: str, *, out: Path, budget_minutes: float | None = None, quick: boo
     )
     if budget <= 0:
         raise OptionError(f"--budget must be positive minutes, got {budget}")
+    candidates(resolve_device(device), amp)  # a bad option fails before the folder is made
     out.mkdir(parents=True, exist_ok=True)
     lab = Lab(name, out, budget, quick)
+    lab.settings, lab.speed = choose(device, amp, measure=not quick)
     torch.set_flush_denormal(True)  # vanishing signals reach denormal floats, several times slower on x86
     try:
         module.run(lab)

@@ -187,10 +187,10 @@ def measure(lab: Lab) -> dict:
     limit = 200 if lab.quick else None  # --quick: the structure only
     parity_data, *parity_eval = heldout.split(sample, 200 if lab.quick else PARITY_TRAIN, limit)
     head_data, *head_eval = heldout.split(sample, 100 if lab.quick else HEAD_TRAIN, limit)
-    parity = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128)
+    parity = lab.recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128)
     parity.steps = _plan(lab, PARITY_ARMS, parity_data, parity, parity_eval, share=0.45, maximum=3000)
     parity_arms, parity_epochs = _train_arms(lab, PARITY_ARMS, parity_data, parity, parity_eval)
-    head_recipe = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 64)
+    head_recipe = lab.recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 64)
     head_recipe.steps = _plan(lab, HEAD_ARMS, head_data, head_recipe, head_eval, share=0.93, maximum=4000)
     head_arms, head_epochs = _train_arms(lab, HEAD_ARMS, head_data, head_recipe, head_eval)
     return {

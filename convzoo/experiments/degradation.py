@@ -28,7 +28,8 @@ import torch
 
 from .. import registry
 from ..data.fashion_mnist import NUM_CLASSES
-from .lab import Data, Lab, Recipe, fashion_mnist_sample, train, training_set_fit
+from .evaluation import accuracy, training_set_fit
+from .lab import Data, Lab, fashion_mnist_sample, train
 from .verdicts import FAILED, HELD, UNDECIDED, Part, compare_seeds, gap_text, loss_falls, separation, short_training
 
 DESCRIPTION = "plain-20/56 against ResNet-20/56 (ResNet paper Fig. 6), training-set error, 2 seeds; a 1001-layer net"
@@ -64,7 +65,7 @@ def _subset(data: Data, limit: int) -> Data:
 def measure(lab: Lab) -> dict:
     data = fashion_mnist_sample()
     names = [f"cifar_{kind}{depth}" for kind in ("plain", "resnet") for depth in DEPTHS]
-    recipe = Recipe(steps=1, batch_size=8 if lab.quick else 128, image_size=IMAGE_SIZE)
+    recipe = lab.recipe(steps=1, batch_size=8 if lab.quick else 128, image_size=IMAGE_SIZE)
     fit = _subset(data, 200 if lab.quick else (1000 if lab.budget_minutes < 5 else len(data.train_labels)))
     reserve = 0.0
     if not lab.quick:  # the evaluations after training, timed on the deepest net
@@ -101,7 +102,7 @@ def measure(lab: Lab) -> dict:
             )
 
     very_deep_name = "cifar_resnet44" if lab.quick else VERY_DEEP  # --quick checks the structure only
-    deep = Recipe(steps=1, batch_size=8 if lab.quick else 16, warmup_steps=5, lr=0.05, image_size=IMAGE_SIZE)
+    deep = lab.recipe(steps=1, batch_size=8 if lab.quick else 16, warmup_steps=5, lr=0.05, image_size=IMAGE_SIZE)
     deep.steps = lab.steps([_build(very_deep_name)], data, deep, share=0.97, quick_steps=3, maximum=400)
     torch.manual_seed(0)
     curve = train(_build(very_deep_name)(), data, deep, seed=0)
@@ -126,7 +127,6 @@ def measure(lab: Lab) -> dict:
 
 
 def _test_accuracy(model, lab: Lab, data: Data) -> float:
-    from .lab import accuracy
 
     return accuracy(model, *lab.test_split(data), image_size=IMAGE_SIZE)
 

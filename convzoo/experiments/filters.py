@@ -20,7 +20,8 @@ from torch import nn
 from .. import registry
 from ..data.fashion_mnist import NUM_CLASSES
 from ..training.step import TrainingStep
-from .lab import Lab, Recipe, accuracy, fashion_mnist_sample, train
+from .evaluation import accuracy
+from .lab import Lab, fashion_mnist_sample, train
 
 DESCRIPTION = "a 3×3 convolution fitted to Sobel and blur converges to them; a trained net's first-layer filters"
 DEFAULT_BUDGET_MINUTES = 3.0
@@ -92,7 +93,7 @@ def run(lab: Lab) -> None:
     def build():
         return registry.create_model("cifar_resnet20", num_classes=NUM_CLASSES, in_chans=1)
 
-    recipe = Recipe(steps=1, batch_size=16 if lab.quick else 128)
+    recipe = lab.recipe(steps=1, batch_size=16 if lab.quick else 128)
     recipe.steps = lab.steps([build], data, recipe, share=0.8, quick_steps=5, maximum=3000)
     model = build()
     before = model.stem[0].weight.detach().clone()

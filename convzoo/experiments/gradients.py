@@ -36,10 +36,12 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from dataclasses import replace
 
 import torch
 from torch import Tensor
 
+from .evaluation import training_set_fit
 from .gradient_flow import (
     HIGH_LR_FACTOR,
     IMAGE_SIZE,
@@ -55,7 +57,7 @@ from .gradient_flow import (
     ratio,
 )
 from .gradients_judge import CLAIM, judge, render
-from .lab import Data, Lab, Recipe, fashion_mnist_sample, resized, train, training_set_fit
+from .lab import Data, Lab, Recipe, fashion_mnist_sample, resized, train
 
 DESCRIPTION = "‖∂L/∂h‖ per block of plain-20/56 (no BN), plain-56+BN, ResNet-56; clipping against a too-high lr"
 DEFAULT_BUDGET_MINUTES = 14.0
@@ -89,7 +91,9 @@ def _subset(data: Data, limit: int) -> Data:
 
 def measure(lab: Lab) -> dict:
     data = fashion_mnist_sample()
-    recipe = Recipe(steps=1, lr=0.05, batch_size=8 if lab.quick else 64, image_size=IMAGE_SIZE, track_grad_norm=True)
+    recipe = lab.recipe(
+        steps=1, lr=0.05, batch_size=8 if lab.quick else 64, image_size=IMAGE_SIZE, track_grad_norm=True
+    )
     small = lab.budget_minutes < 5  # a short run (``convzoo demo``): measure on fewer images, leave time to train
     count = 16 if lab.quick else (64 if small else MEASURE_BATCH)
     probe = (resized(data.train_images[:count], IMAGE_SIZE), data.train_labels[:count])
@@ -110,13 +114,13 @@ def measure(lab: Lab) -> dict:
     # of its normal-rate runs (Pascanu et al. 2013, §3.2)
     normal_norms = [n for run in runs if run["label"] == "plain-20" for n in run["grad_norm_curve"]]
     threshold = statistics.median(n for n in normal_norms if math.isfinite(n))
-    high = Recipe(**{**recipe.__dict__, "lr": recipe.lr * HIGH_LR_FACTOR})
+    high = replace(recipe, lr=recipe.lr * HIGH_LR_FACTOR)
     exploding = []
     for clip in (None, threshold):
         for seed in SEEDS:
             torch.manual_seed(seed)
             model = build("plain-20")
-            curve = train(model, data, Recipe(**{**high.__dict__, "clip_norm": clip}), seed=seed)
+            curve = train(model, data, replace(high, clip_norm=clip), seed=seed)
             fired = [n / clip for n in curve.grad_norm if clip is not None and not n <= clip]
             exploding.append(
                 {

@@ -39,6 +39,33 @@ def _fmt(values: list[float], spec: str = ".2e") -> str:
     return "[" + ", ".join(format(v, spec) for v in values) + "]"
 
 
+def reaches_further(flow: list[float], plain_flow: list[float]) -> str:
+    """``compare_seeds`` on log10 ratios, where a ratio of exactly 0 (log −inf) is a measurement, not an overflow.
+
+    The norms are float64, so a first-block gradient of exactly 0 is no underflow: no path carries any gradient
+    back (a whole block's ReLUs are off on the measured batch). Every seed of ``plain_flow`` at −inf against
+    every seed of ``flow`` finite is decided (held); any other non-finite value (NaN, +inf) stays undecided.
+    """
+    if plain_flow and all(v == -math.inf for v in plain_flow) and flow and all(math.isfinite(v) for v in flow):
+        return HELD if len(flow) >= 2 and len(plain_flow) >= 2 else UNDECIDED
+    return compare_seeds(flow, plain_flow, better="higher")
+
+
+def _cut_off(norms: list[list[float]]) -> str:
+    """What an exact 0 means, when a seed has one: the blocks whose output gets no gradient at all."""
+    notes = []
+    for seed, profile in enumerate(norms):
+        dead = [index for index, value in enumerate(profile) if value == 0]
+        if dead:
+            notes.append(f"seed {seed}: {len(dead)} of {len(profile)} block outputs get exactly 0")
+    if not notes:
+        return ""
+    return (
+        "; " + ", ".join(notes) + " (float64: no underflow; no path carries gradient back, every ReLU of a block is "
+        "off on the batch: the net has died, which is how this vanishing shows here)"
+    )
+
+
 def judge(data: dict) -> list[Part]:
     """The claim in parts, from ``measure``'s data alone (pure)."""
     parts = []
@@ -52,7 +79,7 @@ def judge(data: dict) -> list[Part]:
                 f"plain-56 without BN: ‖∂L/∂h‖ at the first block < {VANISHED_BELOW:g} × the last "
                 f"block's, {tag} (every seed)",
                 every_seed(per_seed),
-                f"first ÷ last per seed: {_fmt(ratios)} ({', '.join(per_seed)})",
+                f"first ÷ last per seed: {_fmt(ratios)} ({', '.join(per_seed)})" + _cut_off(norms),
                 {"ratios": ratios, "per_seed": per_seed},
             )
         )
@@ -76,8 +103,9 @@ def judge(data: dict) -> list[Part]:
             Part(
                 f"{name}: gradient reaches the input",
                 f"after training, log10(first ÷ last) is higher for {label} than "
-                "for plain-56 (no vanishing; a ratio far above 1 would be another problem, reported, not judged)",
-                compare_seeds(flow, plain_flow, better="higher"),
+                "for plain-56 (no vanishing; a ratio far above 1 would be another problem, reported, not judged; "
+                "a first-block gradient of exactly 0 in float64, −inf, is the lowest)",
+                reaches_further(flow, plain_flow),
                 f"log10 ratio: {label} {_fmt(flow, '.2f')}, plain-56 {_fmt(plain_flow, '.2f')}; "
                 + gap_text(separation(flow, plain_flow, better="higher"), ".2f"),
                 separation(flow, plain_flow, better="higher"),

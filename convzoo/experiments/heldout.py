@@ -17,7 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .lab import Data, precise_batch_norm, resized
+from .evaluation import on_device_of, precise_batch_norm
+from .lab import Data, resized
 
 
 def split(data: Data, train_count: int, evaluation_limit: int | None = None) -> tuple[Data, Tensor, Tensor]:
@@ -41,10 +42,10 @@ def split(data: Data, train_count: int, evaluation_limit: int | None = None) -> 
 def correct(model: nn.Module, images: Tensor, labels: Tensor, image_size: int, batch: int = 500) -> Tensor:
     """Which images ``model`` classifies correctly, in eval mode (a bool per image)."""
     model.eval()
-    hits = [
-        model(resized(images[start : start + batch], image_size)).argmax(1) == labels[start : start + batch]
-        for start in range(0, len(labels), batch)
-    ]
+    hits = []
+    for start in range(0, len(labels), batch):
+        chunk, truth = on_device_of(model, images[start : start + batch], labels[start : start + batch])
+        hits.append((model(resized(chunk, image_size)).argmax(1) == truth).cpu())
     return torch.cat(hits)
 
 
@@ -61,7 +62,7 @@ def score(
     of a trained ``model``.
 
     Batch norm statistics are re-estimated on (up to ``precise_bn_images`` of) the training set first
-    (:func:`convzoo.experiments.lab.precise_batch_norm`), so eval mode measures the trained weights.
+    (:func:`convzoo.experiments.evaluation.precise_batch_norm`), so eval mode measures the trained weights.
     """
     precise_batch_norm(
         model, train.train_images[:precise_bn_images], image_size, batch=min(128, len(train.train_labels))

@@ -4,10 +4,11 @@
 The experiments train small networks for a few minutes, many times, with per-step hooks (gradient
 norms per layer), so they use this short loop around the one training step
 (:mod:`convzoo.training.step`) rather than the engine, which is built for long runs with checkpoints.
-The loop is the textbook one: SGD with momentum and weight decay, a linear warm-up and cosine decay,
-fp32 everywhere (so results mean the same on AVX2 and AMX machines). Steps are planned against the
-run's :class:`~convzoo.budget.Budget`. The data is the embedded Fashion-MNIST sample (5,000 training and
-1,000 test images, 28×28 grey), present on every machine.
+The loop is the textbook one: SGD with momentum and weight decay, a linear warm-up and cosine decay, on
+the device, precision and memory format that :mod:`.speed` measured fastest for the run (fp32 unless bf16
+is native and clearly faster; evaluation is always fp32). The data stays on the CPU; batches move. Steps
+are planned against the run's :class:`~convzoo.budget.Budget`. The data is the embedded Fashion-MNIST
+sample (5,000 training and 1,000 test images, 28×28 grey), present on every machine.
 
 A run writes ``results.json`` (numbers, the command, commit, CPU kind and wall
 time), ``report.md`` (the same, for reading, with the verdict on the lecture's
@@ -19,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from ..data import load_dataset
 from ..plotting import pyplot
 from ..training.step import TrainingStep
 from .record import write_record
+from .speed import Settings
 
 
 @dataclass
@@ -77,6 +79,10 @@ class Recipe:
     clip_norm: float | None = None  # gradient clipping by global norm
     image_size: int = 28  # images are resized (bilinear) when this differs from the data's
     track_grad_norm: bool = False  # record the global gradient norm of every step (always, with clip_norm)
+    # where and how the steps run: :class:`.speed.Settings`, chosen by measurement for the whole run
+    device: str = "cpu"
+    amp: str | None = None  # "bf16": bf16 autocast; None: fp32
+    channels_last: bool = False
 
 
 @dataclass
@@ -111,6 +117,8 @@ def train(
     ``after_backward(step, model)`` sees each step's gradients before they are clipped.
     """
     generator = torch.Generator().manual_seed(seed)
+    device = torch.device(recipe.device)
+    model.to(device, memory_format=torch.channels_last if recipe.channels_last else torch.preserve_format)
     decay, no_decay = [], []
     for parameter in model.parameters():
         (no_decay if parameter.ndim <= 1 else decay).append(parameter)
@@ -128,12 +136,20 @@ def train(
         return 0.5 * (1 + math.cos(math.pi * progress))
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    step = TrainingStep(model, optimizer, clip_norm=recipe.clip_norm, track_grad_norm=recipe.track_grad_norm)
+    step = TrainingStep(
+        model,
+        optimizer,
+        amp_dtype=torch.bfloat16 if recipe.amp == "bf16" else None,
+        channels_last=recipe.channels_last,
+        clip_norm=recipe.clip_norm,
+        track_grad_norm=recipe.track_grad_norm,
+    )
     curve = Curve()
     model.train()
     for index in range(recipe.steps):
         batch = torch.randint(0, len(data.train_labels), (recipe.batch_size,), generator=generator)
-        images, labels = resized(data.train_images[batch], recipe.image_size), data.train_labels[batch]
+        images = resized(data.train_images[batch], recipe.image_size).to(device, non_blocking=True)
+        labels = data.train_labels[batch].to(device, non_blocking=True)
         hook = partial(after_backward, index, model) if after_backward is not None else None
         result = step(images, partial(F.cross_entropy, target=labels), after_backward=hook)
         schedule.step()
@@ -144,66 +160,10 @@ def train(
     return curve
 
 
-@torch.no_grad()
-def accuracy(model: nn.Module, images: Tensor, labels: Tensor, image_size: int = 28, batch: int = 500) -> float:
-    """Top-1 accuracy in eval mode."""
-    model.eval()
-    correct = 0
-    for start in range(0, len(labels), batch):
-        logits = model(resized(images[start : start + batch], image_size))
-        correct += (logits.argmax(1) == labels[start : start + batch]).sum().item()
-    return correct / len(labels)
-
-
-@torch.no_grad()
-def precise_batch_norm(model: nn.Module, images: Tensor, image_size: int = 28, batch: int = 128) -> int:
-    """Re-estimate every batch norm's running statistics as the plain average over ``images`` ("precise BN").
-
-    After a short run the running averages (momentum 0.1) still remember the first steps' statistics, so eval
-    mode would measure them rather than the trained weights; Wu & Johnson 2021 (arXiv:2105.07576) re-estimate
-    the population statistics before evaluation. Returns the number of batch norm layers (0: nothing done).
-    """
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return 0
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    model.train()
-    for start in range(0, len(images) - batch + 1, batch):
-        model(resized(images[start : start + batch], image_size))
-    for m, momentum in zip(norms, momenta, strict=True):
-        m.momentum = momentum
-    model.eval()
-    return len(norms)
-
-
-@torch.no_grad()
-def training_set_fit(
-    model: nn.Module, data: Data, image_size: int = 28, batch: int = 500, precise_bn_images: int = 2000
-) -> dict[str, float]:
-    """Error and mean cross-entropy of the training set in ``data`` in eval mode (the degradation claim's quantity).
-
-    Batch norm statistics are first re-estimated on the first ``precise_bn_images`` of it
-    (:func:`precise_batch_norm`; the model is changed in place: it is evaluated after training).
-    """
-    precise_batch_norm(model, data.train_images[:precise_bn_images], image_size)
-    model.eval()
-    wrong, loss_sum = 0, 0.0
-    for start in range(0, len(data.train_labels), batch):
-        logits = model(resized(data.train_images[start : start + batch], image_size))
-        labels = data.train_labels[start : start + batch]
-        wrong += (logits.argmax(1) != labels).sum().item()
-        loss_sum += F.cross_entropy(logits, labels, reduction="sum").item()
-    count = len(data.train_labels)
-    return {"error": wrong / count, "loss": loss_sum / count}
-
-
 def seconds_per_step(build: Callable[[], nn.Module], data: Data, recipe: Recipe, repeats: int = 3) -> float:
     """Median wall time of one training step of a freshly built model (after one warm-up step)."""
     model = build()
-    probe = Recipe(**{**recipe.__dict__, "steps": 1, "warmup_steps": 1})
+    probe = replace(recipe, steps=1, warmup_steps=1)
     train(model, data, probe)
     times = []
     for _ in range(repeats):
@@ -229,6 +189,12 @@ class Lab:
     quick: bool
     started: float = field(default_factory=now)  # the clock of :meth:`until`
     step_seconds: list[dict] = field(default_factory=list)  # what ``steps`` timed, for the record
+    settings: Settings = field(default_factory=Settings)  # how every recipe of the run trains
+    speed: dict = field(default_factory=dict)  # how ``settings`` was chosen (:func:`.speed.choose`)
+
+    def recipe(self, **fields: Any) -> Recipe:
+        """A :class:`Recipe` with ``fields`` that trains in this run's :attr:`settings`."""
+        return Recipe(**{**asdict(self.settings), **fields})
 
     @property
     def budget_seconds(self) -> float:

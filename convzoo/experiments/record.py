@@ -8,6 +8,7 @@ Both open with the claim and whether it held at this scale; with the claim judge
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from torch import Tensor
 from .. import files
 from ..provenance import provenance
 from ..runtime import cpu_kind
+from .speed import describe
 from .verdicts import UNDECIDED, Part, overall, parts_table
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ def write_record(
         "verdict": verdict,
         **({"parts": [p.as_dict() for p in parts]} if parts is not None else {}),
         "provenance": provenance(allow_dirty=True),
+        "settings": {**asdict(lab.settings), "label": lab.settings.label, "chosen_by": lab.speed},
         "results": results,
     }
     files.write_text(lab.out / "results.json", json.dumps(record, indent=1, default=_json_default) + "\n")
@@ -74,9 +77,9 @@ def write_record(
         f"# Experiment `{lab.name}`\n\n**Claim:** {claim}\n\n**At this scale the claim {mark}.** {verdict}\n\n"
         f"{table}"
         f"Command: `{record['provenance']['command']}` · machine: {machine['model']} ({machine['label']}), "
-        f"{torch.get_num_threads()} threads, fp32 · wall time {wall / 60:.1f} min"
+        f"{torch.get_num_threads()} threads, {lab.settings.label} · wall time {wall / 60:.1f} min"
         f"{' (quick mode: too short to judge the claim)' if lab.quick else ''} · commit "
-        f"`{record['provenance']['git_commit']}`\n\n"
+        f"`{record['provenance']['git_commit']}`\n\n{describe(lab.settings, lab.speed)}\n\n"
     )
     files.write_text(lab.out / "report.md", header + body.rstrip() + "\n")
     return lab.out / "report.md"

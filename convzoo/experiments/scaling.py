@@ -50,6 +50,7 @@ measure → judge → render: :func:`measure` returns plain data;
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import torch
 
@@ -80,7 +81,7 @@ GRID_BUDGET_MINUTES = 60.0  # the grid search runs only with a budget of at leas
 
 
 def _run_arm(p: dict, data, recipe: Recipe, evaluation) -> dict:
-    sized = Recipe(**{**recipe.__dict__, "image_size": p["size"]})
+    sized = replace(recipe, image_size=p["size"])
     fits, accuracy, hits, seconds = [], [], [], []
     for seed in SEEDS:
         torch.manual_seed(seed)
@@ -108,7 +109,7 @@ def _plan(lab: Lab, points: list[dict], data, recipe: Recipe, *, share: float) -
         seconds_per_step(
             lambda p=p: ScalableNet(p["channels"], p["blocks"]),
             data,
-            Recipe(**{**recipe.__dict__, "image_size": p["size"]}),
+            replace(recipe, image_size=p["size"]),
         )
         for p in points
     ]
@@ -139,7 +140,7 @@ def measure_grid(
     points = [{**compound(t, GRID_TARGET * base_macs, 0.5, 1.5), "target": GRID_TARGET} for t in triples]
     on_target = [p for p in points if abs(p["macs"] / (GRID_TARGET * base_macs) - 1) <= TOLERANCE]
     unique = {_net(p): p for p in reversed(on_target)}  # the first triple of each net is the one trained
-    grid_recipe = Recipe(**recipe.__dict__)
+    grid_recipe = replace(recipe)
     grid_recipe.steps = _plan(lab, list(unique.values()), data, recipe, share=0.93)
     trained = {net: _run_arm(p, data, grid_recipe, evaluation) for net, p in unique.items()}
     return {
@@ -155,7 +156,7 @@ def measure(lab: Lab) -> dict:
     data, *evaluation = heldout.split(sample, 200 if lab.quick else TRAIN_IMAGES, 200 if lab.quick else None)
     run_grid = lab.quick or lab.budget_minutes >= GRID_BUDGET_MINUTES  # --quick: one triple, the structure only
     built = arms()
-    recipe = Recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128)
+    recipe = lab.recipe(steps=1, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128)
     recipe.steps = _plan(lab, list(built.values()), data, recipe, share=0.5 if run_grid else 0.93)
     results = [{"kind": name, **_run_arm(p, data, recipe, evaluation)} for name, p in built.items()]
     triples = (grid()[:1] if lab.quick else grid()) if run_grid else []

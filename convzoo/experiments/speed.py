@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: MIT
+"""How the lab trains on this machine: the device, the precision and the memory format, chosen by measurement.
+
+Every minute of a lab run should go into training, and which settings are fastest depends on the machine:
+on a CPU with native bf16 (AVX-512 BF16, AMX) bf16 autocast with channels-last can train a small ResNet
+nearly twice as fast as fp32, while on an AVX2-only CPU bf16 is emulated and slower than fp32. So nothing is
+assumed: before an experiment trains, one training step of a probe network is timed in each candidate
+setting, side by side in one process, and the fastest is kept, but only when it beats plain fp32 NCHW by
+:data:`MIN_GAIN` (below that the switch is inside the timing noise and fp32's exactness is worth more).
+The choice and the timings go into the run's record.
+
+bf16 is a candidate only where the hardware runs it natively (CUDA, or a CPU with AVX-512 BF16/AMX);
+gradient norms the gradients experiment reports are measured in float64 whatever the training precision.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from .. import runtime
+from ..data.fashion_mnist import NUM_CLASSES
+from ..errors import OptionError
+from ..registry import create_model
+
+MIN_GAIN = 1.10  # a setting other than fp32 NCHW is taken only when its step is this much faster
+PROBE_MODEL, PROBE_BATCH, PROBE_SIZE = "cifar_resnet20", 128, 28  # what is timed: the lab's typical step
+ROUNDS = 3  # timed steps per candidate, interleaved across candidates (the median is kept)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where and how the lab's training steps run (plain data: it goes into each recipe and the record)."""
+
+    device: str = "cpu"
+    amp: str | None = None  # "bf16" for bf16 autocast; None for fp32
+    channels_last: bool = False
+
+    @property
+    def label(self) -> str:
+        precision = "bf16 autocast" if self.amp == "bf16" else "fp32"
+        return f"{precision}, {'channels-last' if self.channels_last else 'NCHW'}, {self.device}"
+
+    @property
+    def amp_dtype(self) -> torch.dtype | None:
+        return torch.bfloat16 if self.amp == "bf16" else None
+
+
+def resolve_device(device: str) -> str:
+    """``auto``: CUDA when there is a GPU, else the CPU (:func:`convzoo.runtime.resolve_device`)."""
+    return runtime.resolve_device(device).type
+
+
+def candidates(device: str, amp: str) -> list[Settings]:
+    """The settings worth timing for ``--amp`` ``amp`` (auto, none, bf16) on ``device``; fp32 NCHW first."""
+    if amp not in ("auto", "none", "bf16"):
+        raise OptionError(f"--amp must be auto, none or bf16, got {amp!r}")
+    precisions = []
+    if amp in ("auto", "none"):
+        precisions.append(None)
+    if amp in ("auto", "bf16") and runtime.resolve_amp(amp, torch.device(device)) == torch.bfloat16:
+        precisions.append("bf16")
+    return [Settings(device, precision, layout) for precision in precisions for layout in (False, True)]
+
+
+def time_steps(settings: list[Settings], rounds: int = ROUNDS) -> list[float]:
+    """Median seconds of one training step of the probe network in each setting, interleaved so that a machine
+    that speeds up or slows down during the measurement affects every candidate alike."""
+    from .lab import Data, Recipe, train  # the lab's own training loop is what is timed
+
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(PROBE_BATCH, 1, PROBE_SIZE, PROBE_SIZE, generator=generator)
+    labels = torch.randint(0, NUM_CLASSES, (PROBE_BATCH,), generator=generator)
+    data = Data(images, labels, images, labels, [str(index) for index in range(NUM_CLASSES)])
+    recipes = [
+        Recipe(steps=1, warmup_steps=1, batch_size=PROBE_BATCH, image_size=PROBE_SIZE, **asdict(s)) for s in settings
+    ]
+    models = []
+    for recipe in recipes:
+        torch.manual_seed(0)
+        model = create_model(PROBE_MODEL, num_classes=NUM_CLASSES, in_chans=1)
+        train(model, data, recipe)  # warm-up: first-call allocations and kernel selection
+        models.append(model)
+    times: list[list[float]] = [[] for _ in settings]
+    for _ in range(rounds):
+        for index, (model, recipe) in enumerate(zip(models, recipes, strict=True)):
+            started = time.perf_counter()
+            train(model, data, recipe)
+            if recipe.device == "cuda":
+                torch.cuda.synchronize()
+            times[index].append(time.perf_counter() - started)
+    return [sorted(t)[len(t) // 2] for t in times]
+
+
+def choose(device: str = "auto", amp: str = "auto", *, measure: bool = True) -> tuple[Settings, dict]:
+    """The fastest of :func:`candidates` and what was measured; ``measure=False`` (``--quick``) takes the first
+    candidate untimed."""
+    options = candidates(resolve_device(device), amp)
+    if not measure or len(options) == 1:
+        reason = "--quick" if not measure else "the only candidate"
+        return options[0], {"measured": False, "reason": reason, "requested": {"device": device, "amp": amp}}
+    seconds = time_steps(options)
+    baseline, best = seconds[0], min(range(len(options)), key=seconds.__getitem__)
+    chosen = options[best] if baseline / seconds[best] >= MIN_GAIN else options[0]
+    return chosen, {
+        "measured": True,
+        "requested": {"device": device, "amp": amp},
+        "probe": f"{PROBE_MODEL}, batch {PROBE_BATCH}, {PROBE_SIZE} px",
+        "min_gain": MIN_GAIN,
+        "step_seconds": {option.label: round(s, 4) for option, s in zip(options, seconds, strict=True)},
+    }
+
+
+def describe(settings: Settings, measurement: dict) -> str:
+    """One sentence for the report: what trained how, and why."""
+    if not measurement.get("measured"):
+        return f"Training settings: {settings.label} (not timed: {measurement['reason']})."
+    timings = ", ".join(f"{label} {seconds * 1000:.0f} ms" for label, seconds in measurement["step_seconds"].items())
+    return (
+        f"Training settings: **{settings.label}**, the fastest of the candidates this machine runs natively, timed "
+        f"side by side on one training step of {measurement['probe']}: {timings} (another setting than fp32 NCHW "
+        f"is taken only when ≥ {measurement['min_gain']:.2f}× faster; `--amp none` forces fp32). Gradient norms "
+        "are measured in float64 and evaluation runs in fp32 whatever the setting."
+    )
+
+
+__all__ = ["MIN_GAIN", "Settings", "candidates", "choose", "describe", "resolve_device", "time_steps"]

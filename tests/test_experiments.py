@@ -211,3 +211,36 @@ def test_experiment_cli(capsys):
     assert all(name in listing for name in experiments.NAMES)
     assert main(["experiment", "nonsense"]) == 2
     assert "unknown experiment 'nonsense'" in capsys.readouterr().err
+
+
+def test_a_longer_run_shows_which_parts_moved(tmp_path):
+    from convzoo.experiments import NAMES
+    from tools.docs.lab_figures import budget_moves
+    from tools.docs.readme_figures import readme_lab
+
+    def record(minutes, verdicts, epochs):
+        return {
+            "provenance": {"environment": {"cpu": {"label": "AVX2"}}},
+            "wall_seconds": 60 * minutes,
+            "budget_minutes": minutes,
+            "claim": "c",
+            "held": None,
+            "results": {"epochs": epochs, "recipe": {"steps": int(epochs * 40)}},
+            "parts": [{"name": n, "verdict": v, "evidence": f"{n} at {minutes}"} for n, v in verdicts.items()],
+        }
+
+    for name in NAMES:
+        (tmp_path / "docs" / "experiments" / name).mkdir(parents=True)
+        default = record(14, {"plain worse": "held", "deeper residual": "undecided"}, 20)
+        (tmp_path / "docs" / "experiments" / name / "results.json").write_text(json.dumps(default))
+    longer = tmp_path / "docs" / "experiments" / "degradation" / "budget-60"
+    longer.mkdir()
+    (longer / "results.json").write_text(json.dumps(record(60, {"plain worse": "held", "deeper residual": "held"}, 90)))
+    table = readme_lab(tmp_path)
+    assert table.count("--budget 60") == 1 and "deeper residual: undecided → held" in table
+    assert "plain worse: held → held" not in table  # only what moved
+    moves = budget_moves(tmp_path)
+    assert (
+        moves.startswith("`degradation`") and "budget 60 min (60.0 min wall, 3600 steps = 90.0 epochs; AVX2)" in moves
+    )
+    assert "**undecided**: deeper residual at 14" in moves and "**held**: deeper residual at 60" in moves

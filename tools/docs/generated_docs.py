@@ -24,7 +24,7 @@ from convzoo.cli.models import model_rows, weights_rows
 from convzoo.report.lecture_page import lecture_markdown
 from convzoo.tables import render
 
-from . import inference_figures, readme_figures, suite_figures, training_figures
+from . import inference_figures, lab_figures, readme_figures, suite_figures, training_figures
 
 ROOT = Path(__file__).resolve().parents[2]  # tools/docs/ -> the repository root
 
@@ -55,6 +55,8 @@ BLOCKS = (
     Block("README.md", "full-runs", readme_figures.readme_full_runs),
     Block("README.md", "deploy-headline", readme_figures.readme_deploy),
     Block("README.md", "lab", readme_figures.readme_lab),
+    Block("docs/lab.md", "lab-budgets", lab_figures.budget_moves),
+    Block("docs/lab.md", "lab-precision", lab_figures.precision_check),
     Block("docs/lecture.md", None, _lecture_page),
     Block("docs/pretrained.md", "weights-table", _weights_table),
     Block("docs/training.md", "time-to-accuracy", training_figures.time_to_accuracy),

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from convzoo.experiments import NAMES
 from convzoo.tables import markdown
 
+from .lab_figures import longer_runs
 from .records import DEMO_RUNS, LAB_RUNS, read_record
 
 
@@ -74,6 +76,16 @@ def readme_deploy(root: Path) -> str:
     )
 
 
+def _moved(parts: list[dict], longer: list[dict]) -> list[str]:
+    """``part: before → after`` for each part whose verdict the longer run changed."""
+    after = {part["name"]: part["verdict"] for part in longer}
+    return [
+        f"{part['name']}: {part['verdict']} → {after[part['name']]}"
+        for part in parts
+        if part["name"] in after and after[part["name"]] != part["verdict"]
+    ]
+
+
 def readme_lab(root: Path) -> str:
     """The lab's committed runs (README): each experiment's claim, verdict, machine and wall time, linked.
 
@@ -88,12 +100,13 @@ def readme_lab(root: Path) -> str:
         if record.get("parts"):
             verdict += "<br>" + "<br>".join(f"{part['name']}: {part['verdict']}" for part in record["parts"])
         cpu = record["provenance"]["environment"]["cpu"]
-        rows.append(
-            (
-                f"[{name}](docs/experiments/{name}/report.md)",
-                record["claim"],
-                verdict,
-                f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}",
+        run = f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}"
+        for folder in longer_runs(root, name):
+            longer = json.loads((folder / "results.json").read_text())
+            moved = _moved(record.get("parts", []), longer.get("parts", []))
+            run += (
+                f"<br>[--budget {longer['budget_minutes']:g}](docs/experiments/{name}/{folder.name}/report.md): "
+                f"{longer['wall_seconds'] / 60:.1f} min" + ("<br>" + "<br>".join(moved) if moved else ", no part moved")
             )
-        )
+        rows.append((f"[{name}](docs/experiments/{name}/report.md)", record["claim"], verdict, run))
     return markdown(["experiment", "the lecture's claim", "at this scale", "run"], rows)

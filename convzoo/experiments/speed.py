@@ -117,12 +117,12 @@ def describe(settings: Settings, measurement: dict) -> str:
     """One sentence for the report: what trained how, and why."""
     if not measurement.get("measured"):
         return f"Training settings: {settings.label} (not timed: {measurement['reason']})."
-    timings = ", ".join(f"{label} {seconds * 1000:.0f} ms" for label, seconds in measurement["step_seconds"].items())
+    timings = "; ".join(f"{label}: {seconds * 1000:.0f} ms" for label, seconds in measurement["step_seconds"].items())
     return (
-        f"Training settings: **{settings.label}**, the fastest of the candidates this machine runs natively, timed "
-        f"side by side on one training step of {measurement['probe']}: {timings} (another setting than fp32 NCHW "
-        f"is taken only when ≥ {measurement['min_gain']:.2f}× faster; `--amp none` forces fp32). Gradient norms "
-        "are measured in float64 and evaluation runs in fp32 whatever the setting."
+        f"Training settings: **{settings.label}**, chosen by timing one training step of {measurement['probe']} "
+        f"side by side in each setting this machine runs natively: {timings}. A setting other than fp32 NCHW is "
+        f"taken only when it is at least {measurement['min_gain']:.2f}× faster (`--amp none` forces fp32). "
+        "Gradient norms are measured in float64 and evaluation runs in fp32 whatever the setting."
     )
 
 

@@ -31,6 +31,9 @@ TARGETS = {
     "sobel_x": torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]),
     "blur_3x3": torch.full((3, 3), 1.0 / 9),
 }
+SEEDS = (0, 1)  # random starts of each kernel fit: the claim is that *a* start converges, so every one must
+KERNEL_IMAGES = 256  # training images the kernels are fitted on
+HELD_BELOW = 1e-2  # relative error every fit must reach
 
 
 def fit_kernel(images: torch.Tensor, target: torch.Tensor, steps: int, seed: int = 0) -> tuple[torch.Tensor, list]:
@@ -54,8 +57,12 @@ def fit_kernel(images: torch.Tensor, target: torch.Tensor, steps: int, seed: int
 
 # The plots of run(): each draws on matplotlib's pyplot from the numbers run measured.
 def _draw_errors(plt, fits: dict) -> None:
-    for name, (_, errors) in fits.items():
-        plt.semilogy(range(len(errors)), errors, label=name)
+    for index, (name, runs) in enumerate(fits.items()):
+        for seed, (_, errors) in zip(SEEDS, runs, strict=True):
+            label = f"{name}, start {seed}"
+            plt.semilogy(
+                range(len(errors)), errors, color=f"C{index}", linestyle="-" if seed == SEEDS[0] else ":", label=label
+            )
     plt.xlabel("gradient step")
     plt.ylabel("‖learned − filter‖ / ‖filter‖")
     plt.title("A 3×3 convolution learns a hand-designed filter")
@@ -63,7 +70,8 @@ def _draw_errors(plt, fits: dict) -> None:
 
 
 def _draw_kernels(plt, fits: dict) -> None:
-    for row, (name, (learned, _)) in enumerate(fits.items()):
+    for row, (name, runs) in enumerate(fits.items()):
+        learned = runs[0][0]  # the first start's; every start's final error is in the report
         for col, (title, kernel) in enumerate((("filter", TARGETS[name]), ("learned", learned))):
             axis = plt.subplot(2, 2, 2 * row + col + 1)
             axis.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-2, vmax=2)
@@ -86,19 +94,20 @@ def _draw_first_layer(plt, before: torch.Tensor, after: torch.Tensor) -> None:
 
 def run(lab: Lab) -> None:
     data = fashion_mnist_sample()
-    images = data.train_images[:64] if lab.quick else data.train_images[:256]
+    images = data.train_images[:64] if lab.quick else data.train_images[:KERNEL_IMAGES]
     fit_steps = 100 if lab.quick else 1500
-    fits = {name: fit_kernel(images, target, fit_steps) for name, target in TARGETS.items()}
+    fits = {name: [fit_kernel(images, target, fit_steps, seed) for seed in SEEDS] for name, target in TARGETS.items()}
 
     def build():
         return registry.create_model("cifar_resnet20", num_classes=NUM_CLASSES, in_chans=1)
 
     recipe = lab.recipe(steps=1, batch_size=16 if lab.quick else 128)
     recipe.steps = lab.steps([build], data, recipe, share=0.8, quick_steps=5, maximum=3000)
+    torch.manual_seed(0)  # the network's weights; the batches are drawn from seed 0 too
     model = build()
     before = model.stem[0].weight.detach().clone()
     train(model, data, recipe)
-    after = model.stem[0].weight.detach().clone()
+    after = model.stem[0].weight.detach().float().cpu().contiguous()
     test_accuracy = accuracy(model, *lab.test_split(data))
 
     plots = [
@@ -106,30 +115,46 @@ def run(lab: Lab) -> None:
         lab.plot("kernels.png", partial(_draw_kernels, fits=fits), size=(5, 5)),
         lab.plot("first_layer_filters.png", partial(_draw_first_layer, before=before, after=after), size=(10, 1.8)),
     ]
-    final = {name: errors[-1] for name, (_, errors) in fits.items()}
+    per_start = {name: [errors[-1] for _, errors in runs] for name, runs in fits.items()}
+    final = {name: max(errors) for name, errors in per_start.items()}  # the worst start
     change = ((after - before).norm() / before.norm()).item()
+    epochs = recipe.steps * recipe.batch_size / len(data.train_labels)
     results = {
         "fit_steps": fit_steps,
+        "seeds": list(SEEDS),
+        "kernel_images": len(images),
         "final_relative_kernel_error": final,
-        "initial_relative_kernel_error": {name: errors[0] for name, (_, errors) in fits.items()},
-        "learned_kernels": {name: learned.tolist() for name, (learned, _) in fits.items()},
+        "final_relative_kernel_error_per_start": per_start,
+        "initial_relative_kernel_error": {name: min(errors[0] for _, errors in runs) for name, runs in fits.items()},
+        "learned_kernels": {name: runs[0][0].tolist() for name, runs in fits.items()},
         "network": "cifar_resnet20",
+        "training_images": len(data.train_labels),
+        "recipe": recipe.__dict__,
+        "epochs": epochs,
         "train_steps": recipe.steps,
         "test_accuracy": test_accuracy,
         "first_layer_relative_change": change,
         "plots": plots,
     }
-    held = None if lab.quick else all(error < 1e-2 for error in final.values())
+    held = None if lab.quick else all(error < HELD_BELOW for error in final.values())
     verdict = (
-        f"After {fit_steps} steps the learned kernels are within "
+        f"After {fit_steps} steps from each of {len(SEEDS)} random starts the learned kernels are within "
         + ", ".join(f"{error:.1e} ({name})" for name, error in final.items())
-        + f" of the filters, relative. cifar_resnet20 trained {recipe.steps} steps reached {test_accuracy:.1%} test "
+        + f" of the filters, relative (the worst start; held below {HELD_BELOW:g}). cifar_resnet20 trained "
+        f"{recipe.steps} steps reached {test_accuracy:.1%} test "
         f"accuracy; its first-layer filters moved {change:.0%} (relative norm) from their random start."
     )
     body = (
+        f"Data: the embedded Fashion-MNIST sample, 28×28 px grey. Kernel fits: one 3×3 convolution (no bias) "
+        f"fitted by Adam (lr 0.05) for {fit_steps} full-batch steps to the filter's output on the first "
+        f"{len(images)} training images, from random starts {list(SEEDS)} (normal, std 0.5). Network: "
+        f"cifar_resnet20 on all {len(data.train_labels):,} training images, batch {recipe.batch_size}, lr "
+        f"{recipe.lr:g} with warm-up and cosine decay, {recipe.steps} steps = {epochs:.1f} epochs, seed 0 (a "
+        "picture of what a first layer learns, not a comparison); test accuracy on "
+        f"{len(lab.test_split(data)[1]):,} test images.\n\n"
         "![kernel error](kernel_error.png)\n\n![filters and learned kernels](kernels.png)\n\n"
-        "| filter | final relative error |\n|---|---|\n"
-        + "".join(f"| {name} | {error:.2e} |\n" for name, error in final.items())
+        "| filter | final relative error, per start |\n|---|---|\n"
+        + "".join(f"| {name} | {' / '.join(f'{e:.2e}' for e in errors)} |\n" for name, errors in per_start.items())
         + "\nFirst-layer filters of cifar_resnet20, before and after training on the Fashion-MNIST sample:\n\n"
         "![first-layer filters](first_layer_filters.png)\n"
     )

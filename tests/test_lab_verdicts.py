@@ -167,7 +167,7 @@ def test_gradients_judge_holds_fails_and_is_undecided_from_data():
     assert parts["clipping tames it"].verdict == UNDECIDED  # it trained, but clipping did nothing
 
 
-def _degradation_data(plain, resnet, epochs=40.0, very_deep_loss=(2.3, 1.5)):
+def _degradation_data(plain, resnet, epochs=40.0, very_deep_loss=(2.3, 1.5), very_deep_steps=20):
     runs = [
         {
             "name": f"cifar_{kind}{depth}",
@@ -185,7 +185,11 @@ def _degradation_data(plain, resnet, epochs=40.0, very_deep_loss=(2.3, 1.5)):
         "runs": runs,
         "epochs": epochs,
         "depths": [20, 56],
-        "very_deep": {"model": "m", "loss_curve": [first] * 4 + [last] * 4},
+        "very_deep": {
+            "model": "m",
+            "recipe": {"warmup_steps": 5},
+            "loss_curve": [first] * (very_deep_steps // 2) + [last] * (very_deep_steps - very_deep_steps // 2),
+        },
     }
 
 
@@ -205,6 +209,11 @@ def test_degradation_judge_from_data():
     parts = {p.name: p for p in judge(_degradation_data(no_degradation, resnet, very_deep_loss=(2.3, math.nan)))}
     assert parts["deeper plain trains worse"].verdict == FAILED
     assert parts["~1000 layers train"].verdict == FAILED  # the loss went to NaN
+    few = {p.name: p for p in judge(_degradation_data(plain, resnet, very_deep_loss=(2.3, 2.7), very_deep_steps=7))}
+    assert few["~1000 layers train"].verdict == UNDECIDED  # 7 steps: the end is the warm-up's spike, not training
+    assert "too few steps to judge: 7, the rule needs 20" in few["~1000 layers train"].evidence
+    rose = {p.name: p for p in judge(_degradation_data(plain, resnet, very_deep_loss=(2.3, 2.7)))}
+    assert rose["~1000 layers train"].verdict == FAILED  # enough steps, and the loss rose
     noisy = {20: [0.05, 0.25], 56: [0.10, 0.30]}  # the difference sits inside the seed spread
     parts = {p.name: p for p in judge(_degradation_data(noisy, resnet))}
     assert parts["deeper plain trains worse"].verdict == UNDECIDED

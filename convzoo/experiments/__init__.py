@@ -18,7 +18,7 @@ import torch
 
 from ..errors import OptionError
 from .lab import Lab
-from .speed import candidates, choose, resolve_device
+from .speed import choose
 
 NAMES = ("filters", "gradients", "degradation", "bottleneck", "scaling")
 QUICK_BUDGET_MINUTES = 0.5  # --quick: the structure of the results, in well under a minute; too short to judge
@@ -52,10 +52,9 @@ def run(
     )
     if budget <= 0:
         raise OptionError(f"--budget must be positive minutes, got {budget}")
-    candidates(resolve_device(device), amp)  # a bad option fails before the folder is made
-    out.mkdir(parents=True, exist_ok=True)
     lab = Lab(name, out, budget, quick)
-    lab.settings, lab.speed = choose(device, amp, measure=not quick)
+    lab.settings, lab.speed = choose(device, amp, measure=not quick)  # a bad option fails before the folder is made
+    out.mkdir(parents=True, exist_ok=True)
     torch.set_flush_denormal(True)  # vanishing signals reach denormal floats, several times slower on x86
     try:
         module.run(lab)

@@ -43,10 +43,6 @@ class Settings:
         precision = "bf16 autocast" if self.amp == "bf16" else "fp32"
         return f"{precision}, {'channels-last' if self.channels_last else 'NCHW'}, {self.device}"
 
-    @property
-    def amp_dtype(self) -> torch.dtype | None:
-        return torch.bfloat16 if self.amp == "bf16" else None
-
 
 def resolve_device(device: str) -> str:
     """``auto``: CUDA when there is a GPU, else the CPU (:func:`convzoo.runtime.resolve_device`)."""

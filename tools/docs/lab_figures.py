@@ -24,7 +24,8 @@ def longer_runs(root: Path, name: str) -> list[Path]:
     return sorted(runs, key=lambda path: float(path.name.removeprefix("budget-")))
 
 
-def _record(folder: Path) -> dict:
+def read_run(folder: Path) -> dict:
+    """The ``results.json`` of the lab run in ``folder``."""
     return json.loads((folder / "results.json").read_text())
 
 
@@ -43,7 +44,7 @@ def budget_moves(root: Path) -> str:
         longer = longer_runs(root, name)
         if not longer:
             continue
-        records = [_record(root / LAB_RUNS / name), *(_record(folder) for folder in longer)]
+        records = [read_run(root / LAB_RUNS / name), *(read_run(folder) for folder in longer)]
         links = [f"experiments/{name}/report.md"] + [f"experiments/{name}/{f.name}/report.md" for f in longer]
         header = ["part"] + [f"[{_run_label(r)}]({link})" for r, link in zip(records, links, strict=True)]
         parts = [part["name"] for part in records[0].get("parts", [])]
@@ -83,4 +84,4 @@ def precision_check(root: Path) -> str:
     return "\n\n".join(sections) if sections else "Not measured yet: `python benchmarks/lab_precision.py NAME`."
 
 
-__all__ = ["budget_moves", "longer_runs", "precision_check"]
+__all__ = ["budget_moves", "longer_runs", "precision_check", "read_run"]

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from convzoo.experiments import NAMES
 from convzoo.tables import markdown
 
-from .lab_figures import longer_runs
+from .lab_figures import longer_runs, read_run
 from .records import DEMO_RUNS, LAB_RUNS, read_record
 
 
@@ -102,7 +101,7 @@ def readme_lab(root: Path) -> str:
         cpu = record["provenance"]["environment"]["cpu"]
         run = f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}"
         for folder in longer_runs(root, name):
-            longer = json.loads((folder / "results.json").read_text())
+            longer = read_run(folder)
             moved = _moved(record.get("parts", []), longer.get("parts", []))
             run += (
                 f"<br>[--budget {longer['budget_minutes']:g}](docs/experiments/{name}/{folder.name}/report.md): "

@@ -220,7 +220,7 @@ def test_a_longer_run_shows_which_parts_moved(tmp_path):
 
     def record(minutes, verdicts, epochs):
         return {
-            "provenance": {"environment": {"cpu": {"label": "AVX2"}}},
+            "provenance": {"environment": {"cpu": {"label": "AVX2"}, "threads": 1}},
             "wall_seconds": 60 * minutes,
             "budget_minutes": minutes,
             "claim": "c",
@@ -240,7 +240,6 @@ def test_a_longer_run_shows_which_parts_moved(tmp_path):
     assert table.count("--budget 60") == 1 and "deeper residual: undecided → held" in table
     assert "plain worse: held → held" not in table  # only what moved
     moves = budget_moves(tmp_path)
-    assert (
-        moves.startswith("`degradation`") and "budget 60 min (60.0 min wall, 3600 steps = 90.0 epochs; AVX2)" in moves
-    )
+    assert moves.startswith("`degradation`")
+    assert "budget 60 min (60.0 min wall, 3600 steps = 90.0 epochs; AVX2, 1 thread)" in moves
     assert "**undecided**: deeper residual at 14" in moves and "**held**: deeper residual at 60" in moves

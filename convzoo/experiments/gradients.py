@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from dataclasses import replace
 
 import torch
@@ -98,12 +97,12 @@ def measure(lab: Lab) -> dict:
     count = 16 if lab.quick else (64 if small else MEASURE_BATCH)
     probe = (resized(data.train_images[:count], IMAGE_SIZE), data.train_labels[:count])
     fit_limit = 200 if lab.quick else (1000 if small else len(data.train_labels))
-    reserve = 0.0
-    if not lab.quick:  # what the measurements after training will cost, from one of each on the deepest net
-        started = time.perf_counter()
+
+    def measure_deepest_once() -> None:  # what the measurements after training cost, on the deepest net
         block_gradient_norms(build("plain-56 + BN"), *probe)
         training_set_fit(build("plain-56 + BN"), _subset(data, fit_limit), IMAGE_SIZE)
-        reserve = (time.perf_counter() - started) * 2 * len(VARIANTS) * len(SEEDS)  # 2 gradient measures + 1 fit
+
+    reserve = lab.reserve(measure_deepest_once, times=2 * len(VARIANTS) * len(SEEDS))  # 2 gradient measures + 1 fit
     builders = [lambda label=label: build(label) for label in VARIANTS] + [lambda: build("plain-20")] * 2
     recipe.steps = lab.steps(
         builders, data, recipe, share=0.9, quick_steps=3, maximum=3000, runs_each=len(SEEDS), reserve_seconds=reserve

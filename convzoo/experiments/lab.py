@@ -207,6 +207,23 @@ class Lab:
         """The clock of this run, limited to the first ``share`` of its budget, ``reserve_seconds`` kept back."""
         return Budget(self.budget_seconds * share, reserve_s=reserve_seconds, started=self.started)
 
+    def reserve(self, measure_once: Callable[[], Any], times: float, *, cap_share: float = 0.5) -> float:
+        """Seconds to keep back for ``times`` repeats of ``measure_once`` (the measurements after training).
+
+        ``measure_once`` runs twice and the faster run counts: the first pays one-time costs (kernel creation,
+        allocation) and, on a shared machine, whatever else was running. One slow timing multiplied by ``times``
+        once left a run 3 training steps, so the reserve is also capped at ``cap_share`` of the budget.
+        ``--quick`` reserves nothing.
+        """
+        if self.quick:
+            return 0.0
+        durations = []
+        for _ in range(2):
+            started = now()
+            measure_once()
+            durations.append(now() - started)
+        return min(min(durations) * times, cap_share * self.budget_seconds)
+
     def test_split(self, data: Data) -> tuple[Tensor, Tensor]:
         """The test images to score: all 1,000, or the first 200 with ``--quick``."""
         count = 200 if self.quick else len(data.test_labels)

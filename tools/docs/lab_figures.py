@@ -33,8 +33,10 @@ def _run_label(record: dict) -> str:
     results = record["results"]
     epochs = results.get("epochs")
     trained = f", {results['recipe']['steps']} steps = {epochs:.1f} epochs" if epochs is not None else ""
-    cpu = record["provenance"]["environment"]["cpu"]["label"]
-    return f"budget {record['budget_minutes']:g} min ({record['wall_seconds'] / 60:.1f} min wall{trained}; {cpu})"
+    environment = record["provenance"]["environment"]
+    threads = environment.get("threads")
+    on = environment["cpu"]["label"] + (f", {threads} thread{'s' if threads != 1 else ''}" if threads else "")
+    return f"budget {record['budget_minutes']:g} min ({record['wall_seconds'] / 60:.1f} min wall{trained}; {on})"
 
 
 def budget_moves(root: Path) -> str:

@@ -15,7 +15,7 @@ def _run(name, tmp_path):
     report = experiments.run(name, out=tmp_path / name, quick=True)
     record = json.loads((tmp_path / name / "results.json").read_text())
     assert record["experiment"] == name and record["quick"] and record["held"] is None  # quick runs decide nothing
-    assert "could not be decided" in report.read_text() and record["provenance"]["environment"]
+    assert "the claim is undecided at this budget" in report.read_text() and record["provenance"]["environment"]
     for plot in record["results"]["plots"]:
         assert (tmp_path / name / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({plot})" in report.read_text()

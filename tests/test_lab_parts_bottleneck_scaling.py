@@ -60,6 +60,17 @@ def test_no_worse_is_an_equivalence_test():
         verdicts.no_worse([1, 2], [1, 2], tolerance=0.1, better="up")
 
 
+def test_deficit_and_noise_are_the_numbers_no_worse_decides_on():
+    # a ahead by 0.5 pt (deficit −0.5), spreads 2.2 and 0.3 pt, 2 × 0.35 pt standard error: the noise is the spread
+    numbers = verdicts.deficit_and_noise([0.845, 0.823, 0.835], [0.831, 0.828, 0.829], standard_error=0.0035)
+    assert numbers["deficit"] == pytest.approx(-0.005)
+    assert numbers["noise"] == pytest.approx(0.022)
+    # so the pessimistic loss, −0.5 + 2.2 = 1.7 pt, is beyond a 1-pt tolerance: undecided, though a is ahead
+    assert verdicts.no_worse([0.845, 0.823, 0.835], [0.831, 0.828, 0.829], tolerance=0.01) == UNDECIDED
+    lower = verdicts.deficit_and_noise([0.10, 0.12], [0.20, 0.20], better="lower", standard_error=0.02)
+    assert lower == {"deficit": pytest.approx(-0.09), "noise": pytest.approx(0.04)}  # 2 SE beat the 2-pt spread
+
+
 # ---- bottleneck ---------------------------------------------------------------------------------------------
 
 N = 2000  # evaluation images of the synthetic runs
@@ -131,6 +142,15 @@ def test_bottleneck_parts_hold():
     from convzoo.experiments.bottleneck import judge
 
     assert set(_verdicts(judge, _bottleneck()).values()) == {HELD}, _verdicts(judge, _bottleneck())
+
+
+def test_the_parity_evidence_shows_the_pessimistic_loss_against_the_tolerance():
+    from convzoo.experiments.bottleneck import judge
+
+    parts = {p.name: p for p in judge(_bottleneck(naive=(0.85, 0.85, 0.85), reduced=(0.83, 0.85, 0.87)))}
+    parity = parts["reductions keep the accuracy"]
+    assert parity.verdict == UNDECIDED  # level means, but a 4-pt seed spread cannot rule out a 1-pt loss
+    assert "the pessimistic loss, +0.00 + 4.00" in parity.evidence and "= 4.00 pt, against the 1-pt" in parity.evidence
 
 
 def test_bottleneck_parts_do_not_hold():

@@ -40,6 +40,18 @@ def test_compare_seeds_margin_applies_to_the_claimed_direction_only():
         verdicts.compare_seeds([1, 2], [3, 4], better="bigger")
 
 
+def test_gap_text_says_which_way_the_seeds_lie_when_the_gap_is_not_positive():
+    ahead = verdicts.separation([85.0, 85.5], [84.0, 84.2], better="higher")
+    assert verdicts.gap_text(ahead, ".1f") == "gap 0.8 vs seed spread 0.5"
+    # the other arm's worst seed (85.9) is 0.4 ahead of this arm's best (85.5): inside the 0.7 spread, undecided
+    behind = verdicts.separation([85.0, 85.5, 85.0], [86.0, 86.6, 85.9], better="higher")
+    assert verdicts.gap_text(behind, ".1f") == (
+        "gap -1.6 (reversed: every seed of the other arm ahead, by 0.4) vs seed spread 0.7"
+    )
+    overlap = verdicts.separation([85.0, 86.0], [85.5, 85.6], better="higher")
+    assert verdicts.gap_text(overlap, ".1f") == "gap -0.6 (the arms' seeds overlap) vs seed spread 1.0"
+
+
 def test_separation_records_what_compare_seeds_decides_on():
     numbers = verdicts.separation([0.10, 0.12], [0.30, 0.31], better="lower")
     assert numbers["gap"] == pytest.approx(0.18) and numbers["spread_a"] == pytest.approx(0.02)
@@ -200,6 +212,8 @@ def test_degradation_judge_from_data():
     resnet = {20: [0.05, 0.06], 56: [0.03, 0.035]}
     parts = {p.name: p for p in judge(_degradation_data(plain, resnet))}
     assert all(p.verdict == HELD for p in parts.values()), {n: p.verdict for n, p in parts.items()}
+    # the margin the residual penalty must also beat: half the plain rise, (25 + 26) / 2 / 2 = 12.75 pt
+    assert "and 50% of the mean plain rise, 12.8 pt" in parts["residual depth penalty much smaller"].evidence
 
     short = {p.name: p for p in judge(_degradation_data(plain, resnet, epochs=MIN_EPOCHS / 2))}
     assert short["deeper residual at least as good"].verdict == UNDECIDED
@@ -214,6 +228,10 @@ def test_degradation_judge_from_data():
     assert "too few steps to judge: 7, the rule needs 20" in few["~1000 layers train"].evidence
     rose = {p.name: p for p in judge(_degradation_data(plain, resnet, very_deep_loss=(2.3, 2.7)))}
     assert rose["~1000 layers train"].verdict == FAILED  # enough steps, and the loss rose
+    fitted = {20: [0.0, 0.0], 56: [0.0, 0.0]}  # both residual nets fit every training image
+    parts = {p.name: p for p in judge(_degradation_data(plain, fitted))}
+    assert parts["deeper residual at least as good"].verdict == HELD  # "at least as good" holds for a tie...
+    assert "a tie at 0%" in parts["deeper residual at least as good"].evidence  # ...and the evidence says it is one
     noisy = {20: [0.05, 0.25], 56: [0.10, 0.30]}  # the difference sits inside the seed spread
     parts = {p.name: p for p in judge(_degradation_data(noisy, resnet))}
     assert parts["deeper plain trains worse"].verdict == UNDECIDED

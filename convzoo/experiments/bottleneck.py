@@ -166,9 +166,10 @@ def _plan(lab: Lab, labels, data, recipe: Recipe, evaluation, *, share: float, m
     if lab.quick:
         return 2
     timings = [seconds_per_step(lambda label=label: build(*ARMS[label]), data, recipe) for label in labels]
-    started = time.perf_counter()
-    heldout.score(build(*ARMS[labels[0]]), data, *evaluation, image_size=28, fit_images=FIT_IMAGES)
-    scoring = (time.perf_counter() - started) * len(labels) * len(SEEDS)
+    scoring = lab.reserve(
+        lambda: heldout.score(build(*ARMS[labels[0]]), data, *evaluation, image_size=28, fit_images=FIT_IMAGES),
+        times=len(labels) * len(SEEDS),
+    )
     lab.step_seconds.append(
         {
             "batch_size": recipe.batch_size,

@@ -22,6 +22,7 @@ from .verdicts import (
     at_most,
     compare_arms,
     compare_seeds,
+    deficit_and_noise,
     gap_text,
     no_worse,
     paired_difference,
@@ -94,6 +95,7 @@ def judge(data: dict) -> list[Part]:
     verdict = no_worse(
         a["test_accuracy"], b["test_accuracy"], tolerance=PARITY_TOLERANCE, standard_error=error["standard_error"], z=Z
     )
+    bounds = deficit_and_noise(a["test_accuracy"], b["test_accuracy"], standard_error=error["standard_error"], z=Z)
     parts.append(
         Part(
             "reductions keep the accuracy",
@@ -105,9 +107,13 @@ def judge(data: dict) -> list[Part]:
             f"{100 * error['standard_error']:.2f}"
             " pt (standard error); seed spreads "
             f"{100 * separation(a['test_accuracy'], b['test_accuracy'])['spread_a']:.1f}"
-            f" and {100 * separation(a['test_accuracy'], b['test_accuracy'])['spread_b']:.1f} pt",
+            f" and {100 * separation(a['test_accuracy'], b['test_accuracy'])['spread_b']:.1f} pt; the pessimistic "
+            f"loss, {100 * bounds['deficit']:+.2f} + {100 * bounds['noise']:.2f} (the larger of the spreads and "
+            f"{Z:g} standard errors) = {100 * (bounds['deficit'] + bounds['noise']):.2f} pt, against the "
+            f"{100 * PARITY_TOLERANCE:g}-pt tolerance",
             {
                 **error,
+                **bounds,
                 **separation(a["test_accuracy"], b["test_accuracy"], better="higher"),
                 "tolerance": PARITY_TOLERANCE,
             },

@@ -165,7 +165,7 @@ def judge(data: dict) -> list[Part]:
     evidence = (
         f"{shallow}→{deep} layers, per seed: plain {_pct(plain_penalty)}, residual {_pct(res_penalty)}; "
         + gap_text(separation(res_penalty, plain_penalty), ".1f", 100)
-        + " pt"
+        + f" pt and {MUCH_SMALLER:.0%} of the mean plain rise, {100 * MUCH_SMALLER * mean_plain:.1f} pt"
     )
     if not mean_plain > 0:
         verdict, evidence = UNDECIDED, evidence + " (the plain nets show no penalty to compare with)"
@@ -184,10 +184,15 @@ def judge(data: dict) -> list[Part]:
 
     reason = short_training(data["epochs"], minimum=MIN_EPOCHS)
     evidence = (
-        f"ResNet-{shallow} {_pct(res_s)}, ResNet-{deep} {_pct(res_d)}; ResNet-{deep} ahead by "
+        f"ResNet-{shallow} {_pct(res_s)}, ResNet-{deep} {_pct(res_d)}; ResNet-{deep} ahead of ResNet-{shallow}: "
         + gap_text(separation(res_d, res_s), ".1f", 100)
         + " pt"
     )
+    if res_s and res_d and all(v == 0 for v in res_s + res_d):
+        evidence += (
+            "; a tie at 0%: both nets fit every training image, so the error cannot rank them, only show that the "
+            "deeper one is not worse"
+        )
     if reason:
         verdict, evidence = UNDECIDED, f"{reason}; {evidence}"
     elif compare_seeds(res_s, res_d, better="lower") == HELD:

@@ -71,7 +71,7 @@ def write_record(
         "results": results,
     }
     files.write_text(lab.out / "results.json", json.dumps(record, indent=1, default=_json_default) + "\n")
-    mark = {True: "held", False: "did not hold", None: "could not be decided"}[held]
+    mark = {True: "held", False: "did not hold", None: "is undecided at this budget"}[held]
     table = f"{parts_table(parts)}\n" if parts is not None else ""
     header = (
         f"# Experiment `{lab.name}`\n\n**Claim:** {claim}\n\n**At this scale the claim {mark}.** {verdict}\n\n"

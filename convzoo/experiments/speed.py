@@ -118,7 +118,7 @@ def describe(settings: Settings, measurement: dict) -> str:
         f"Training settings: **{settings.label}**, chosen by timing one training step of {measurement['probe']} "
         f"side by side in each setting this machine runs natively: {timings}. A setting other than fp32 NCHW is "
         f"taken only when it is at least {measurement['min_gain']:.2f}× faster (`--amp none` forces fp32). "
-        "Gradient norms are measured in float64 and evaluation runs in fp32 whatever the setting."
+        "Evaluation runs in fp32 whatever the setting."
     )
 
 

@@ -53,6 +53,11 @@ def overall(parts: Iterable[Part | dict]) -> bool | None:
     return True if all(v == HELD for v in verdicts) else None
 
 
+def _check_better(better: str) -> None:
+    if better not in ("lower", "higher"):
+        raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
+
+
 def _finite(values: Sequence[float]) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
@@ -77,8 +82,7 @@ def compare_seeds(a: Sequence[float], b: Sequence[float], *, better: str = "lowe
     a pooled standard deviation is itself too noisy to trust) and asks for no
     distributional assumption.
     """
-    if better not in ("lower", "higher"):
-        raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
+    _check_better(better)
     if len(a) < 2 or len(b) < 2 or not _finite(a) or not _finite(b):
         return UNDECIDED
     sign = 1.0 if better == "lower" else -1.0
@@ -92,22 +96,36 @@ def compare_seeds(a: Sequence[float], b: Sequence[float], *, better: str = "lowe
 
 
 def separation(a: Sequence[float], b: Sequence[float], *, better: str = "lower") -> dict[str, float]:
-    """The numbers :func:`compare_seeds` decides on, for the record: means, spreads and the gap (a ahead of b > 0)."""
+    """The numbers :func:`compare_seeds` decides on, for the record: means, spreads, the gap (how far a's worst seed
+    is ahead of b's best; > 0 when every seed of a beats every seed of b) and the reverse gap (the same for b)."""
     sign = 1.0 if better == "lower" else -1.0
     ok = bool(a) and bool(b)
+    a_signed, b_signed = [sign * v for v in a], [sign * v for v in b]  # lower is better on the signed scale
     return {
         "mean_a": sum(a) / len(a) if a else math.nan,
         "mean_b": sum(b) / len(b) if b else math.nan,
         "spread_a": spread(a),
         "spread_b": spread(b),
-        "gap": (min(sign * v for v in b) - max(sign * v for v in a)) if ok else math.nan,
+        "gap": (min(b_signed) - max(a_signed)) if ok else math.nan,
+        "reverse_gap": (min(a_signed) - max(b_signed)) if ok else math.nan,
     }
 
 
 def gap_text(numbers: dict[str, float], spec: str = ".3g", scale: float = 1.0) -> str:
-    """``separation``'s numbers in words: the gap between the arms against the larger seed spread."""
+    """``separation``'s numbers in words: the gap between the arms against the larger seed spread.
+
+    A gap that is not positive says which way the seeds lie: the other arm's worst seed ahead of this one's best
+    (the reverse gap, which decides "did not hold"), or seeds that overlap.
+    """
     noise = max(numbers["spread_a"], numbers["spread_b"])
-    return f"gap {format(scale * numbers['gap'], spec)} vs seed spread {format(scale * noise, spec)}"
+    gap, reverse = numbers["gap"], numbers.get("reverse_gap", math.nan)
+    if gap > 0 or not math.isfinite(gap):
+        how = ""
+    elif reverse > 0:
+        how = f" (reversed: every seed of the other arm ahead, by {format(scale * reverse, spec)})"
+    else:
+        how = " (the arms' seeds overlap)"
+    return f"gap {format(scale * gap, spec)}{how} vs seed spread {format(scale * noise, spec)}"
 
 
 def vanished(norm_first: float, norm_last: float, *, below: float = 1e-2) -> str:
@@ -229,6 +247,21 @@ def compare_arms(
     return verdict if math.isfinite(standard_error) and difference > z * standard_error else UNDECIDED
 
 
+def deficit_and_noise(
+    a: Sequence[float], b: Sequence[float], *, better: str = "higher", standard_error: float = 0.0, z: float = 2.0
+) -> dict[str, float]:
+    """What :func:`no_worse` decides on: how far ``a``'s mean is behind ``b``'s (negative when ahead), and the
+    noise, the larger of the two seed spreads and ``z`` standard errors of the evaluation."""
+    _check_better(better)
+    if not a or not b:
+        return {"deficit": math.nan, "noise": math.nan}
+    sign = 1.0 if better == "higher" else -1.0
+    return {
+        "deficit": sign * (sum(b) / len(b) - sum(a) / len(a)),
+        "noise": max(spread(a), spread(b), z * standard_error),
+    }
+
+
 def no_worse(
     a: Sequence[float],
     b: Sequence[float],
@@ -246,13 +279,11 @@ def no_worse(
     it; otherwise (the measurement cannot resolve a loss of ``tolerance``), fewer than 2 seeds in an arm, or a
     number that is not finite: undecided.
     """
-    if better not in ("lower", "higher"):
-        raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
+    _check_better(better)
     if len(a) < 2 or len(b) < 2 or not _finite([*a, *b, standard_error, tolerance]):
         return UNDECIDED
-    sign = 1.0 if better == "higher" else -1.0
-    deficit = sign * (sum(b) / len(b) - sum(a) / len(a))
-    noise = max(spread(a), spread(b), z * standard_error)
+    numbers = deficit_and_noise(a, b, better=better, standard_error=standard_error, z=z)
+    deficit, noise = numbers["deficit"], numbers["noise"]
     if deficit + noise <= tolerance:
         return HELD
     if deficit - noise > tolerance:
@@ -278,6 +309,7 @@ __all__ = [
     "at_most",
     "compare_arms",
     "compare_seeds",
+    "deficit_and_noise",
     "diverged",
     "every_seed",
     "gap_text",

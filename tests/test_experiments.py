@@ -238,6 +238,7 @@ def test_a_longer_run_shows_which_parts_moved(tmp_path):
     (longer / "results.json").write_text(json.dumps(record(60, {"plain worse": "held", "deeper residual": "held"}, 90)))
     table = readme_lab(tmp_path)
     assert table.count("--budget 60") == 1 and "deeper residual: undecided → held" in table
+    assert "60.0 min, 1 thread<br>" in table
     assert "plain worse: held → held" not in table  # only what moved
     moves = budget_moves(tmp_path)
     assert moves.startswith("`degradation`")

@@ -29,13 +29,17 @@ def read_run(folder: Path) -> dict:
     return json.loads((folder / "results.json").read_text())
 
 
+def threads_label(record: dict) -> str:
+    """``", 2 threads"`` (or ``", 1 thread"``) for a lab run's record; empty when it did not record them."""
+    threads = record["provenance"]["environment"].get("threads")
+    return f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
+
+
 def _run_label(record: dict) -> str:
     results = record["results"]
     epochs = results.get("epochs")
     trained = f", {results['recipe']['steps']} steps = {epochs:.1f} epochs" if epochs is not None else ""
-    environment = record["provenance"]["environment"]
-    threads = environment.get("threads")
-    on = environment["cpu"]["label"] + (f", {threads} thread{'s' if threads != 1 else ''}" if threads else "")
+    on = record["provenance"]["environment"]["cpu"]["label"] + threads_label(record)
     return f"budget {record['budget_minutes']:g} min ({record['wall_seconds'] / 60:.1f} min wall{trained}; {on})"
 
 

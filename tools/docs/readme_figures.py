@@ -8,7 +8,7 @@ from pathlib import Path
 from convzoo.experiments import NAMES
 from convzoo.tables import markdown
 
-from .lab_figures import longer_runs, read_run
+from .lab_figures import longer_runs, read_run, threads_label
 from .records import DEMO_RUNS, LAB_RUNS, read_record
 
 
@@ -99,13 +99,14 @@ def readme_lab(root: Path) -> str:
         if record.get("parts"):
             verdict += "<br>" + "<br>".join(f"{part['name']}: {part['verdict']}" for part in record["parts"])
         cpu = record["provenance"]["environment"]["cpu"]
-        run = f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}"
+        run = f"{record['wall_seconds'] / 60:.1f} min, {cpu['label']}{threads_label(record)}"
         for folder in longer_runs(root, name):
             longer = read_run(folder)
             moved = _moved(record.get("parts", []), longer.get("parts", []))
             run += (
                 f"<br>[--budget {longer['budget_minutes']:g}](docs/experiments/{name}/{folder.name}/report.md): "
-                f"{longer['wall_seconds'] / 60:.1f} min" + ("<br>" + "<br>".join(moved) if moved else ", no part moved")
+                f"{longer['wall_seconds'] / 60:.1f} min{threads_label(longer)}"
+                + ("<br>" + "<br>".join(moved) if moved else ", no part moved")
             )
         rows.append((f"[{name}](docs/experiments/{name}/report.md)", record["claim"], verdict, run))
     return markdown(["experiment", "the lecture's claim", "at this scale", "run"], rows)

@@ -132,7 +132,7 @@ def _gradients_data(plain56_init, plain56_after, exploding):
             _gradient_run("plain-56 + BN", seed, [0.9, 1.0], [0.8, 1.0], 0.3 + 0.01 * seed),
             _gradient_run("ResNet-56", seed, [0.9, 1.0], [0.9, 1.0], 0.2 + 0.01 * seed),
         ]
-    return {"runs": runs, "exploding": exploding, "high_lr": 0.5, "clip_threshold": 2.0}
+    return {"runs": runs, "exploding": exploding, "high_lr": 0.5, "clip_threshold": 2.0, "epochs": 4.0}
 
 
 def _exploding(free_curve, clipped_curve, clipped_steps=5):
@@ -177,6 +177,13 @@ def test_gradients_judge_holds_fails_and_is_undecided_from_data():
     assert parts["vanishes after training"].verdict == UNDECIDED
     assert parts["too-high lr diverges"].verdict == FAILED
     assert parts["clipping tames it"].verdict == UNDECIDED  # it trained, but clipping did nothing
+
+    # a demo's 0.35 epochs: the profile after so little training is not "after training", whichever way it points
+    for after in ([[0.5, 1.0], [0.6, 1.0]], [[1e-5, 1.0], [1e-5, 1.0]]):
+        short = {p.name: p for p in judge({**_gradients_data([[0.5, 1.0], [0.6, 1.0]], after, []), "epochs": 0.35})}
+        assert short["vanishes after training"].verdict == UNDECIDED
+        assert "training too short to judge: 0.3 epochs" in short["vanishes after training"].evidence
+        assert short["vanishes at init"].verdict == FAILED  # initialization does not depend on training
 
 
 def _degradation_data(plain, resnet, epochs=40.0, very_deep_loss=(2.3, 1.5), very_deep_steps=20):

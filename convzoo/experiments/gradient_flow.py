@@ -22,6 +22,9 @@ SEEDS = (0, 1)
 IMAGE_SIZE = 16  # 3.4× cheaper per step than 28 px (measured), so more epochs in the budget; the nets take 8 px up
 MEASURE_BATCH = 256
 VANISHED_BELOW = 1e-2  # first block's ‖∂L/∂h‖ under 1/100 of the last block's: "vanished"
+# "after training" means the net has seen its training set at least once: before that (a demo's few dozen steps)
+# the profile is still the initialization's, and a part about the trained net is undecided, not "did not hold"
+MIN_EPOCHS_TRAINED = 1.0
 HIGH_LR_FACTOR = 10  # the exploding-gradient runs: ten times the recipe's learning rate
 
 VARIANTS = {  # label: (registered model, create_model options)

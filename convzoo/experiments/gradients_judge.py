@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import math
 
-from .gradient_flow import HIGH_LR_FACTOR, SEEDS, VANISHED_BELOW, VARIANTS, log_ratio, mean_tail, ratio
+from .gradient_flow import (
+    HIGH_LR_FACTOR,
+    MIN_EPOCHS_TRAINED,
+    SEEDS,
+    VANISHED_BELOW,
+    VARIANTS,
+    log_ratio,
+    mean_tail,
+    ratio,
+)
 from .lab import Lab
 from .verdicts import (
     FAILED,
@@ -18,6 +27,7 @@ from .verdicts import (
     gap_text,
     loss_falls,
     separation,
+    short_training,
     vanished,
 )
 
@@ -73,13 +83,19 @@ def judge(data: dict) -> list[Part]:
         norms = [run["gradient_norms"][moment] for run in _by(data, "plain-56")]
         per_seed = [vanished(n[0], n[-1], below=VANISHED_BELOW) for n in norms]
         ratios = [ratio(n) for n in norms]
+        verdict = every_seed(per_seed)
+        evidence = f"first ÷ last per seed: {_fmt(ratios)} ({', '.join(per_seed)})" + _cut_off(norms)
+        short = short_training(data["epochs"], minimum=MIN_EPOCHS_TRAINED) if moment == "after training" else None
+        if short:
+            verdict, evidence = UNDECIDED, f"{short}; {evidence}"
+        trained = f" of at least {MIN_EPOCHS_TRAINED:g} epoch" if moment == "after training" else ""
         parts.append(
             Part(
                 f"vanishes {tag}",
                 f"plain-56 without BN: ‖∂L/∂h‖ at the first block < {VANISHED_BELOW:g} × the last "
-                f"block's, {tag} (every seed)",
-                every_seed(per_seed),
-                f"first ÷ last per seed: {_fmt(ratios)} ({', '.join(per_seed)})" + _cut_off(norms),
+                f"block's, {tag}{trained} (every seed)",
+                verdict,
+                evidence,
                 {"ratios": ratios, "per_seed": per_seed},
             )
         )

@@ -44,9 +44,8 @@ VERY_DEEP = "cifar_preact_resnet1001"  # 1.5 GMACs at 32 px against ResNet-1202'
 # "deeper residual at least as good" is about nets trained to the end; the paper trains 164 epochs. Decided here
 # only from this many epochs on (our criterion, a fifth of the paper's schedule; the paper gives no shorter one).
 MIN_EPOCHS = 30
-VERY_DEEP_QUARTERS_PAST_WARMUP = (
-    4  # the very deep net's rule needs 4× its warm-up steps: the warm-up in the first quarter
-)
+# the very deep net's rule needs 4× its warm-up steps, so that the warm-up ends within the first quarter it compares
+VERY_DEEP_QUARTERS_PAST_WARMUP = 4
 MUCH_SMALLER = 0.5  # "much smaller" depth penalty: under half the plain nets' (and beyond the seed spread)
 # The paper's CIFAR-10 test errors (%), Table 6, for scale (another dataset and 64k iterations).
 PAPER_TEST_ERROR = {"cifar_resnet20": 8.75, "cifar_resnet56": 6.97}

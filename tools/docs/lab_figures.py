@@ -90,4 +90,4 @@ def precision_check(root: Path) -> str:
     return "\n\n".join(sections) if sections else "Not measured yet: `python benchmarks/lab_precision.py NAME`."
 
 
-__all__ = ["budget_moves", "longer_runs", "precision_check", "read_run"]
+__all__ = ["budget_moves", "longer_runs", "precision_check", "read_run", "threads_label"]

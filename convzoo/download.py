@@ -167,12 +167,13 @@ def download(
 
 def _copy_with_progress(response, out, total: int | None, url: str) -> int:
     """Copy the response body to ``out``; a rich progress bar on a terminal, silence otherwise."""
-    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from .tables import console as make_console
 
     received = 0
     columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(url.rsplit("/", 1)[-1], total=total)
         for block in iter(lambda: response.read(CHUNK), b""):

@@ -14,6 +14,10 @@ Every file convzoo writes (checkpoints, metrics, configs, reports, plots, export
   path, or a file where a folder is needed, is an :class:`OutputError`. ``torch.save`` reports a full disk
   as an opaque ``RuntimeError`` ("unexpected pos …"): :func:`atomic_write` records the ``OSError`` that the
   underlying ``write`` raised, so the cause is known exactly rather than guessed from the message.
+- **Reading never blocks or follows a planted link.** :func:`open_input` opens with ``O_NONBLOCK`` (a FIFO
+  named ``x.png`` or ``last.pt`` would otherwise block ``open`` forever, deaf to SIGTERM) and refuses what is
+  not a regular file (a FIFO, socket, device or folder) with :class:`NotRegularFile`; run-directory files
+  are opened with ``O_NOFOLLOW`` too. :func:`read_input` bounds what a read may cost.
 - **Leftovers are cleaned.** A process killed mid-write (SIGKILL, power loss) leaves its ``.NAME.*.tmp``;
   :func:`remove_stale_temporaries` removes them when a run directory is taken again under its lock.
 """
@@ -23,15 +27,84 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import OutputError, ResourceError
 
+try:
+    import fcntl
+except ImportError:  # Windows: no FIFOs to guard against; O_NONBLOCK is not cleared there
+    fcntl = None
+
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 TEMPORARY_SUFFIX = ".tmp"
+
+
+class NotRegularFile(OSError):
+    """An input path that is not a regular file (a FIFO, socket, device or folder): reading it could block or
+    never end. ``strerror`` says what it is, e.g. ``"a FIFO (named pipe), not a regular file"``."""
+
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFDIR: "a folder",
+    stat.S_IFLNK: "a symbolic link",
+}
+
+
+def kind_of(mode: int) -> str:
+    """What a ``st_mode`` names, in words: ``"a FIFO (named pipe)"``, ``"a folder"``, ``"a regular file"``."""
+    return "a regular file" if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def open_input(path: str | Path, *, follow_links: bool = True) -> BinaryIO:
+    """Open ``path`` for reading, never blocking: a regular file, or :class:`NotRegularFile`.
+
+    ``O_NONBLOCK`` makes ``open`` of a FIFO return at once instead of waiting for a writer (a wait no signal
+    ends: Python retries an interrupted ``open``); the descriptor is then checked with ``fstat``, on the file
+    actually opened, so nothing can be swapped in between. ``follow_links=False`` (``O_NOFOLLOW``) is for the
+    files of a run directory, where a link is something planted. Other errors are the ``OSError`` of ``open``.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        if error.errno == errno.ELOOP and not follow_links:
+            raise NotRegularFile(
+                errno.ELOOP, "a symbolic link, which convzoo does not follow here", str(path)
+            ) from None
+        if error.errno == errno.ENXIO:  # a socket (or a FIFO opened for writing): nothing to read from
+            raise NotRegularFile(errno.ENXIO, "a socket, not a regular file", str(path)) from None
+        raise
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, f"{kind_of(mode)}, not a regular file", str(path))
+        if fcntl is not None:
+            fcntl.fcntl(descriptor, fcntl.F_SETFL, fcntl.fcntl(descriptor, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def read_input(path: str | Path, *, limit: int, follow_links: bool = True) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them: a larger file raises ``OSError``
+    (``EFBIG``) after reading ``limit + 1`` bytes, whatever its size claims (``/proc`` files claim 0)."""
+    with open_input(path, follow_links=follow_links) as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than the {_mib(limit)} convzoo reads from such a file", str(path))
+    return data
 
 
 def _mib(count: int) -> str:

@@ -39,12 +39,14 @@ import datetime
 import errno
 import json
 import os
+import reprlib
 import socket
+import stat
 import sys
 from pathlib import Path
 
 from . import files
-from .errors import RunLockedError
+from .errors import OutputError, RunLockedError
 
 try:
     import fcntl
@@ -69,13 +71,34 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_close_inherited)
 
 
-def _process_start() -> str | None:
-    """This process's start time in clock ticks after boot (``/proc/self/stat`` field 22); tells a reused pid apart."""
+def _process_start(pid: int | str = "self") -> str | None:
+    """A process's start time in clock ticks after boot (``/proc/PID/stat`` field 22); tells a reused pid apart."""
     try:
-        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return fields[19]
     except (OSError, IndexError):
         return None
+
+
+def _whereabouts(holder: dict) -> str:
+    """What became of a stale lock's recorded holder: ended, or its pid now someone else's (it holds no lock)."""
+    pid = holder.get("pid")
+    if holder.get("host") and holder["host"] != socket.gethostname():
+        return f"pid {pid} on host {holder['host']} no longer holds it: make sure that run has stopped"
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return "its holder no longer holds it"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return f"pid {pid} has ended"
+    except OSError:  # alive, another user's: a reused pid (a convzoo holder would still hold the lock)
+        return f"pid {pid} has ended; that number now belongs to another process"
+    recorded = holder.get("proc_start")
+    if recorded is None:  # the previous format, or no /proc: which process runs as pid is unknown
+        return f"pid {pid} runs but does not hold it: the number was reused, or that process let the lock go"
+    if recorded == _process_start(pid):
+        return f"pid {pid} still runs but no longer holds it"
+    return f"pid {pid} has ended; that number now belongs to another process"
 
 
 def _record() -> bytes:
@@ -86,17 +109,32 @@ def _record() -> bytes:
 
 
 def _parse(text: bytes) -> dict:
-    """The recorded holder: JSON, or the previous format's bare pid line, or ``{}`` if empty or unreadable."""
+    """The recorded holder: JSON, or the previous format's bare pid line, or ``{}`` if empty or unreadable.
+
+    The file is anyone's to edit: only the known fields are kept, each a number or a string cut to
+    :data:`_FIELD_CHARS`, so a refusal or a takeover note stays one short line.
+    """
     try:
         holder = json.loads(text)
-        if isinstance(holder, dict):
-            return holder
     except ValueError:
-        pass
+        holder = None
+    if isinstance(holder, dict):
+        return {key: _field(holder[key]) for key in ("host", "pid", "started", "proc_start") if key in holder}
     try:
         return {"pid": int(text.split()[0])}
     except (ValueError, IndexError):
         return {}
+
+
+_FIELD_CHARS = 64
+
+
+def _field(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return reprlib.repr(value)[:_FIELD_CHARS]
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else reprlib.repr(value)
+    return value if len(value) <= _FIELD_CHARS else value[: _FIELD_CHARS - 3] + "..."
 
 
 def _describe(holder: dict) -> str:
@@ -112,7 +150,7 @@ def _describe(holder: dict) -> str:
 def _same_file(fd: int, path: Path) -> bool:
     """Whether ``path`` still names the file open as ``fd`` (the holder may have deleted it meanwhile)."""
     try:
-        here, there = os.fstat(fd), os.stat(path)
+        here, there = os.fstat(fd), os.lstat(path)
     except FileNotFoundError:
         return False
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
@@ -148,16 +186,45 @@ class RunLock:
         raise RunLockedError(f"could not lock {self.path.parent}: other runs keep taking and releasing it; try again")
 
     def _open(self) -> tuple[int, bool]:
-        """Open the lock file, creating it if missing; says whether this call created it."""
-        while True:
+        """Open the lock file, creating it if missing; says whether this call created it.
+
+        Never through a link and never blocking (``O_NOFOLLOW``, ``O_NONBLOCK``): a link planted as ``.lock``
+        would have the lock record written over its target, a dangling one made this loop spin for ever, and a
+        FIFO would block ``open``. Anything but a regular file is refused with one line.
+        """
+        flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        for _ in range(_ATTEMPTS):
             try:
-                return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), True
+                return self._regular(os.open(self.path, flags | os.O_CREAT | os.O_EXCL, 0o644)), True
             except FileExistsError:
                 pass
+            except OSError as error:
+                raise files.output_error(self.path, error) from None
             try:
-                return os.open(self.path, os.O_RDWR), False
+                return self._regular(os.open(self.path, flags)), False
             except FileNotFoundError:  # released in between: create it
                 continue
+            except OSError as error:
+                if error.errno == errno.ELOOP:
+                    raise self._planted("a symbolic link") from None
+                if error.errno == errno.ENXIO:
+                    raise self._planted("a socket") from None
+                raise files.output_error(self.path, error) from None
+        raise RunLockedError(f"could not open {self.path}: it keeps appearing and disappearing; try again")
+
+    def _regular(self, fd: int) -> int:
+        """``fd`` if it is a regular file, else closed and refused (a FIFO, a device, a folder named ``.lock``)."""
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode):
+            return fd
+        os.close(fd)
+        raise self._planted(files.kind_of(mode))
+
+    def _planted(self, kind: str) -> OutputError:
+        return OutputError(
+            f"{self.path} is {kind}, not a lock file convzoo wrote; convzoo does not use it: remove it, or choose "
+            "another --out"
+        )
 
     def _lock(self, fd: int, created: bool) -> bool:
         """Lock ``fd``: True when held, False when the file was deleted meanwhile; raises if someone holds it."""
@@ -208,11 +275,9 @@ class RunLock:
         """We hold the lock on the right file: report a stale holder, then record ourselves."""
         previous = _parse(os.pread(fd, 4096, 0))
         if previous:
-            note = f"convzoo: taking over the stale lock of {self.path.parent} (pid {previous.get('pid')} is gone"
+            note = f"convzoo: taking over the stale lock of {self.path.parent} ({_whereabouts(previous)}"
             if previous.get("started"):
                 note += f"; it held it since {previous['started']}"
-            if previous.get("host") and previous["host"] != socket.gethostname():
-                note += f"; it ran on host {previous['host']}: make sure that run has stopped"
             print(note + ")", file=sys.stderr)
         os.ftruncate(fd, 0)
         os.pwrite(fd, _record(), 0)

@@ -58,14 +58,17 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None
     return table
 
 
-def console() -> Console:
-    """A rich console for plain text; wide when writing to a file or pipe, so tables are not cut at 80 columns.
+def console(*, stderr: bool = False) -> Console:
+    """A rich console for plain text, on stdout or ``stderr``: the only one convzoo makes.
 
-    Markup and emoji codes are off: what convzoo prints holds class and file names, and ``[dogs]`` or
-    ``[/cats]`` (a folder name) must print as written, not be read as a style or fail as a closing tag.
+    Off a terminal (a file, a pipe, a scheduler's log) lines are never wrapped (``soft_wrap``: a note that names
+    a long path stays one line a ``grep`` finds) and tables get 200 columns rather than 80. Markup and emoji
+    codes are off: what convzoo prints holds class and file names, and ``[dogs]`` or ``[/cats]`` (a folder
+    name) must print as written, not be read as a style or fail as a closing tag.
     """
-    wide = {} if sys.stdout.isatty() else {"width": 200}
-    return Console(markup=False, emoji=False, **wide)
+    stream = sys.stderr if stderr else sys.stdout
+    wide = {} if stream.isatty() else {"width": 200, "soft_wrap": True}
+    return Console(stderr=stderr, markup=False, emoji=False, **wide)
 
 
 def emit(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None) -> None:

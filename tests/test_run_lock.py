@@ -13,7 +13,7 @@ import types
 import pytest
 
 from convzoo import run_lock
-from convzoo.errors import RunLockedError
+from convzoo.errors import OutputError, RunLockedError
 from convzoo.run_lock import RunLock
 
 FORK = multiprocessing.get_context("fork")  # children share nothing of torch; fork starts them in milliseconds
@@ -121,7 +121,10 @@ def test_a_lock_file_naming_a_live_pid_that_does_not_hold_it_is_taken_over(tmp_p
     finally:
         lock.release()
     if content.startswith("{ppid}"):
-        assert f"taking over the stale lock of {tmp_path} (pid {os.getppid()} is gone)" in capsys.readouterr().err
+        # the parent (pytest) runs: the note must not call it gone, since it is alive and only holds no lock
+        assert f"taking over the stale lock of {tmp_path} (pid {os.getppid()} runs but does not hold it" in (
+            capsys.readouterr().err
+        )
 
 
 def _hold(run_dir, ready, host=None):
@@ -208,7 +211,7 @@ def test_the_lock_is_released_when_its_holder_is_killed(tmp_path, capsys):
     assert holder.exitcode == -signal.SIGKILL
     lock = RunLock(tmp_path).acquire()
     lock.release()
-    assert f"taking over the stale lock of {tmp_path} (pid {holder.pid} is gone; it held it since 20" in (
+    assert f"taking over the stale lock of {tmp_path} (pid {holder.pid} has ended; it held it since 20" in (
         capsys.readouterr().err
     )
 
@@ -253,3 +256,52 @@ def test_without_file_locks_an_exclusive_file_is_used_and_a_leftover_is_refused(
     lock.release()
     assert not (tmp_path / ".lock").exists()
     RunLock(tmp_path).acquire().release()
+
+
+def test_a_link_planted_as_the_lock_is_refused_and_its_target_untouched(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("SECRET\n")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / ".lock").symlink_to(victim)
+    with pytest.raises(OutputError, match="is a symbolic link, not a lock file convzoo wrote"):
+        RunLock(tmp_path / "run").acquire()
+    assert victim.read_text() == "SECRET\n"  # before: the lock record was written over it
+    assert (tmp_path / "run" / ".lock").is_symlink()  # and nothing of the user's was removed
+
+
+def test_a_dangling_lock_link_is_refused_at_once(tmp_path):
+    (tmp_path / ".lock").symlink_to(tmp_path / "nonexistent")
+    began = time.perf_counter()
+    with pytest.raises(OutputError, match="symbolic link"):  # before: open looped for ever, deaf to SIGTERM
+        RunLock(tmp_path).acquire()
+    assert time.perf_counter() - began < 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_lock_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path, kind):
+    path = tmp_path / ".lock"
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+    began = time.perf_counter()
+    with pytest.raises((OutputError, RunLockedError), match="FIFO|folder|is a file"):
+        RunLock(tmp_path).acquire()
+    assert time.perf_counter() - began < 1
+
+
+def test_the_takeover_note_tells_a_reused_pid_from_an_ended_one(tmp_path, capsys):
+    here = socket.gethostname()
+    record = {"host": here, "pid": os.getppid(), "started": "2026-01-01T00:00:00+00:00", "proc_start": "1"}
+    (tmp_path / ".lock").write_text(json.dumps(record))  # a live pid whose start time is not the recorded one
+    RunLock(tmp_path).acquire().release()
+    assert f"(pid {os.getppid()} has ended; that number now belongs to another process;" in capsys.readouterr().err
+
+
+def test_a_huge_value_in_the_lock_file_is_cut_before_it_is_printed(tmp_path):
+    holder = _holder(tmp_path)
+    try:
+        record = {"host": "h" * 3000, "pid": 10**40, "started": ["x"] * 100}  # 3.6 kB: read whole (4096)
+        (tmp_path / ".lock").write_text(json.dumps(record))
+        with pytest.raises(RunLockedError) as refused:
+            RunLock(tmp_path).acquire()
+    finally:
+        _kill(holder)
+    assert len(str(refused.value).replace(str(tmp_path), "")) < 600  # before: the 3,000-character host, whole

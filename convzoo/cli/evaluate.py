@@ -201,7 +201,6 @@ class ImageProgress:
     def start(self, total: int) -> None:
         if not self.enabled:
             return
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(
@@ -209,7 +208,7 @@ class ImageProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True, markup=False, emoji=False),
+            console=console(stderr=True),
             transient=True,
         )
         self.progress.start()

@@ -10,6 +10,11 @@ from torch import nn
 from ..errors import OptionError
 
 RGB_TO_GREY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma
+# The smallest standard deviation a dataset's statistics may give a channel, on the 0-1 scale: one 8-bit level.
+# A channel that is constant in the training images (a green channel that is 10 in every image) has std 0, and
+# dividing by it made the first loss NaN; flooring it at one level leaves such a channel near 0 and every real one
+# (std of 0.1-0.3 in photos) as it is.
+MIN_STD = 1 / 255
 
 
 class InputAdapter(nn.Module):

@@ -21,6 +21,7 @@ import torch
 
 from ..errors import DataError
 from . import cifar, fashion_mnist, image_folder
+from .adapt import MIN_STD
 from .loader import Augment, BatchLoader
 from .streaming import FolderFiles, FolderStream, StreamingLoader, estimate_stats, list_files
 
@@ -180,9 +181,9 @@ def load_image_folder(root: Path, options: FolderOptions) -> ImageDataset | Stre
 
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and standard deviation of uint8 images, on the 0–1 scale."""
+    """Per-channel mean and standard deviation of uint8 images, on the 0–1 scale (the std at least ``MIN_STD``)."""
     pixels = images.transpose(0, 1).reshape(images.shape[1], -1).double() / 255
-    return tuple(pixels.mean(1).tolist()), tuple(pixels.std(1).tolist())
+    return tuple(pixels.mean(1).tolist()), tuple(pixels.std(1).clamp_min(MIN_STD).tolist())
 
 
 def _build(name, train, test, classes) -> ImageDataset:

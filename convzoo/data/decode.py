@@ -40,12 +40,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .. import files
+
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 # 128 Mi pixels (384 MiB as 8-bit RGB, before the float copy a resize makes): above the largest camera sensors
 # sold (about 102 MP, medium format) and 1.5x Pillow's warning threshold (Image.MAX_IMAGE_PIXELS, 89.5 MP), below
 # its error threshold (179 MP). A 30000x30000 PNG (900 MP, 2.5 GiB decoded) is refused, not blamed on the batch size.
 MAX_PIXELS = 128 * 2**20
+
+# 1 GiB: an uncompressed TIFF or BMP at MAX_PIXELS is 384 MiB (8-bit RGB) or 768 MiB (16-bit); a larger file
+# cannot hold an image this module would decode, and is not read whole into memory to find that out
+MAX_FILE_BYTES = 2**30
 
 TORCHVISION_FORMATS = {"JPEG", "WEBP"}  # Pillow's format names whose torchvision decoder raises on corrupt data
 
@@ -68,10 +74,12 @@ def decode_file(path: str | Path, channels: int = 3) -> Tensor:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, read as :func:`convzoo.files.read_input` reads: never blocking on a FIFO, at most
+    :data:`MAX_FILE_BYTES`."""
     try:
-        data = path.read_bytes()
+        data = files.read_input(path, limit=MAX_FILE_BYTES)
     except OSError as error:
-        raise UnreadableImage(f"cannot read ({error.strerror})") from None
+        raise UnreadableImage(f"cannot read ({error.strerror or type(error).__name__})") from None
     if not data:
         raise UnreadableImage("empty file (0 bytes)")
     return data

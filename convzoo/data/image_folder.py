@@ -76,7 +76,17 @@ def check_files(train: FolderFiles, test: FolderFiles, classes: list[str]) -> li
             notes.append(f"{len(files.ignored)} files under {files.root} are not images by their extension ({names})")
         if files.linked_skipped:
             notes.append(linked_note(files))
+        if files.not_regular:
+            notes.append(not_regular_note(files))
     return notes
+
+
+def not_regular_note(files: FolderFiles) -> str:
+    """``skipped 1 entry under R that is not a regular file, never opened: cat/x.png (a FIFO (named pipe))``."""
+    count, names = len(files.not_regular), ", ".join(files.not_regular[:3])
+    more = ", ..." if count > 3 else ""
+    entries = "entry that is not a regular file" if count == 1 else "entries that are not regular files"
+    return f"skipped {count} {entries} under {files.root}, never opened: {names}{more}"
 
 
 def linked_note(files: FolderFiles) -> str:

@@ -44,7 +44,9 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import DataError, OptionError
+from ..files import read_input
 from .decode import EXTENSIONS
+from .image_folder import not_regular_note
 from .streaming import FolderFiles, FolderStream, StreamingLoader, list_files
 
 WNID = re.compile(r"n\d{8}")
@@ -113,6 +115,8 @@ def _class_folders(root: Path, folders: list[str], loose_files: list[str]) -> Im
         files.notes.append(f"{len(loose)} images directly in {root} (outside class folders) not measured")
     if files.ignored:
         files.notes.append(f"{len(files.ignored)} files are not images by their extension (ignored)")
+    if listed.not_regular:
+        files.notes.append(not_regular_note(listed))
     return files
 
 
@@ -131,12 +135,17 @@ def _flat(root: Path, images: list[str], labels_file: Path) -> ImagenetFiles:
     return files
 
 
+LABELS_FILE_BYTES = 64 * 2**20  # LOC_val_solution.csv is 2.6 MiB for 50,000 images
+
+
 def read_labels(path: Path) -> dict[str, int]:
     """Image name without extension → 1000-class index, from ``LOC_val_solution.csv`` or ``FILE LABEL`` lines."""
     try:
-        text = path.read_text()
+        text = read_input(path, limit=LABELS_FILE_BYTES).decode()
     except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot read labels file {path} ({error})") from None
+        raise DataError(
+            f"cannot read labels file {path} ({error.strerror if isinstance(error, OSError) else error})"
+        ) from None
     lines = text.splitlines()
     if lines and lines[0].replace(" ", "").startswith("ImageId,PredictionString"):
         rows = [(row[0], row[1].split()[0] if len(row) > 1 and row[1].split() else "") for row in csv.reader(lines[1:])]

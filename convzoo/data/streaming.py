@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import random
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,9 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
+from ..files import kind_of
 from ..stopping import WorkerSignals
+from .adapt import MIN_STD
 from .decode import EXTENSIONS, UnreadableImage, decode_file
 from .loader import batch_count, epoch_order, mixed_seed, random_erase
 
@@ -54,6 +57,9 @@ class FolderFiles:
     labels: list[int]
     ignored: list[str] = field(default_factory=list)  # files without an image extension
     linked_skipped: list[str] = field(default_factory=list)  # linked folders already listed, relative to root
+    # entries with an image extension that are not regular files (a FIFO, socket, device, dangling link): reading
+    # one could block for ever, so they are never opened; each as "path (what it is)"
+    not_regular: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -66,17 +72,19 @@ def list_files(directory: Path, classes: list[str]) -> FolderFiles:
     """Every image file under ``directory/<class>/`` (any depth), sorted, labelled by class index.
 
     Linked folders are followed (a photo library linked in is a common layout), but each real directory is
-    listed once, at its own place: a link to a directory that is listed anyway (a loop back to a parent, a
-    class folder linked into another class) is skipped and named in ``linked_skipped``. Following every link
-    turned 48 files into 1,968 through one loop, and labelled dogs as cats through a link.
+    listed once, at its own place: a link to a directory that is listed anyway (a loop back to a parent or to
+    the split itself, a class folder linked into another class) is skipped and named in ``linked_skipped``.
+    Following every link turned 48 files into 1,968 through one loop, and labelled dogs as cats through a link
+    (``cats/loop -> ..`` reached ``dogs/`` from inside ``cats/``). Only regular files are taken: a FIFO or a
+    device with an image's name would block the reader, so it goes to ``not_regular``, named.
     """
     files = FolderFiles(directory, [], [])
     class_dirs = [(label, directory / name) for label, name in enumerate(classes) if (directory / name).is_dir()]
-    real = _real_directories([path for _, path in class_dirs])
+    real = _real_directories(directory, [path for _, path in class_dirs])
     seen: set[DirKey] = set()
     for label, class_dir in class_dirs:
         key = _directory_key(str(class_dir))
-        if key in seen:  # a class folder that is another class folder under a second name
+        if key in seen or os.path.islink(class_dir) and key in real:  # a class folder listed under another name
             files.linked_skipped.append(os.path.relpath(class_dir, directory))
             continue
         seen.add(key)
@@ -84,12 +92,26 @@ def list_files(directory: Path, classes: list[str]) -> FolderFiles:
             dirs[:] = _directories_to_walk(root, sorted(dirs), real, seen, files)
             for file_name in sorted(names):
                 path = os.path.join(root, file_name)
-                if os.path.splitext(file_name)[1].lower() in EXTENSIONS:
+                if os.path.splitext(file_name)[1].lower() not in EXTENSIONS:
+                    if not file_name.startswith("."):
+                        files.ignored.append(path)
+                    continue
+                kind = _file_kind(path)
+                if kind is None:
                     files.paths.append(path)
                     files.labels.append(label)
-                elif not file_name.startswith("."):
-                    files.ignored.append(path)
+                else:
+                    files.not_regular.append(f"{os.path.relpath(path, directory)} ({kind})")
     return files
+
+
+def _file_kind(path: str) -> str | None:
+    """``None`` for a regular file (a link to one included), else what it is: a FIFO, a dangling link, ..."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return "a dangling link" if os.path.islink(path) else (error.strerror or "unreadable").lower()
+    return None if stat.S_ISREG(mode) else kind_of(mode)
 
 
 def _directory_key(path: str) -> DirKey | None:
@@ -100,24 +122,39 @@ def _directory_key(path: str) -> DirKey | None:
     return status.st_dev, status.st_ino
 
 
-def _real_directories(class_dirs: list[Path]) -> set[DirKey]:
-    """Every directory reached under the class folders without following a link: each is listed at its place."""
-    real = {_directory_key(str(path)) for path in class_dirs}
+def _real_directories(directory: Path, class_dirs: list[Path]) -> set[DirKey]:
+    """The directories with a place of their own: every one reached under the class folders without following a
+    link, and the split folder itself with its parents (a link back to one of those is a loop)."""
+    real = {_directory_key(str(path)) for path in (directory, *directory.absolute().parents)}
+    real.update(_directory_key(str(path)) for path in class_dirs if not os.path.islink(path))
     for class_dir in class_dirs:
+        if os.path.islink(class_dir):
+            continue
         for root, dirs, _ in os.walk(class_dir):
             paths = [os.path.join(root, name) for name in dirs]
             real.update(_directory_key(path) for path in paths if not os.path.islink(path))
+    real.discard(None)
     return real
 
 
+def _through_link(path: str, top: Path) -> bool:
+    """Whether ``path`` (below ``top``) is reached through a symbolic link: it or one of its folders below top."""
+    current = Path(path)
+    while current != top and current != current.parent:
+        if current.is_symlink():
+            return True
+        current = current.parent
+    return False
+
+
 def _directories_to_walk(root: str, dirs: list[str], real: set[DirKey], seen: set[DirKey], files: FolderFiles):
-    """The sub-folders of ``root`` not listed yet; a link to a listed (or to-be-listed) one goes to the note."""
+    """The sub-folders of ``root`` not listed yet; one reached through a link that has a place of its own (listed
+    there, or a folder above: a loop) goes to the note instead."""
     kept = []
     for name in dirs:
         path = os.path.join(root, name)
         key = _directory_key(path)
-        linked = os.path.islink(path)
-        if key is None or key in seen or (linked and key in real):
+        if key is None or key in seen or (key in real and _through_link(path, files.root)):
             if key is not None:
                 files.linked_skipped.append(os.path.relpath(path, files.root))
             continue
@@ -290,5 +327,5 @@ def estimate_stats(
     if len(chosen) >= MIN_TRIED and len(failures) > MOSTLY_BROKEN * len(chosen) or len(failures) == len(chosen):
         raise DataError(mostly_broken(files.root, len(failures), len(chosen), failures))
     mean = sums[1] / sums[0]
-    std = (sums[2] / sums[0] - mean**2).clamp_min(1e-12).sqrt()
+    std = (sums[2] / sums[0] - mean**2).clamp_min(0).sqrt().clamp_min(MIN_STD)
     return tuple(mean.tolist()), tuple(std.tolist())

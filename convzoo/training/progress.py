@@ -7,15 +7,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..tables import console
 
 
 class EpochProgress:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         # notes and rows name classes and files: "[dogs]" must print as written, not be read as rich markup
-        self.console = Console(stderr=True, markup=False, emoji=False)
+        self.console = console(stderr=True)
         self.progress: Progress | None = None
 
     def start(self, epoch: int, epochs: int, steps: int, done: int) -> None:

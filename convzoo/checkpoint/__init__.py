@@ -21,8 +21,18 @@ through this package without importing ``training/``.
 """
 
 from ..errors import CheckpointError
-from .format import FORMAT, VERSION, Checkpoint, ModelSpec, from_payload, is_checkpoint, load, save
-from .plain_data import fields_from_plain
+from .format import (
+    FORMAT,
+    VERSION,
+    Checkpoint,
+    ModelSpec,
+    from_payload,
+    is_checkpoint,
+    load,
+    save,
+    state_dict_mismatch,
+)
+from .plain_data import fields_from_plain, short
 from .safe_read import read_plain
 from .state_dicts import load_state_dict_file, state_dict_from_payload
 
@@ -39,5 +49,7 @@ __all__ = [
     "load_state_dict_file",
     "read_plain",
     "save",
+    "short",
     "state_dict_from_payload",
+    "state_dict_mismatch",
 ]

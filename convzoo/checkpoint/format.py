@@ -11,6 +11,7 @@ every value's type (:mod:`~convzoo.checkpoint.plain_data`) before anything is bu
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from ..data.adapt import InputAdapter
 from ..data.datasets import FolderOptions
 from ..errors import CheckpointError
 from ..registry import get_entry, list_models
-from .plain_data import describe_type, fields_from_plain, fits
+from .plain_data import describe_type, fields_from_plain, fits, short
 from .safe_read import read_plain
 
 FORMAT = "convzoo-checkpoint"
@@ -62,33 +63,80 @@ class ModelSpec:
             return get_entry(self.name).build(**self.kwargs)
         except (TypeError, ValueError) as error:  # arguments from a file this convzoo cannot take (OptionError too)
             raise CheckpointError(
-                f"the checkpoint's model {self.name} cannot be built from its arguments {self.kwargs} "
-                f"({str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}); "
+                f"the checkpoint's model {self.name} cannot be built from its arguments {short(self.kwargs)} "
+                f"({short(str(error).strip().splitlines()[0], 120) if str(error).strip() else type(error).__name__}); "
                 "it was written by another convzoo version or edited"
             ) from None
 
     def check(self) -> None:
-        """A registered model and ``create_model`` arguments of the right names and types, or
-        :class:`CheckpointError`."""
-        if not isinstance(self.name, str) or self.name not in list_models():
+        """A registered model, ``create_model`` arguments of the right names and types, and values in range that
+        agree with each other (:meth:`check_values`), or :class:`CheckpointError`."""
+        if not isinstance(self.name, str) or len(self.name) > MAX_NAME or self.name not in list_models():
             raise CheckpointError(
-                f"the checkpoint is for a model named {self.name!r}, which this convzoo does not have "
+                f"the checkpoint is for a model named {short(self.name)}, which this convzoo does not have "
                 "(`convzoo models` lists them); it was written by another convzoo version or edited"
             )
         for key, value in self.kwargs.items():
-            expected = MODEL_ARGUMENT_TYPES.get(key)
-            if expected is not None and not fits(value, expected):
+            expected = MODEL_ARGUMENT_TYPES.get(key, int | float | str | bool | None)
+            if not fits(value, expected):
                 raise CheckpointError(
-                    f"the checkpoint's model argument {key}={value!r} should be {describe_type(expected)}; "
-                    "the checkpoint was edited or is corrupt"
+                    f"the checkpoint's model argument {short(key)}={short(value)} should be "
+                    f"{describe_type(expected)}; the checkpoint was edited or is corrupt"
                 )
         try:
             inspect.signature(get_entry(self.name).builder).bind(**self.kwargs)
         except TypeError as error:
             raise CheckpointError(
-                f"the checkpoint's model arguments do not fit {self.name} ({error}); "
+                f"the checkpoint's model arguments do not fit {self.name} ({short(str(error), 120)}); "
                 "it was written by another convzoo version or edited"
             ) from None
+        self.check_values()
+
+    def check_values(self) -> None:
+        """Every size, count and statistic in its range, and the lengths that must agree agreeing: a crafted
+        ``num_classes=10**12`` or ``image_size=-5`` is one line here, not an allocation or a traceback later."""
+        problems = self._out_of_range() + self._disagreements()
+        if problems:
+            raise CheckpointError(
+                f"its model description is out of range: {'; '.join(problems[:3])}; the checkpoint was edited or "
+                "is corrupt"
+            )
+
+    def _out_of_range(self) -> list[str]:
+        problems = []
+        for name, (low, high) in SIZE_RANGES.items():
+            value = self.kwargs.get(name) if name in MODEL_ARGUMENT_TYPES else getattr(self, name)
+            if value is not None and not low <= value <= high:
+                problems.append(f"{name} {short(value)} is outside [{low}, {high:,}]")
+        for name in ("drop_rate", "drop_path_rate"):
+            value = self.kwargs.get(name)
+            if value is not None and not 0 <= value < 1:
+                problems.append(f"{name} {short(value)} is outside [0, 1)")
+        for name in ("mean", "std"):
+            if not all(math.isfinite(v) for v in getattr(self, name)):
+                problems.append(f"{name} {short(getattr(self, name))} is not finite")
+        if not all(v > 0 for v in self.std):
+            problems.append(f"std {short(self.std)} has a value that is not above 0")
+        if self.interpolation not in INTERPOLATIONS:
+            problems.append(f"interpolation {short(self.interpolation)} is not one of {', '.join(INTERPOLATIONS)}")
+        names = [*self.classes, self.dataset or ""]
+        if any(len(name) > MAX_NAME for name in names):
+            problems.append(f"a class or dataset name is longer than {MAX_NAME} characters")
+        return problems
+
+    def _disagreements(self) -> list[str]:
+        problems = []
+        if self.resize_size is not None and self.resize_size < self.image_size:
+            problems.append(f"resize_size {self.resize_size} is smaller than image_size {self.image_size}")
+        if len(self.classes) != self.num_classes:
+            problems.append(f"it names {len(self.classes):,} classes for a model of {short(self.num_classes)}")
+        for name in ("mean", "std"):
+            if len(getattr(self, name)) != self.data_channels:
+                count = len(getattr(self, name))
+                problems.append(f"{name} has {count} values for {short(self.data_channels)} data channels")
+        if self.data_channels not in (1, 3) and self.data_channels != self.in_chans:
+            problems.append(f"{self.data_channels}-channel data cannot feed a {self.in_chans}-channel model")
+        return problems
 
     def adapter(self, data_channels: int | None = None) -> InputAdapter:
         """The input preparation the model was trained with (channels, normalization, minimum size)."""
@@ -126,7 +174,7 @@ class Checkpoint:
             model.load_state_dict(state)
         except RuntimeError as error:
             raise CheckpointError(
-                f"checkpoint weights do not fit {self.model.name}: {str(error).splitlines()[0]}"
+                f"checkpoint weights do not fit {self.model.name}: {state_dict_mismatch(error)}"
             ) from None
         return model
 
@@ -135,9 +183,21 @@ class Checkpoint:
         theirs = (self.model.name, self.model.kwargs.get("num_classes"))
         if theirs != (model_name, num_classes):
             raise CheckpointError(
-                f"the run directory's checkpoint is for {theirs[0]} with {theirs[1]} classes, not {model_name} with "
-                f"{num_classes}; choose another --out"
+                f"the run directory's checkpoint is for {theirs[0]} with {short(theirs[1])} classes, not {model_name} "
+                f"with {num_classes}; choose another --out"
             )
+
+
+def state_dict_mismatch(error: Exception) -> str:
+    """What ``load_state_dict``'s error says is wrong, in one line: its first detail and how many more there are
+    (its first line alone, "Error(s) in loading state_dict for CifarResNet:", names no tensor)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    details = lines[1:] if lines and lines[0].startswith("Error(s) in loading") else lines
+    if not details:
+        return type(error).__name__
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    first = details[0] if len(details[0]) <= 240 else details[0][:237] + "..."
+    return first + more
 
 
 def save(path: str | Path, checkpoint: Checkpoint) -> Path:
@@ -193,7 +253,9 @@ def from_payload(payload: Any, path: Path) -> Checkpoint:
         checkpoint.model.check()
         _check_parts(checkpoint)
     except (KeyError, TypeError) as error:
-        raise CheckpointError(f"{path} is a convzoo checkpoint with a missing or malformed part ({error})") from None
+        raise CheckpointError(
+            f"{path} is a convzoo checkpoint with a missing or malformed part ({short(str(error), 120)})"
+        ) from None
     except CheckpointError as error:
         raise CheckpointError(f"{path}: {error}") from None
     return checkpoint
@@ -213,7 +275,8 @@ def _check_parts(checkpoint: Checkpoint) -> None:
             raise CheckpointError(f"the checkpoint's {part} is not a mapping of names to tensors; it is corrupt")
 
 
-# ModelEntry.build's own arguments; family-specific ones are checked against the builder's signature
+# ModelEntry.build's own arguments; family-specific ones are checked against the builder's signature and must be
+# plain scalars
 MODEL_ARGUMENT_TYPES: dict[str, Any] = {
     "num_classes": int,
     "in_chans": int,
@@ -221,6 +284,20 @@ MODEL_ARGUMENT_TYPES: dict[str, Any] = {
     "drop_path_rate": float | None,
     "small_input": bool,
 }
+
+
+# the inclusive range of each count and size a model description holds (a model argument or a ModelSpec field):
+# 100,000 classes is above ImageNet-21k's 21,843; 8,192 px above any input these models are trained at
+SIZE_RANGES: dict[str, tuple[int, int]] = {
+    "num_classes": (1, 100_000),
+    "in_chans": (1, 64),
+    "data_channels": (1, 64),
+    "image_size": (1, 8192),
+    "min_size": (1, 8192),
+    "resize_size": (1, 16384),
+}
+MAX_NAME = 256  # characters of a model, class or dataset name
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")  # what torchvision's resize takes and convzoo writes
 
 
 def _from_v2(payload: dict[str, Any]) -> Checkpoint:

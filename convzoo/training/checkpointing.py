@@ -9,6 +9,8 @@ The format itself (``ModelSpec``, ``Checkpoint``, atomic save, safe load) is :mo
 
 from __future__ import annotations
 
+import contextlib
+import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
@@ -113,23 +115,71 @@ class Checkpointing(CheckpointedRun):
             TrainState, training.get("train_state"), f"{self.run_dir / CHECKPOINT}'s train_state"
         )
         saved = training.get("config") or {}
+        if not isinstance(saved, dict):
+            raise ckpt.CheckpointError(f"{self.run_dir / CHECKPOINT}'s config is not a mapping; it is corrupt")
         changed = [key for key in SCHEDULE_KEYS if key in saved and saved[key] != getattr(self.config, key)]
         if changed:
-            was = ", ".join(f"--{key.replace('_', '-')} {saved[key]}" for key in changed)
+            was = ", ".join(f"--{key.replace('_', '-')} {ckpt.short(saved[key])}" for key in changed)
             raise ckpt.CheckpointError(
                 f"the run in {self.run_dir} was started with {was}; resume with the same values "
                 "(the learning-rate schedule was laid out for them), or start a new run with --weights"
             )
-        self.model.load_state_dict(checkpoint.model_state)
+        check_position(state, f"{self.run_dir / CHECKPOINT}'s train_state")
+        with _restoring(self.run_dir / CHECKPOINT, "weights"):
+            self.model.load_state_dict(checkpoint.model_state)
         if self.ema is not None and checkpoint.ema_state:
-            self.ema.module.load_state_dict(checkpoint.ema_state)
-            updates = training.get("ema_updates")  # older checkpoints: one update per step
-            self.ema.n_averaged.fill_(state.global_step if updates is None else updates)
-        self.optimizer.load_state_dict(training["optimizer_state"])
-        self.schedule.load_state_dict(training["schedule_state"])
+            with _restoring(self.run_dir / CHECKPOINT, "EMA weights"):
+                self.ema.module.load_state_dict(checkpoint.ema_state)
+                updates = training.get("ema_updates")  # older checkpoints: one update per step
+                self.ema.n_averaged.fill_(state.global_step if updates is None else updates)
+        with _restoring(self.run_dir / CHECKPOINT, "optimizer state"):
+            self.optimizer.load_state_dict(training["optimizer_state"])
+            _check_optimizer_state(self.optimizer)
+        with _restoring(self.run_dir / CHECKPOINT, "schedule state"):
+            self.schedule.load_state_dict(training["schedule_state"])
         if self.scaler is not None and training.get("scaler_state"):
-            self.scaler.load_state_dict(training["scaler_state"])
+            with _restoring(self.run_dir / CHECKPOINT, "gradient scaler state"):
+                self.scaler.load_state_dict(training["scaler_state"])
+        with _restoring(self.run_dir / CHECKPOINT, "random state"):
+            torch.set_rng_state(training["rng_state"])
+            if training.get("cuda_rng_state") and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(training["cuda_rng_state"])
         self.state = state
-        torch.set_rng_state(training["rng_state"])
-        if training.get("cuda_rng_state") and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(training["cuda_rng_state"])
+
+
+@contextlib.contextmanager
+def _restoring(path: Path, part: str):
+    """Restoring one part of a resumed run: a part that does not fit this run (a crafted or corrupt value of the
+    right type, an optimizer state for other parameters, an RNG state that is no byte tensor) is one line."""
+    try:
+        yield
+    except (RuntimeError, KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        detail = ckpt.state_dict_mismatch(error) if isinstance(error, RuntimeError) else ckpt.short(str(error), 160)
+        raise ckpt.CheckpointError(
+            f"{path}'s {part} does not fit this run ({type(error).__name__}: {detail}); the checkpoint is corrupt "
+            "or edited: start a new run, or --weights it to keep the weights"
+        ) from None
+
+
+def _check_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
+    """Every per-parameter buffer the optimizer restored has its parameter's shape (``load_state_dict`` copies
+    tensors of any shape, and the first step would fail on them)."""
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            for name, value in optimizer.state.get(parameter, {}).items():
+                if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != parameter.shape:
+                    raise ValueError(
+                        f"its {name} has shape {tuple(value.shape)} for a parameter of {tuple(parameter.shape)}"
+                    )
+
+
+def check_position(state: TrainState, what: str) -> None:
+    """A training position of counts that can be: none negative, three epoch sums."""
+    counts = {"epoch": state.epoch, "step_in_epoch": state.step_in_epoch, "global_step": state.global_step,
+              "skipped_batches": state.skipped_batches}  # fmt: skip
+    negative = [name for name, value in counts.items() if value < 0 or value >= 2**63]
+    if negative or len(state.sums) != 3 or not all(math.isfinite(v) for v in state.sums):
+        raise ckpt.CheckpointError(
+            f"{what} is not a position a run can be at ({', '.join(negative) or 'its epoch sums'} out of range); "
+            "the checkpoint is corrupt or edited"
+        )

@@ -46,3 +46,27 @@ class RunLockedError(ConvzooError):
 
 class OutputError(ConvzooError, OSError):
     """A path that cannot be written: read-only, a file where a folder is needed, or a symbolic link."""
+
+
+def system_limit(error: BaseException) -> ResourceError | None:
+    """A one-line :class:`ResourceError` for an ``OSError`` that the user fixes (full disk, read-only or
+    permission-denied path) and that reached the CLI unhandled; ``None`` for any other error."""
+    import errno
+
+    if not isinstance(error, OSError) or error.errno not in {
+        errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM
+    }:  # fmt: skip
+        return None
+    where = f"{error.filename}: " if error.filename else ""
+    return ResourceError(f"{where}{(error.strerror or str(error)).lower()}; free space, or choose another output")
+
+
+def out_of_memory(error: BaseException, advice: str = "a smaller --batch-size or input size") -> ResourceError | None:
+    """A one-line :class:`ResourceError` for running out of memory (Python's ``MemoryError``, torch's
+    ``OutOfMemoryError`` on CUDA, the CPU allocator's plain ``RuntimeError``), or ``None`` for anything else."""
+    message = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return ResourceError(f"out of memory; try {advice}" + (f" ({message})" if message else ""))
+    if isinstance(error, RuntimeError) and "can't allocate memory" in str(error).lower():
+        return ResourceError(f"out of memory; try {advice}")
+    return None

@@ -107,6 +107,17 @@ def read_input(path: str | Path, *, limit: int, follow_links: bool = True) -> by
     return data
 
 
+def printable(path: str | os.PathLike) -> str:
+    """A path as text that can be printed and written anywhere: bytes that are not UTF-8 (a name from another
+    system's encoding, which Python holds as lone surrogates that no UTF-8 writer accepts) become ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _encode(text: str) -> bytes:
+    """UTF-8, with a lone surrogate (an undecodable file name that reached the text) escaped, not fatal."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def _mib(count: int) -> str:
     return f"{count / 2**20:,.1f} MiB"
 
@@ -253,7 +264,7 @@ def write_bytes(path: str | Path, data: bytes, **options) -> Path:
 
 
 def write_text(path: str | Path, text: str, **options) -> Path:
-    return write_bytes(path, text.encode(), **options)
+    return write_bytes(path, _encode(text), **options)
 
 
 def write_figure(path: str | Path, figure, **savefig_options) -> Path:
@@ -268,7 +279,7 @@ def write_figure(path: str | Path, figure, **savefig_options) -> Path:
 def append_text(path: str | Path, text: str) -> None:
     """Append ``text`` to ``path`` (created if missing), never through a symbolic link."""
     path = Path(path)
-    data = text.encode()
+    data = _encode(text)
     try:
         handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 
 def pyplot():
-    """``matplotlib.pyplot`` with the Agg backend selected (files only, no window)."""
+    """``matplotlib.pyplot`` with the Agg backend selected (files only, no window), and text drawn as written:
+    ``$`` does not start mathtext (a class named ``a$b`` made drawing fail, one named ``$x$`` was set as math)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -28,6 +29,23 @@ def _looks_numeric(value: Any) -> bool:
     return True
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (nested in dicts, lists and tuples) as ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(item) for item in value]
+    return value
+
+
+def to_json(value: Any, **options) -> str:
+    """Strict JSON, as every JSON file and output of convzoo is written: a NaN or infinity is ``null``
+    (``json.dumps`` writes a bare ``NaN``, which no strict parser, ``jq`` or a browser's ``JSON.parse``, reads)."""
+    return json.dumps(finite(value), allow_nan=False, **options)
+
+
 def markdown(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A Markdown table: a header row, a separator, one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -39,7 +57,7 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, *, title: str | None = None
     """A rich ``Table`` for ``"table"``, else the text of the chosen format."""
     columns = list(rows[0]) if rows else []
     if fmt == "json":
-        return json.dumps(list(rows), indent=2, default=str)
+        return to_json(list(rows), indent=2, default=str)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")

@@ -101,20 +101,20 @@ def test_export_out_is_a_folder(trained, tmp_path, capsys):
     "option,value,words",
     [
         ("--momentum", "-3", ("--momentum", "[0, 1)", "-3.0")),
-        ("--mixup", "-1", ("--mixup", "at least 0")),
-        ("--cutmix", "-1", ("--cutmix", "at least 0")),
+        ("--mixup", "-1", ("--mixup", "[0, 1,000]")),
+        ("--cutmix", "-1", ("--cutmix", "[0, 1,000]")),
         ("--label-smoothing", "1", ("--label-smoothing", "[0, 1)")),
         ("--label-smoothing", "-0.1", ("--label-smoothing", "[0, 1)")),
         ("--drop-path-rate", "1.5", ("--drop-path-rate", "[0, 1)")),
         ("--drop-rate", "1", ("--drop-rate", "[0, 1)")),
         ("--drop-rate", "-0.5", ("--drop-rate", "[0, 1)")),
-        ("--weight-decay", "-1", ("--weight-decay", "at least 0")),
+        ("--weight-decay", "-1", ("--weight-decay", "[0, 1,000]")),
         ("--lr", "inf", ("--lr", "finite", "above 0", "inf")),
         ("--lr", "nan", ("--lr", "finite", "nan")),
         ("--lr", "0", ("--lr", "above 0")),
         ("--lr", "-0.1", ("--lr", "above 0")),
-        ("--epochs", "0", ("--epochs", "at least 1")),
-        ("--batch-size", "0", ("--batch-size", "at least 1")),
+        ("--epochs", "0", ("--epochs", "[1, 100,000]")),
+        ("--batch-size", "0", ("--batch-size", "[1, 65,536]")),
         ("--grad-clip", "-1", ("--grad-clip", "at least 0")),
         ("--ema", "1", ("--ema", "[0, 1)")),
     ],
@@ -130,9 +130,9 @@ def test_library_callers_get_the_same_errors():
 
     with pytest.raises(OptionError, match=r"--momentum must be in \[0, 1\)"):
         TrainConfig(momentum=-3)
-    with pytest.raises(OptionError, match="--lr must be a number, got '0.1'"):
+    with pytest.raises(OptionError, match=r"--lr must be a number above 0.*got '0.1' \(not a number\)"):
         TrainConfig(lr="0.1")
-    with pytest.raises(OptionError, match="--lr must be a finite number above 0"):
+    with pytest.raises(OptionError, match=r"--lr must be a number above 0.*got inf \(not finite\)"):
         dataclasses.replace(TrainConfig().resolved(28, "fashion-mnist-mini"), lr=float("inf"))
 
 
@@ -140,7 +140,7 @@ def test_library_callers_get_the_same_errors():
 def test_predict_top_below_one(top, trained, tmp_path, capsys):
     image = tmp_path / "image.png"
     write_png(torch.zeros(1, 28, 28, dtype=torch.uint8), str(image))
-    one_line_error(["predict", "--checkpoint", trained, "--top", top, image], capsys, "--top must be at least 1", top)
+    one_line_error(["predict", "--checkpoint", trained, "--top", top, image], capsys, "--top must be", "at least 1", top)
 
 
 # 3. CIFAR labels out of range

@@ -67,7 +67,9 @@ def test_a_stopped_compare_stops_the_demo(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(demo.experiments, "run", lambda *a, **k: pytest.fail("the lab ran after a stop"))
     assert main(["demo", "--budget", "10", "--out", str(tmp_path)]) == 143
     assert main(["demo", "--budget", "0", "--out", str(tmp_path)]) == 2
-    assert "--budget must be positive" in capsys.readouterr().err
+    assert "--budget must be minutes above 0" in capsys.readouterr().err
+    assert main(["demo", "--budget", "0.2", "--out", str(tmp_path)]) == 2
+    assert "--budget 0.2 cannot be met: the demo needs at least 1 minute" in capsys.readouterr().err
 
 
 def test_the_lab_lines_name_each_verdict_and_point_undecided_parts_to_the_committed_run(tmp_path, capsys):

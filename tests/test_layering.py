@@ -152,7 +152,7 @@ def test_out_of_memory_is_caught_by_type(tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine.Trainer, "fit", out_of_memory)
     config = TrainConfig(epochs=1, batch_size=4096, out=str(tmp_path / "run"), progress=False)
-    with pytest.raises(ResourceError, match="out of memory with batch size 4096; try a smaller --batch-size"):
+    with pytest.raises(ResourceError, match="out of memory; try a smaller --batch-size than 4096"):
         engine.train(config)
     assert not (tmp_path / "run" / ".lock").exists()
 

@@ -76,7 +76,7 @@ def test_early_epochs_train_on_shrunk_images_and_the_last_at_full_size(tmp_path)
     [
         ({"progressive_resize": 4}, "--progressive-resize 4 is below cifar_resnet20's smallest input side, 8 px"),
         ({"progressive_until": 1.0}, "--progressive-until must be in [0, 1), got 1.0"),
-        ({"progressive_resize": -1}, "--progressive-resize must be an integer of at least 0, got -1"),
+        ({"progressive_resize": -1}, "--progressive-resize must be an integer in [0, 8,192] (pixels; 0: off), got -1"),
     ],
 )
 def test_impossible_progressive_settings_are_refused_in_one_line(tmp_path, overrides, message):

@@ -24,7 +24,7 @@ from ..data.adapt import InputAdapter
 from ..data.datasets import FolderOptions
 from ..errors import CheckpointError
 from ..registry import get_entry, list_models
-from .plain_data import describe_type, fields_from_plain, fits, short
+from .plain_data import describe_type, fields_from_plain, fits, name_of, short
 from .safe_read import read_plain
 
 FORMAT = "convzoo-checkpoint"
@@ -80,7 +80,7 @@ class ModelSpec:
             expected = MODEL_ARGUMENT_TYPES.get(key, int | float | str | bool | None)
             if not fits(value, expected):
                 raise CheckpointError(
-                    f"the checkpoint's model argument {short(key)}={short(value)} should be "
+                    f"the checkpoint's model argument {name_of(key)}={short(value)} should be "
                     f"{describe_type(expected)}; the checkpoint was edited or is corrupt"
                 )
         try:

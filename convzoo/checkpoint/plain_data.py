@@ -101,6 +101,14 @@ class _ShortRepr(reprlib.Repr):
 _SHORT = _ShortRepr()
 
 
+def name_of(key: Any, limit: int = 60) -> str:
+    """A field or argument name from a file, as plain text cut to ``limit``; a key that is no string, as its
+    bounded repr."""
+    if not isinstance(key, str):
+        return short(key, limit)
+    return key if len(key) <= limit else key[: limit - 3] + "..."
+
+
 def short(value: Any, limit: int = 80) -> str:
     """A repr of ``value`` of at most ``limit`` characters (plus "..."), computed without formatting the rest."""
     text = _SHORT.repr(value)
@@ -144,7 +152,7 @@ def fields_from_plain(cls: type, values: Any, what: str, *, unknown: str = "refu
     if not isinstance(values, dict):
         raise CheckpointError(f"{what} is a {type(values).__name__}, not a mapping of fields; the file is corrupt")
     specs = {spec.name: spec for spec in fields(cls)}
-    extra = sorted(short(name) for name in values if name not in specs)
+    extra = sorted(name_of(name) for name in values if name not in specs)
     if extra and unknown == "refuse":
         more = ", ..." if len(extra) > 5 else ""
         raise CheckpointError(

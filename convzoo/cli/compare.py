@@ -14,7 +14,6 @@ import argparse
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import OptionError
 from ..registry import get_entry
 from ..report.compare import LINEUP, CompareConfig, Comparison, remove_comparison
 from ..report.imagenet_column import DEFAULT_LIMIT
@@ -22,6 +21,7 @@ from ..report.render import opening, write_report
 from ..report.table import table_rows
 from ..stopping import RaiseOnStop, StopSignal
 from ..tables import console, emit
+from .outputs import writable_dir
 
 
 def add_parser(subparsers) -> None:
@@ -68,12 +68,7 @@ def _config(args: argparse.Namespace) -> CompareConfig:
     models = args.models or list(LINEUP)
     for name in models:
         get_entry(name)  # unknown names fail before any work
-    if args.imagenet_limit < 0:
-        raise OptionError(f"--imagenet-limit must be 0 (all images) or positive, got {args.imagenet_limit}")
-    if args.budget <= 0 or args.batch_size < 1:
-        raise OptionError(
-            f"--budget must be positive and --batch-size at least 1, got {args.budget} and {args.batch_size}"
-        )
+    writable_dir(args.out)  # a file, a read-only mount: one line before any probing
     return CompareConfig(
         models=models,
         budget_minutes=args.budget,

@@ -23,10 +23,12 @@ from ..errors import OptionError
 from ..experiments.verdicts import UNDECIDED
 from ..provenance import provenance
 from ..runtime import cpu_kind
-from ..tables import console
+from ..tables import console, to_json
+from .outputs import writable_dir
 
 COMPARE_SHARE = 0.6  # of the whole budget; the lab gets the rest (and what compare did not use)
 LAB_SHARES = {"gradients": 0.4, "degradation": 0.6}  # of the time left for the lab
+MIN_MINUTES = 1.0  # the shortest demo: compare's probe of the 13 models takes tens of seconds on the slowest CPU
 MIN_LAB_MINUTES = 0.5  # below this an experiment is skipped: it could not train at all
 # kept back from the lab for the parts' own overruns (each plans from timed estimates; measured: the last experiment
 # ran 15 s over its share in an AVX2 run of the 10-minute demo, docs/compare/demo.json)
@@ -43,8 +45,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.budget > 0:
-        raise OptionError(f"--budget must be positive minutes, got {args.budget}")
+    if args.budget < MIN_MINUTES:
+        raise OptionError(
+            f"--budget {args.budget:g} cannot be met: the demo needs at least {MIN_MINUTES:g} minute (compare alone "
+            "probes each of the lecture's 13 models on this machine first)"
+        )
+    writable_dir(args.out)  # a file or a read-only folder as --out: one line now, not after compare's minutes
     budget = Budget.minutes(args.budget, reserve_s=RESERVE * args.budget * 60)  # the whole demo's one clock
     parts = []
     code = _compare(args.budget * COMPARE_SHARE, args.out)
@@ -67,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         "budget_minutes": args.budget, "seconds": round(budget.elapsed(), 1), "parts": parts,
         "cpu": cpu_kind(), "provenance": provenance(allow_dirty=True),
     }  # fmt: skip
-    files.write_text(args.out / "demo.json", json.dumps(record, indent=2) + "\n")
+    files.write_text(args.out / "demo.json", to_json(record, indent=2) + "\n")
     console().print(f"demo: {record['seconds'] / 60:.1f} min of {args.budget:g} (reports in {args.out})")
     return 0
 

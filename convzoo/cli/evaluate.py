@@ -9,7 +9,6 @@ own evaluation transform, next to their published top-1 (:func:`convzoo.evaluati
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from .. import checkpoint as ckpt
@@ -20,7 +19,7 @@ from ..evaluation import evaluate, measure_imagenet
 from ..files import write_text
 from ..report.plots import plot_confusion
 from ..runtime import Context, decoding_workers, resolve_amp, resolve_device
-from ..tables import console, emit
+from ..tables import console, emit, to_json
 from ..weights.table import SOURCES
 from .outputs import writable_file
 
@@ -114,9 +113,9 @@ def run(args: argparse.Namespace) -> int:
         "confusion_png": str(image),
         "skipped_files": {**data.skipped, **loader.skipped},
     }
-    write_text(json_path, json.dumps(report, indent=2) + "\n")
+    write_text(json_path, to_json(report, indent=2) + "\n")
     if args.format == "json":
-        print(json.dumps(report, indent=2))
+        print(to_json(report, indent=2))
         return 0
     print(f"{spec.name} on {data_name} test split ({result.count} images{', flip TTA' if args.tta else ''})")
     skipped = {**data.skipped, **loader.skipped}
@@ -149,10 +148,6 @@ def run_imagenet(args: argparse.Namespace) -> int:
         raise OptionError(f"give either --checkpoint FILE, or {IMAGENET_USAGE}")
     if not (args.data or "").startswith("imagenet:") or args.data == "imagenet:":
         raise OptionError(f"--pretrained measures on a local ImageNet-1k validation set: {IMAGENET_USAGE}")
-    for name in ("limit", "batch_size"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise OptionError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if args.tta or args.amp != "none" or args.out or args.data_dir:
         raise OptionError("--tta, --amp, --out and --data-dir apply to --checkpoint evaluation only")
     progress = ImageProgress(enabled=args.format != "json")
@@ -171,7 +166,7 @@ def run_imagenet(args: argparse.Namespace) -> int:
     finally:
         progress.finish()
     if args.format == "json":
-        print(json.dumps(report, indent=2))
+        print(to_json(report, indent=2))
         return 0
     print(
         f"{report['model']}, {report['source']} weights {report['weights']}, on {report['data']} "

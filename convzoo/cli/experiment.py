@@ -11,6 +11,7 @@ from pathlib import Path
 from .. import experiments
 from ..errors import OptionError
 from ..tables import emit
+from .outputs import writable_dir
 
 
 def add_parser(subparsers) -> None:
@@ -59,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.name is None:
         raise OptionError("name an experiment (`convzoo experiment --list` shows them)")
-    out = args.out or Path("experiments") / args.name
+    experiments.experiment(args.name)  # an unknown name fails before anything else
+    out = writable_dir(args.out or Path("experiments") / args.name)
     report = experiments.run(
         args.name, out=out, budget_minutes=args.budget, quick=args.quick, device=args.device, amp=args.amp
     )

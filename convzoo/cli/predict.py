@@ -9,7 +9,6 @@ weights with their own evaluation transform and prints ImageNet class names.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from .. import checkpoint as ckpt
 from ..deploy.predict import Predictor
 from ..errors import OptionError
 from ..registry import create_model
-from ..tables import emit
+from ..tables import emit, to_json
 from ..weights.table import SOURCES
 
 
@@ -46,13 +45,11 @@ def predictor(args: argparse.Namespace) -> Predictor:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.top < 1:
-        raise OptionError(f"--top must be at least 1 (how many classes to show per image), got {args.top}")
     predictions = predictor(args).predict(args.images, k=args.top)
     for skipped in (p for p in predictions if p.error):
         print(f"convzoo: skipped {skipped.error}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps([{"path": p.path, "top": p.top, "error": p.error} for p in predictions], indent=2))
+        print(to_json([{"path": p.path, "top": p.top, "error": p.error} for p in predictions], indent=2))
     else:
         rows = [
             {"image": p.path, **{f"#{i + 1}": f"{name} {prob:.1%}" for i, (name, prob) in enumerate(p.top)}}

@@ -74,8 +74,6 @@ def run(args: argparse.Namespace) -> int:
         )
         emit(feature_rows(args.model, size, args.small_input), args.format, title=title)
         return 0
-    if args.batch < 1:
-        raise OptionError(f"--batch must be at least 1, got {args.batch}")
     if args.small_input:
         target = create_model(args.model, in_chans=size[0], small_input=True)
         if min(size[1:]) < (entry.small_min_input_size or 1):

@@ -137,9 +137,49 @@ def _decode_with_torchvision(data: bytes, channels: int) -> Tensor | None:
         return None
 
 
+# PNG colour type -> samples per pixel (PNG spec, section 11.2.2: grey, RGB, palette, grey + alpha, RGBA)
+PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# Adam7 interlacing (PNG spec, section 8.2): each pass's (x start, y start, x step, y step)
+ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+def png_pixel_bytes(data: bytes) -> tuple[int, int] | None:
+    """``(expected, found)``: the bytes a PNG's header says its image data inflates to, and what its IDAT chunks
+    inflate to (counted in pieces, never more than ``expected + 1`` held); ``None`` if it is not a PNG.
+
+    Pillow decodes a PNG whose zlib stream is complete but short (69 bytes can hold a 64x64 image's first two
+    rows) without a word, filling the missing rows with zeros; libpng says "Not enough image data" and
+    torchvision's decoder crashes on it (see the module docstring). So the length is checked here.
+    """
+    import zlib
+
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 29:
+        return None
+    width, height, depth, colour, _, _, interlaced = struct.unpack(">IIBBBBB", data[16:29])
+    bits = depth * PNG_SAMPLES.get(colour, 4)
+    passes = [((width - x + dx - 1) // dx, (height - y + dy - 1) // dy) for x, y, dx, dy in ADAM7]
+    expected = sum(h * (1 + (w * bits + 7) // 8) for w, h in (passes if interlaced else [(width, height)]) if w and h)
+    inflate, found, offset = zlib.decompressobj(), 0, 8
+    while offset + 8 <= len(data) and found <= expected:
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if kind == b"IDAT":
+            piece = data[offset + 8 : offset + 8 + length]
+            try:
+                found += len(inflate.decompress(piece, expected + 1 - found))
+                while inflate.unconsumed_tail and found <= expected:
+                    found += len(inflate.decompress(inflate.unconsumed_tail, expected + 1 - found))
+            except zlib.error:
+                return expected, found  # Pillow names a corrupt stream itself
+        offset += 12 + length
+    return expected, found
+
+
 def _decode_with_pillow(data: bytes, channels: int) -> Tensor:
     from PIL import Image, ImageOps
 
+    counted = png_pixel_bytes(data)
+    if counted is not None and counted[1] < counted[0]:
+        raise UnreadableImage(f"truncated file (its image data holds {counted[1]:,} of {counted[0]:,} bytes)")
     try:
         with Image.open(io.BytesIO(data)) as image:
             image = ImageOps.exif_transpose(image)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DataError
+from ..files import printable
 from .decode import EXTENSIONS, UnreadableImage, decode_file
 from .streaming import MIN_TRIED, MOSTLY_BROKEN, FolderFiles, mostly_broken
 
@@ -72,7 +73,7 @@ def check_files(train: FolderFiles, test: FolderFiles, classes: list[str]) -> li
         notes.append(f"test class folders without images: {', '.join(empty_test[:5])}")
     for files in (train, test):
         if files.ignored:
-            names = ", ".join(Path(p).name for p in files.ignored[:3])
+            names = ", ".join(printable(Path(p).name) for p in files.ignored[:3])
             notes.append(f"{len(files.ignored)} files under {files.root} are not images by their extension ({names})")
         if files.linked_skipped:
             notes.append(linked_note(files))

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
-from ..files import kind_of
+from ..files import kind_of, printable
 from ..stopping import WorkerSignals
 from .adapt import MIN_STD
 from .decode import EXTENSIONS, UnreadableImage, decode_file
@@ -85,7 +85,7 @@ def list_files(directory: Path, classes: list[str]) -> FolderFiles:
     for label, class_dir in class_dirs:
         key = _directory_key(str(class_dir))
         if key in seen or os.path.islink(class_dir) and key in real:  # a class folder listed under another name
-            files.linked_skipped.append(os.path.relpath(class_dir, directory))
+            files.linked_skipped.append(printable(os.path.relpath(class_dir, directory)))
             continue
         seen.add(key)
         for root, dirs, names in os.walk(class_dir, followlinks=True):
@@ -101,7 +101,7 @@ def list_files(directory: Path, classes: list[str]) -> FolderFiles:
                     files.paths.append(path)
                     files.labels.append(label)
                 else:
-                    files.not_regular.append(f"{os.path.relpath(path, directory)} ({kind})")
+                    files.not_regular.append(f"{printable(os.path.relpath(path, directory))} ({kind})")
     return files
 
 
@@ -156,7 +156,7 @@ def _directories_to_walk(root: str, dirs: list[str], real: set[DirKey], seen: se
         key = _directory_key(path)
         if key is None or key in seen or (key in real and _through_link(path, files.root)):
             if key is not None:
-                files.linked_skipped.append(os.path.relpath(path, files.root))
+                files.linked_skipped.append(printable(os.path.relpath(path, files.root)))
             continue
         seen.add(key)
         kept.append(name)
@@ -295,7 +295,7 @@ class StreamingLoader:
 
 def describe_skipped(skipped: dict[str, str], count: int = 3) -> str:
     """The first ``count`` unreadable files by name, with why: ``"a.jpg (truncated file); b.png (...)"``."""
-    return "; ".join(f"{Path(path).name} ({why})" for path, why in list(skipped.items())[:count])
+    return "; ".join(f"{printable(Path(path).name)} ({why})" for path, why in list(skipped.items())[:count])
 
 
 def mostly_broken(root: Path, failed: int, tried: int, skipped: dict[str, str]) -> str:

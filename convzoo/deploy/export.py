@@ -11,7 +11,6 @@ no extra package; the result is checked against PyTorch in onnxruntime.
 from __future__ import annotations
 
 import io
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from torch import nn
 
 from .. import files
 from ..errors import OptionError
+from ..tables import to_json
 
 FORMATS = ("onnx", "torchscript", "torch-export")
 
@@ -113,5 +113,5 @@ def onnx_agrees(path: str | Path, model: nn.Module, images: torch.Tensor) -> tup
 
 def write_metadata(path: str | Path, metadata: dict[str, Any]) -> Path:
     target = Path(str(path) + ".json")
-    files.write_text(target, json.dumps(metadata, indent=2) + "\n")
+    files.write_text(target, to_json(metadata, indent=2) + "\n")
     return target

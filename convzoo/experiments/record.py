@@ -7,7 +7,6 @@ Both open with the claim and whether it held at this scale; with the claim judge
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from torch import Tensor
 from .. import files
 from ..provenance import provenance
 from ..runtime import cpu_kind
+from ..tables import to_json
 from .speed import describe
 from .verdicts import UNDECIDED, Part, overall, parts_table
 
@@ -70,7 +70,7 @@ def write_record(
         "settings": {**asdict(lab.settings), "label": lab.settings.label, "chosen_by": lab.speed},
         "results": results,
     }
-    files.write_text(lab.out / "results.json", json.dumps(record, indent=1, default=_json_default) + "\n")
+    files.write_text(lab.out / "results.json", to_json(record, indent=1, default=_json_default) + "\n")
     mark = {True: "held", False: "did not hold", None: "is undecided at this budget"}[held]
     table = f"{parts_table(parts)}\n" if parts is not None else ""
     header = (

@@ -40,6 +40,7 @@ from .. import files
 from ..errors import OptionError
 from ..provenance import command_line, environment, git_commit
 from ..registry import LECTURE_LINEUP, get_entry
+from ..tables import to_json
 from . import imagenet_column
 from .measure import measure_cost, measure_speed, measure_training, optimized_dtype, published_accuracy
 from .plan import Plan, Probe, choose_amp, compare_budget, make_plan, plan_training, probe_model
@@ -74,7 +75,7 @@ def phases_for(config: CompareConfig) -> tuple[str, ...]:
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    files.write_text(path, json.dumps(payload, indent=2) + "\n")
+    files.write_text(path, to_json(payload, indent=2) + "\n")
 
 
 class Comparison:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import re
 from pathlib import Path
 
 from .. import files
+from ..tables import to_json
 from . import imagenet_column
 from .figures import plots
 from .frontier import frontier_points, frontier_sentence, latency_for_published, pareto_frontier
@@ -249,7 +249,7 @@ def write_report(results: dict, out: str | Path, full_runs: str | Path | None = 
     out.mkdir(parents=True, exist_ok=True)
     results = with_frontier(results)
     images = plots(results, out, full_runs)
-    files.write_text(out / "results.json", json.dumps(results, indent=2) + "\n")
+    files.write_text(out / "results.json", to_json(results, indent=2) + "\n")
     files.write_text(out / "report.md", to_markdown(results, images, full_runs))
     files.write_text(out / "report.html", to_html(results, images, full_runs))
     return {"markdown": out / "report.md", "html": out / "report.html", "json": out / "results.json", **images}

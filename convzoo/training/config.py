@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..errors import OptionError
+from ..options import check_options
 from ..registry import DEFAULT_MODEL
 
 
@@ -111,13 +111,9 @@ class TrainConfig:
     progress: bool = option(True, "show a progress bar")
 
     def __post_init__(self) -> None:
-        """The checks every entry point gets (CLI, ``compare``, the Python API): one clear line each."""
-        integers = ("epochs", "steps_per_epoch", "batch_size", "precise_bn", "freeze_epochs", "image_size", "workers")
-        for name in (*integers, "progressive_resize"):
-            value = getattr(self, name)
-            minimum = 0 if name in ("precise_bn", "freeze_epochs", "workers", "progressive_resize") else 1
-            if value is not None and (not isinstance(value, int) or value < minimum):
-                raise OptionError(f"--{name.replace('_', '-')} must be an integer of at least {minimum}, got {value!r}")
+        """The checks every entry point gets (CLI, ``compare``, the Python API): one clear line each. Numbers are
+        checked against the one table of option rules (:data:`convzoo.options.RULES`)."""
+        check_options({spec.name: getattr(self, spec.name) for spec in fields(self)})
         for spec in fields(self):
             choices = spec.metadata.get("choices")
             value = getattr(self, spec.name)
@@ -130,20 +126,6 @@ class TrainConfig:
             raise OptionError("--pretrained and --weights both say where the weights come from; pass one")
         if self.source and not self.pretrained:
             raise OptionError("--source applies with --pretrained only")
-        self._check_numbers()
-
-    def _check_numbers(self) -> None:
-        """Every float option is a finite number in its range (NaN fails every comparison, so it fails here)."""
-        for name, (high, meaning) in FLOAT_RANGES.items():
-            value = getattr(self, name)
-            if value is None:
-                continue
-            flag = f"--{name.replace('_', '-')}"
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise OptionError(f"{flag} must be a number, got {value!r}")
-            lowest_ok = value > 0 if name == "lr" else value >= 0
-            if not (math.isfinite(value) and lowest_ok and (high is None or value < high)):
-                raise OptionError(f"{flag} must be {meaning}, got {value!r}")
 
     @property
     def fine_tuning(self) -> bool:
@@ -173,24 +155,6 @@ class TrainConfig:
         return self.out if self.out is not None else f"runs/{self.model}-{dataset.replace('/', '_').replace(':', '_')}"
 
 
-# float option: (the lowest value above its range, or None: unbounded; the range in words). All are at least 0,
-# the learning rate above 0.
-FLOAT_RANGES = {
-    "lr": (None, "a finite number above 0 (e.g. 0.1)"),
-    "head_lr_scale": (None, "a finite number of at least 0"),
-    "momentum": (1.0, "in [0, 1) (e.g. 0.9)"),
-    "weight_decay": (None, "a finite number of at least 0 (0: off)"),
-    "warmup_epochs": (None, "a finite number of at least 0"),
-    "label_smoothing": (1.0, "in [0, 1) (0: off)"),
-    "random_erasing": (1.0, "in [0, 1) (0: off)"),
-    "mixup": (None, "a finite number of at least 0 (0: off)"),
-    "cutmix": (None, "a finite number of at least 0 (0: off)"),
-    "grad_clip": (None, "a finite number of at least 0 (0: off)"),
-    "progressive_until": (1.0, "in [0, 1)"),
-    "ema": (1.0, "in [0, 1) (e.g. 0.999)"),
-    "drop_rate": (1.0, "in [0, 1)"),
-    "drop_path_rate": (1.0, "in [0, 1)"),
-}
 DEFAULT_EPOCHS = {"fashion-mnist-mini": 10, "fashion-mnist": 15, "cifar10": 30, "cifar100": 30}
 FROM_SCRATCH = {"sgd": (0.1, 5e-4), "adamw": (2e-3, 0.05)}  # (peak lr per 128 images, weight decay)
 # Pretrained features need small steps; the fresh classifier gets head_lr_scale (10x) on top.

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import files
 from ..provenance import environment, git_commit
+from ..tables import to_json
 
 __all__ = ["RunLog", "environment", "git_commit"]
 
@@ -33,12 +34,12 @@ class RunLog:
         if not self.enabled:
             return
         payload = {"config": config, "git_commit": git_commit(), "environment": environment(), **extra}
-        files.write_text(self.run_dir / "config.json", json.dumps(payload, indent=2, default=str) + "\n")
+        files.write_text(self.run_dir / "config.json", to_json(payload, indent=2, default=str) + "\n")
 
     def log(self, row: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        files.append_text(self.run_dir / "metrics.jsonl", json.dumps(row) + "\n")
+        files.append_text(self.run_dir / "metrics.jsonl", to_json(row) + "\n")
         csv_path = self.run_dir / "metrics.csv"
         line = io.StringIO()
         writer = csv.DictWriter(line, fieldnames=list(row))

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from .. import errors
 from ..errors import DivergedError, ResourceError
 from .config import TrainConfig
 from .metrics import EpochSums
@@ -94,13 +95,6 @@ def mix(images: torch.Tensor, labels: torch.Tensor, config: TrainConfig, num_cla
     return transform(images, labels)
 
 
-OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
-
-
 def out_of_memory(error: RuntimeError, batch_size: int) -> ResourceError | None:
-    """The one-line error for running out of memory (torch's OutOfMemoryError on CUDA, the CPU allocator's plain
-    RuntimeError), or None when ``error`` is something else."""
-    detail = f" ({str(error).splitlines()[0][:120]})" if isinstance(error, OUT_OF_MEMORY) else ""
-    if detail or "can't allocate memory" in str(error).lower():
-        return ResourceError(f"out of memory with batch size {batch_size}; try a smaller --batch-size{detail}")
-    return None
+    """The one-line error for running out of memory in training, naming the batch size; None for anything else."""
+    return errors.out_of_memory(error, f"a smaller --batch-size than {batch_size}")

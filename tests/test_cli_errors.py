@@ -140,7 +140,9 @@ def test_library_callers_get_the_same_errors():
 def test_predict_top_below_one(top, trained, tmp_path, capsys):
     image = tmp_path / "image.png"
     write_png(torch.zeros(1, 28, 28, dtype=torch.uint8), str(image))
-    one_line_error(["predict", "--checkpoint", trained, "--top", top, image], capsys, "--top must be", "at least 1", top)
+    one_line_error(
+        ["predict", "--checkpoint", trained, "--top", top, image], capsys, "--top must be", "at least 1", top
+    )
 
 
 # 3. CIFAR labels out of range

@@ -25,6 +25,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from . import files
 from .errors import ConvzooError, DataError
 
 CHUNK = 1 << 20
@@ -34,7 +35,7 @@ MIRROR_VARIABLE = "CONVZOO_MIRROR"
 def digest_of(path: str | Path, algorithm: str = "sha256") -> str:
     """The hex digest of a file, read in 1 MiB blocks."""
     digest = hashlib.new(algorithm)
-    with open(path, "rb") as file:
+    with files.open_input(path) as file:  # a FIFO where a dataset file should be: refused, not waited on
         for block in iter(lambda: file.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -67,7 +68,7 @@ def cached_digest_of(path: str | Path, algorithm: str = "md5") -> str:
     stamp = [stat.st_size, stat.st_mtime_ns]
     cache_path = _digest_cache_path()
     try:
-        cache = json.loads(cache_path.read_text())
+        cache = json.loads(files.read_input(cache_path, limit=files.READ_LIMIT))
     except (OSError, ValueError):
         cache = {}
     entry = cache.get(key) if isinstance(cache, dict) else None

@@ -48,6 +48,15 @@ class OutputError(ConvzooError, OSError):
     """A path that cannot be written: read-only, a file where a folder is needed, or a symbolic link."""
 
 
+class NotRegularFile(ConvzooError, OSError):
+    """An input path that is not a regular file (a FIFO, socket, device, folder, or a link where none is
+    followed): reading it could block or never end. ``strerror`` says what it is, e.g. ``"a FIFO (named pipe),
+    not a regular file"``; ``str()`` names the path too."""
+
+    def __str__(self) -> str:
+        return f"{self.filename} is {self.strerror}" if self.filename else str(self.strerror)
+
+
 def system_limit(error: BaseException) -> ResourceError | None:
     """A one-line :class:`ResourceError` for an ``OSError`` that the user fixes (full disk, read-only or
     permission-denied path) and that reached the CLI unhandled; ``None`` for any other error."""

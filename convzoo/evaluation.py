@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import BatchLoader, InputAdapter
+from .files import printable
 from .runtime import Context, all_reduce_sum, autocast
 
 
@@ -168,6 +169,6 @@ def measure_imagenet(
         "images_per_s": round(result.images_per_s, 1),
         "device": str(context.device),
         "transform": asdict(weights.transform),
-        "skipped_files": dict(loader.skipped),
+        "skipped_files": {printable(path): why for path, why in loader.skipped.items()},
         "notes": files.notes,
     }

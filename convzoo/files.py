@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import OutputError, ResourceError
+from .errors import NotRegularFile, OutputError, ResourceError
 
 try:
     import fcntl
@@ -42,11 +42,6 @@ except ImportError:  # Windows: no FIFOs to guard against; O_NONBLOCK is not cle
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 TEMPORARY_SUFFIX = ".tmp"
-
-
-class NotRegularFile(OSError):
-    """An input path that is not a regular file (a FIFO, socket, device or folder): reading it could block or
-    never end. ``strerror`` says what it is, e.g. ``"a FIFO (named pipe), not a regular file"``."""
 
 
 _KINDS = {
@@ -97,13 +92,18 @@ def open_input(path: str | Path, *, follow_links: bool = True) -> BinaryIO:
         raise
 
 
+# the most convzoo reads of a file it or its user wrote to be read back whole (a comparison's state, a results or
+# cache JSON, a run's metrics log, a figure it embeds): each is kilobytes to a few MiB
+READ_LIMIT = 64 * 2**20
+
+
 def read_input(path: str | Path, *, limit: int, follow_links: bool = True) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit`` of them: a larger file raises ``OSError``
-    (``EFBIG``) after reading ``limit + 1`` bytes, whatever its size claims (``/proc`` files claim 0)."""
+    """The bytes of the regular file ``path``, at most ``limit`` of them: a larger file raises
+    :class:`ResourceError` after reading ``limit + 1`` bytes, whatever its size claims (``/proc`` files claim 0)."""
     with open_input(path, follow_links=follow_links) as file:
         data = file.read(limit + 1)
     if len(data) > limit:
-        raise OSError(errno.EFBIG, f"larger than the {_mib(limit)} convzoo reads from such a file", str(path))
+        raise ResourceError(f"{printable(path)} is larger than the {_mib(limit)} convzoo reads from such a file")
     return data
 
 

@@ -116,6 +116,10 @@ def check_option(name: str, value: Any) -> None:
     rule = RULES.get(name)
     if rule is None or value is None:
         return
+    if isinstance(value, (list, tuple)):  # a list option (bench's --batch 1,16): each value obeys the rule
+        for item in value:
+            check_option(name, item)
+        return
     problem = rule.problem(value)
     if problem is not None:
         large = isinstance(value, int) and value.bit_length() > 100  # repr of a 4,301-digit int raises

@@ -70,10 +70,19 @@ def _out_argv(command: str, checkpoint: Path, out: Path) -> list:
         return ["train", *QUICK, "--out", out]
     if command == "eval":
         return ["eval", "--checkpoint", checkpoint, "--out", out]
+    if command == "compare":  # before: a FileExistsError / OSError traceback from mkdir
+        return ["compare", "cifar_resnet20", "--budget", "1", "--out", out]
+    if command == "experiment":
+        return ["experiment", "filters", "--quick", "--out", out]
+    if command == "demo":
+        return ["demo", "--budget", "10", "--out", out]
     return ["export", "--checkpoint", checkpoint, "--format", "torchscript", "--out", out / "model.pt"]
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "export"])
+OUTPUT_COMMANDS = ["train", "eval", "export", "compare", "experiment", "demo"]
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
 def test_out_is_a_file(command, trained, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -81,7 +90,7 @@ def test_out_is_a_file(command, trained, tmp_path, capsys):
     assert blocker.read_text() == "not a folder"
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "export"])
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
 @pytest.mark.parametrize("inside", [False, True], ids=["itself", "below"])
 def test_out_is_read_only(command, inside, trained, read_only_dir, capsys):
     out = read_only_dir / "run" if inside else read_only_dir

@@ -16,7 +16,7 @@ from ..data import load_dataset
 from ..data.streaming import describe_skipped
 from ..errors import DataError, OptionError
 from ..evaluation import evaluate, measure_imagenet
-from ..files import write_text
+from ..files import printable, write_text
 from ..report.plots import plot_confusion
 from ..runtime import Context, decoding_workers, resolve_amp, resolve_device
 from ..tables import console, emit, to_json
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         "tta": args.tta,
         **result.as_dict(),
         "confusion_png": str(image),
-        "skipped_files": {**data.skipped, **loader.skipped},
+        "skipped_files": {printable(path): why for path, why in {**data.skipped, **loader.skipped}.items()},
     }
     write_text(json_path, to_json(report, indent=2) + "\n")
     if args.format == "json":

@@ -20,6 +20,7 @@ import torch
 
 from ..download import verified_or_downloaded
 from ..errors import DataError
+from ..files import NotRegularFile, open_input
 from .sources import cache_dir, candidate_dirs
 
 ARCHIVES = {
@@ -73,10 +74,12 @@ class _CifarUnpickler(pickle.Unpickler):
 
 def _unpickle(path: Path) -> dict:
     try:
-        with open(path, "rb") as file:
+        with open_input(path) as file:
             batch = _CifarUnpickler(file, encoding="latin1").load()
     except FileNotFoundError:
         raise DataError(f"missing CIFAR file {path}") from None
+    except NotRegularFile as error:
+        raise DataError(f"CIFAR file {path} is {error.strerror}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
         raise DataError(
             f"{path} is corrupt or not a CIFAR batch file ({error}); delete it and download again"

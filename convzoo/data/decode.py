@@ -79,7 +79,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         data = files.read_input(path, limit=MAX_FILE_BYTES)
     except OSError as error:
-        raise UnreadableImage(f"cannot read ({error.strerror or type(error).__name__})") from None
+        raise UnreadableImage(f"cannot read ({error.strerror or error})") from None
     if not data:
         raise UnreadableImage("empty file (0 bytes)")
     return data

@@ -16,19 +16,38 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import files
 from ..errors import DataError
 
 UBYTE = 0x08
 
 
+# the largest IDX file read: Fashion-MNIST's training images are 47,040,016 bytes; a gzip file that inflates past
+# this is not one of them (and would cost its inflated size in memory if read whole)
+MAX_IDX_BYTES = 256 * 2**20
+
+
 def _read_bytes(path: Path) -> bytes:
+    """The IDX bytes of ``path``, inflated if it is gzipped; never blocking on a FIFO, never past
+    :data:`MAX_IDX_BYTES` inflated."""
     try:
-        raw = path.read_bytes()
-        return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        with files.open_input(path) as file:
+            if file.read(2) != b"\x1f\x8b":
+                file.seek(0)
+                data = file.read(MAX_IDX_BYTES + 1)
+            else:
+                file.seek(0)
+                with gzip.GzipFile(fileobj=file) as inflated:
+                    data = inflated.read(MAX_IDX_BYTES + 1)
     except FileNotFoundError:
         raise DataError(f"missing file {path}") from None
+    except files.NotRegularFile as error:
+        raise DataError(f"{path} is {error.strerror}; it should be an IDX file") from None
     except (EOFError, OSError, zlib.error) as error:
         raise DataError(f"{path} is corrupt or truncated ({error}); delete it and fetch it again") from None
+    if len(data) > MAX_IDX_BYTES:
+        raise DataError(f"{path} holds more than {MAX_IDX_BYTES // 2**20} MiB: not a Fashion-MNIST IDX file")
+    return data
 
 
 def read_idx(path: str | Path) -> torch.Tensor:

@@ -87,7 +87,7 @@ class Comparison:
         if resume:
             if not self.state_path.exists():
                 raise OptionError(f"nothing to resume: {self.state_path} does not exist")
-            self.state = json.loads(self.state_path.read_text())
+            self.state = json.loads(files.read_input(self.state_path, limit=files.READ_LIMIT, follow_links=False))
             self.config = CompareConfig(**self.state["config"])
         else:
             if self.state_path.exists():

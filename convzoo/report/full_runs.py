@@ -17,6 +17,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files import READ_LIMIT, read_input
+
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "fashion_mnist_full.json"
 
 # Fashion-MNIST's benchmark table (github.com/zalandoresearch/fashion-mnist, "Benchmark"), test accuracy %,
@@ -50,7 +52,7 @@ def load_runs(path: str | Path | None = None) -> dict[str, ModelRuns]:
     if not path.is_file():
         return {}
     runs: dict[str, list[dict]] = {}
-    for run in json.loads(path.read_text()).get("runs", []):
+    for run in json.loads(read_input(path, limit=READ_LIMIT)).get("runs", []):
         runs.setdefault(run["model"], []).append(run)
     return {
         model: ModelRuns(model, tuple(r["test_top1"] for r in items), items[0]["epochs"], items[0]["device"])

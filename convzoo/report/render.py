@@ -204,7 +204,7 @@ def _html_table(rows: list[dict]) -> str:
 
 
 def _html_figure(name: str, path: Path) -> str:
-    encoded = base64.b64encode(path.read_bytes()).decode()
+    encoded = base64.b64encode(files.read_input(path, limit=files.READ_LIMIT, follow_links=False)).decode()
     return f'<figure><img alt="{name}" src="data:image/png;base64,{encoded}"></figure>'
 
 

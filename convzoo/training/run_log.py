@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import files
+from ..errors import OutputError
 from ..provenance import environment, git_commit
 from ..tables import to_json
 
@@ -61,7 +62,13 @@ class RunLog:
 
     def last_logged_epoch(self) -> int:
         path = self.run_dir / "metrics.jsonl"
-        lines = path.read_text().splitlines() if path.is_file() else []
+        if not path.exists():
+            return 0
+        try:
+            text = files.read_input(path, limit=files.READ_LIMIT, follow_links=False)
+        except files.NotRegularFile as error:
+            raise OutputError(f"{path} is {error.strerror}; convzoo does not use it: remove it") from None
+        lines = text.decode(errors="replace").splitlines()
         for line in reversed(lines):
             try:
                 return int(json.loads(line)["epoch"])

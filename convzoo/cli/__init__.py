@@ -46,10 +46,17 @@ COMMANDS = [
 ]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with convzoo's error contract: a command line it cannot parse is one line on stderr, exit code 2
+    (argparse prints the whole usage first: 35 lines for ``train``, which bury the one that says what is wrong)."""
+
+    def error(self, message: str):
+        listed = "commands" if " " not in self.prog else "options"
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` lists the {listed})\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="convzoo", description="Convolutional network architectures: build, measure, train, compare."
-    )
+    parser = Parser(prog="convzoo", description="Convolutional network architectures: build, measure, train, compare.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)

@@ -73,6 +73,8 @@ def evaluate(
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64)
     start = time.perf_counter()
     for images, labels in loader:
+        if not len(labels):  # a streamed batch whose every file was unreadable (named in loader.skipped)
+            continue
         x = adapter(images.to(context.device, non_blocking=True))
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)

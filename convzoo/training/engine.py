@@ -31,7 +31,8 @@ from torch import nn
 
 from .. import checkpoint as ckpt
 from ..data import InputAdapter, StreamingDataset, load_dataset
-from ..errors import DivergedError
+from ..data.streaming import describe_skipped
+from ..errors import DataError, DivergedError
 from ..evaluation import evaluate
 from ..run_lock import RunLock
 from ..runtime import Context, all_reduce_sum, resolve_amp
@@ -168,8 +169,15 @@ class Trainer(Checkpointing):
             if self.state.step_in_epoch >= self.steps_per_epoch:
                 break
             self._check_stop()
-            self.train_batch(images, labels)
-            self.state.step_in_epoch += 1
+            if len(labels):
+                self.train_batch(images, labels)
+            elif self.context.world_size > 1:  # the other processes would wait for this one's gradients for ever
+                raise DataError(
+                    f"a whole batch of files was unreadable at epoch {self.state.epoch + 1}, step "
+                    f"{self.state.step_in_epoch + 1} ({describe_skipped(self.train_loader.skipped)}); remove the "
+                    "broken files, or train with a larger --batch-size"
+                )
+            self.state.step_in_epoch += 1  # an empty batch (every file unreadable) is a step without an update
             self.state.global_step += 1
             progress.advance(self.state, len(labels) * self.context.world_size)
             if on_step is not None:
@@ -187,7 +195,7 @@ class Trainer(Checkpointing):
         loader.set_epoch(self.state.epoch)
         # strict=False: the first precise_bn batches of an epoch that may hold more, or fewer (then all of them)
         first = zip(range(self.config.precise_bn), loader, strict=False)
-        batches = [self.adapter(x.to(self.context.device)) for _, (x, _labels) in first]
+        batches = [self.adapter(x.to(self.context.device)) for _, (x, labels) in first if len(labels)]
         recompute_batch_norm(model, batches, self.amp_dtype, channels_last=self.config.channels_last)
 
     def end_epoch(self, seconds: float) -> dict[str, Any]:

@@ -66,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         began = time.perf_counter()
         report = experiments.run(name, out=args.out / "lab" / name, budget_minutes=minutes)
-        for line in lab_summary(name, json.loads((report.parent / "results.json").read_text()), report):
+        for line in lab_summary(
+            name, json.loads(files.read_input(report.parent / "results.json", limit=files.READ_LIMIT)), report
+        ):
             console().print(line)
         parts.append({"part": name, "budget_minutes": round(minutes, 2), **_since(began)})
     record = {

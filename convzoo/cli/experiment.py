@@ -8,7 +8,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .. import experiments
+from .. import experiments, files
 from ..errors import OptionError
 from ..tables import emit
 from .outputs import writable_dir
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     report = experiments.run(
         args.name, out=out, budget_minutes=args.budget, quick=args.quick, device=args.device, amp=args.amp
     )
-    record = json.loads((report.parent / "results.json").read_text())
+    record = json.loads(files.read_input(report.parent / "results.json", limit=files.READ_LIMIT))
     print("\n".join(verdict_lines(record)))
     print(f"report: {report}")
     return 0

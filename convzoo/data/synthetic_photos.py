@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import READ_LIMIT, read_input
+
 SHAPES = {  # class name -> (RGB colour, shape)
     "red_disc": ((220, 40, 40), "disc"),
     "green_square": ((40, 190, 60), "square"),
@@ -105,7 +107,7 @@ def _write_awkward_and_broken(folder: PhotoFolder, rng: random.Random, noise: np
         for name in ("exif_rotated.jpg", "cmyk.jpg", "sixteen_bit.png", "palette.png", "alpha.png")
     }
     image.save(directory / "whole.jpg", "JPEG")
-    data = (directory / "whole.jpg").read_bytes()
+    data = read_input(directory / "whole.jpg", limit=READ_LIMIT)
     (directory / "whole.jpg").unlink()
     (directory / "truncated.jpg").write_bytes(data[: len(data) // 2])
     (directory / "empty.png").write_bytes(b"")

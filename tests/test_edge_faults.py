@@ -117,6 +117,24 @@ def test_an_undecodable_file_name_and_markup_class_names_are_carried_as_data(tmp
     assert any(path.stat().st_size > 0 for path in run.glob("*confusion*.png"))
 
 
+def test_an_undecodable_class_folder_name_is_a_printable_label_everywhere(tmp_path, capsys):
+    root = tmp_path / "data"
+    for split in ("train", "test"):
+        for index, name in enumerate((b"c\xff", b"dog")):
+            folder = os.path.join(os.fsencode(root), split.encode(), name)
+            os.makedirs(folder)
+            for i in range(4):
+                Image.new("RGB", (12, 12), (90 * index + 9 * i, 90, 40)).save(os.path.join(folder, b"%d.png" % i))
+    run = tmp_path / "run"
+    with deadline(120):
+        assert main(["train", *QUICK, "--data", f"folder:{root}", "--out", str(run)]) == 0
+        # eval draws the class names in its confusion matrix: a lone surrogate made matplotlib raise TypeError
+        assert main(["eval", "--checkpoint", str(run / "last.pt"), "--out", str(run)]) == 0
+        assert main(["predict", "--checkpoint", str(run / "last.pt"), str(root / "test" / "dog" / "0.png")]) == 0
+    assert "c\\xff" in capsys.readouterr().out
+    assert json.loads((run / "eval-data.json").read_text())["classes"] == ["c\\xff", "dog"]
+
+
 # item 8: --budget nan|inf|1e308 gave a traceback in compare and experiment, and demo --budget inf ran for ever
 
 

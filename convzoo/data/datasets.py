@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DataError
+from ..files import printable
 from . import cifar, fashion_mnist, image_folder
 from .adapt import MIN_STD
 from .loader import Augment, BatchLoader
@@ -145,6 +146,7 @@ def load_image_folder(root: Path, options: FolderOptions) -> ImageDataset | Stre
     classes, notes = image_folder.folder_classes(train_dir, test_dir)
     train_files, test_files = list_files(train_dir, classes), list_files(test_dir, classes)
     notes += image_folder.check_files(train_files, test_files, classes)
+    classes = [printable(name) for name in classes]  # labels to print, plot and store; a folder's bytes stay paths
     if options.stream not in ("auto", "yes", "no"):
         raise DataError(f"stream must be auto, yes or no, got {options.stream!r}")
     size = options.image_size

@@ -46,13 +46,14 @@ def folder_classes(train_dir: Path, test_dir: Path) -> tuple[list[str], list[str
     only_in_test = sorted(set(test_classes) - set(classes))
     if only_in_test:
         raise DataError(
-            f"{test_dir} has classes that {train_dir} lacks: {', '.join(only_in_test[:5])}; "
+            f"{test_dir} has classes that {train_dir} lacks: {', '.join(map(printable, only_in_test[:5]))}; "
             "a model cannot learn a class it never sees: add training images or remove those folders"
         )
     notes = []
     only_in_train = sorted(set(classes) - set(test_classes))
     if only_in_train:
-        notes.append(f"no test images for {len(only_in_train)} classes ({', '.join(only_in_train[:5])}): not measured")
+        named = ", ".join(map(printable, only_in_train[:5]))
+        notes.append(f"no test images for {len(only_in_train)} classes ({named}): not measured")
     return classes, notes
 
 
@@ -60,7 +61,7 @@ def check_files(train: FolderFiles, test: FolderFiles, classes: list[str]) -> li
     """Errors for empty training classes; notes for ignored non-image files, empty test classes and linked
     folders skipped because their directory was listed already."""
     counts = torch.bincount(torch.tensor(train.labels, dtype=torch.long), minlength=len(classes))
-    empty = [classes[i] for i in range(len(classes)) if counts[i] == 0]
+    empty = [printable(classes[i]) for i in range(len(classes)) if counts[i] == 0]
     if empty:
         raise DataError(
             f"class folders without images ({', '.join(sorted(EXTENSIONS))}) under {train.root}: "
@@ -68,7 +69,9 @@ def check_files(train: FolderFiles, test: FolderFiles, classes: list[str]) -> li
         )
     notes = []
     test_counts = torch.bincount(torch.tensor(test.labels, dtype=torch.long), minlength=len(classes))
-    empty_test = [classes[i] for i in range(len(classes)) if test_counts[i] == 0 and (test.root / classes[i]).is_dir()]
+    empty_test = [
+        printable(classes[i]) for i in range(len(classes)) if test_counts[i] == 0 and (test.root / classes[i]).is_dir()
+    ]
     if empty_test:
         notes.append(f"test class folders without images: {', '.join(empty_test[:5])}")
     for files in (train, test):

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from convzoo.cli import main
+from convzoo.errors import OptionError
 from convzoo.report import compare as compare_module
 from convzoo.report.measure import learns
 from convzoo.report.plan import MAX_STEPS, MIN_STEPS, SAFETY, Probe, make_plan
@@ -34,6 +35,29 @@ def test_the_plan_uses_the_budget_and_cuts_the_most_expensive_first():
     trained = {m.name: m.train_steps for m in lopsided.models}
     assert trained["m0"] == trained["m1"] >= MIN_STEPS and trained["m2"] == 0
     assert "learns-check left out" in lopsided.models[2].reason and lopsided.estimate_s <= SAFETY * 150
+
+
+def test_a_budget_below_the_cost_columns_says_it_cannot_be_met_and_what_would():
+    probes = {f"m{i}": Probe(build_s=2.0, forward_b1_s=1.0, train_step_s=0.1) for i in range(4)}  # cost ~5.5 s each
+    with pytest.raises(OptionError, match=r"--budget 0.25 cannot be met on this machine: probing the 4 models took "
+                       r"10 s and measuring their cost needs ~22 s more; give --budget 0.9 or more"):  # fmt: skip
+        make_plan(probes, budget_s=15, probe_s=10, batch_size=64, amp="none")
+    make_plan(probes, budget_s=0.9 * 60, probe_s=10, batch_size=64, amp="none")  # the budget it named is enough
+
+
+def test_a_probe_that_outruns_the_budget_stops_and_says_so(tmp_path, monkeypatch, capsys):
+    def slow_probe(*args):
+        time.sleep(0.5)
+        return Probe(build_s=0.01, forward_b1_s=0.01, train_step_s=0.01)
+
+    monkeypatch.setattr(compare_module, "probe_model", slow_probe)
+    out = tmp_path / "report"
+    began = time.perf_counter()
+    assert main(["compare", *CHEAP, "mobilenet_v3_large", "--budget", "0.01", "--out", str(out)]) == 2
+    assert time.perf_counter() - began < 5  # before: every model probed, then every cost measured, over budget
+    err = capsys.readouterr().err
+    assert "--budget 0.01 cannot be met on this machine: probing 1 of the 3 models took" in err
+    assert not (out / "state.json").exists()  # nothing to resume: a rerun with a larger budget starts afresh
 
 
 def test_learns_needs_three_standard_errors_above_chance_and_a_falling_loss():

@@ -9,18 +9,16 @@ The crafted checkpoints are in ``test_crafted_checkpoints.py``, the run lock's l
 a real SIGTERM, is ``test_no_command_hangs_on_a_file`` (slow tier).
 """
 
-import contextlib
 import csv
 import io
 import json
 import os
-import signal
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 import torch
+from hostile_inputs import deadline, image_folder
 from PIL import Image
 
 from convzoo.cli import main
@@ -28,32 +26,6 @@ from convzoo.data.decode import UnreadableImage, decode_file
 from convzoo.data.streaming import list_files
 
 QUICK = ["--model", "cifar_resnet20", "--epochs", "2", "--batch-size", "4", "--amp", "none", "--no-progress"]
-
-
-@contextlib.contextmanager
-def deadline(seconds: int):
-    """Fail the test, rather than hang the suite, if the block takes longer (SIGALRM interrupts a blocked open)."""
-
-    def expire(number, frame):
-        raise TimeoutError(f"still running after {seconds} s: blocked?")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def image_folder(root: Path, classes=("cat", "dog"), per_class: int = 6) -> Path:
-    for split in ("train", "test"):
-        for index, name in enumerate(classes):
-            folder = root / split / name
-            folder.mkdir(parents=True)
-            for i in range(per_class):
-                Image.new("RGB", (16, 16), (40 * index + 9 * i, 90, 200 - 30 * index)).save(folder / f"{i}.png")
-    return root
 
 
 def one_line(capsys) -> str:

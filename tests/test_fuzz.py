@@ -10,13 +10,13 @@ property instead (the longer run recorded in the closing note of issue 33).
 
 import contextlib
 import os
-import signal
 import time
 import tracemalloc
 from pathlib import Path
 
 import pytest
 import torch
+from hostile_inputs import deadline
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -37,20 +37,6 @@ FUZZ = settings(
 )
 QUICK = ["--model", "cifar_resnet20", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "4"]
 QUICK += ["--amp", "none", "--no-progress"]
-
-
-@contextlib.contextmanager
-def deadline(seconds: float):
-    def expire(number, frame):
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def tree(root: Path) -> set[str]:

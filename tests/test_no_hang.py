@@ -13,10 +13,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from PIL import Image
+from hostile_inputs import image_folder
 
 from convzoo.cli import main
 
@@ -29,22 +28,13 @@ QUICK = ["--model", "cifar_resnet20", "--epochs", "1", "--steps-per-epoch", "2",
 QUICK += ["--amp", "none", "--no-progress"]
 
 
-def _folder(root: Path) -> Path:
-    for split in ("train", "test"):
-        for index, name in enumerate(("cat", "dog")):
-            (root / split / name).mkdir(parents=True)
-            for i in range(4):
-                Image.new("RGB", (16, 16), (60 * index + 9 * i, 90, 40)).save(root / split / name / f"{i}.png")
-    return root
-
-
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     """A trained run, and every place a FIFO or a dangling link can be planted, with the command reading it."""
     root = tmp_path_factory.mktemp("hang")
     good = root / "good"
     assert main(["train", *QUICK, "--data", "fashion-mnist-mini", "--out", str(good)]) == 0
-    fifo_folder = _folder(root / "fifo-folder")
+    fifo_folder = image_folder(root / "fifo-folder", per_class=4)
     os.mkfifo(fifo_folder / "train" / "cat" / "x.png")
     os.mkfifo(fifo_folder / "test" / "dog" / "y.png")
     fifo = root / "fifo.pt"

@@ -28,6 +28,7 @@ fails (out of memory, say) gets the error in its row; the others still complete.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable
@@ -43,7 +44,17 @@ from ..registry import LECTURE_LINEUP, get_entry
 from ..tables import to_json
 from . import imagenet_column
 from .measure import measure_cost, measure_speed, measure_training, optimized_dtype, published_accuracy
-from .plan import Plan, Probe, choose_amp, compare_budget, make_plan, plan_training, probe_model
+from .plan import (
+    REPORT_SECONDS,
+    SAFETY,
+    Plan,
+    Probe,
+    choose_amp,
+    compare_budget,
+    make_plan,
+    plan_training,
+    probe_model,
+)
 
 LINEUP = LECTURE_LINEUP
 PHASES = ("cost", "speed", "train")
@@ -141,18 +152,38 @@ class Comparison:
                     on_probe(name)
                 self.state["probe"][name] = asdict(probe_model(name, self.config.batch_size, amp))
                 self.save()
+                self._check_probe_fits(time.perf_counter() - start)
         probes = {name: Probe(**values) for name, values in self.state["probe"].items()}
-        plan = make_plan(
-            probes,
-            self.config.budget_minutes * 60,
-            time.perf_counter() - start,
-            batch_size=self.config.batch_size,
-            amp=amp,
-            published_px=self.published_px(),
-        )
+        try:
+            plan = make_plan(
+                probes,
+                self.config.budget_minutes * 60,
+                time.perf_counter() - start,
+                batch_size=self.config.batch_size,
+                amp=amp,
+                published_px=self.published_px(),
+            )
+        except OptionError:  # a budget that cannot be met: nothing to resume, the next run starts afresh
+            remove_comparison(self.out)
+            raise
         self.state["plan"] = plan.as_dict()
         self.save()
         return plan
+
+    def _check_probe_fits(self, elapsed_s: float) -> None:
+        """Refuse, with what it would take, a budget that the probe alone outruns (``--budget 0.05`` had probed
+        for minutes, then measured every model's cost anyway)."""
+        budget_s = self.config.budget_minutes * 60
+        if elapsed_s <= compare_budget(budget_s).for_planning(elapsed=0.0):
+            return
+        probed, models = len(self.state["probe"]), len(self.config.models)
+        needed_s = (elapsed_s / probed * models + REPORT_SECONDS) / SAFETY * 1.5  # the probe is not all of it
+        remove_comparison(self.out)
+        raise OptionError(
+            f"--budget {self.config.budget_minutes:g} cannot be met on this machine: probing {probed} of the "
+            f"{models} models took {elapsed_s:.0f} s already; give --budget {math.ceil(needed_s / 6) / 10:g} or "
+            "more, or fewer models"
+        )
 
     def remaining_estimate(self, plan: Plan) -> float:
         left = sum(

@@ -21,6 +21,7 @@ reason, never to a run over budget. What the time left is, is decided once, by :
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -29,6 +30,7 @@ import torch.nn.functional as F
 
 from ..budget import Budget, steps_that_fit
 from ..data.fashion_mnist import NUM_CLASSES
+from ..errors import OptionError
 from ..registry import create_model, wants_small_input
 from ..runtime import cpu_kind, cpu_supports_bf16
 from ..training.step import TrainingStep
@@ -183,6 +185,13 @@ def make_plan(
     available = compare_budget(budget_s).for_planning(elapsed=probe_s)
     px = published_px or {}
     cost = {name: cost_estimate(p, px.get(name, 224)) for name, p in probes.items()}
+    if sum(cost.values()) > available:  # the cost columns are never cut: below them the budget cannot be met
+        needed_s = (probe_s + sum(cost.values()) + REPORT_SECONDS) / SAFETY
+        raise OptionError(
+            f"--budget {budget_s / 60:g} cannot be met on this machine: probing the {len(probes)} models took "
+            f"{probe_s:.0f} s and measuring their cost needs ~{sum(cost.values()):.0f} s more; give --budget "
+            f"{math.ceil(needed_s / 6) / 10:g} or more, or fewer models"
+        )
     repeats = 2
     speed = {name: speed_estimate(p, repeats, px.get(name, 224)) for name, p in probes.items()}
     if sum(cost.values()) + sum(speed.values()) > 0.6 * available:

@@ -130,8 +130,8 @@ FAULTS = (
     ),
     Fault(
         "unsafe_load", "checkpoints unpickled without weights_only", "convzoo/checkpoint/safe_read.py",
-        'torch.load(path, map_location="cpu", weights_only=True)',
-        'torch.load(path, map_location="cpu", weights_only=False)',
+        'torch.load(file, map_location="cpu", weights_only=True)',
+        'torch.load(file, map_location="cpu", weights_only=False)',
         ("tests/test_checkpoint_safety.py::test_every_command_that_reads_a_checkpoint_refuses_a_crafted_pickle",
          f"{INDEPENDENT}::test_reading_a_crafted_checkpoint_runs_no_code"),
         quick=True,

@@ -117,7 +117,7 @@ def test_export_out_is_a_folder(trained, tmp_path, capsys):
         ("--drop-path-rate", "1.5", ("--drop-path-rate", "[0, 1)")),
         ("--drop-rate", "1", ("--drop-rate", "[0, 1)")),
         ("--drop-rate", "-0.5", ("--drop-rate", "[0, 1)")),
-        ("--weight-decay", "-1", ("--weight-decay", "[0, 1,000]")),
+        ("--weight-decay", "-1", ("--weight-decay", "at least 0")),
         ("--lr", "inf", ("--lr", "finite", "above 0", "inf")),
         ("--lr", "nan", ("--lr", "finite", "nan")),
         ("--lr", "0", ("--lr", "above 0")),
@@ -139,9 +139,9 @@ def test_library_callers_get_the_same_errors():
 
     with pytest.raises(OptionError, match=r"--momentum must be in \[0, 1\)"):
         TrainConfig(momentum=-3)
-    with pytest.raises(OptionError, match=r"--lr must be a number above 0.*got '0.1' \(not a number\)"):
+    with pytest.raises(OptionError, match=r"--lr must be a finite number above 0.*got '0.1' \(not a number\)"):
         TrainConfig(lr="0.1")
-    with pytest.raises(OptionError, match=r"--lr must be a number above 0.*got inf \(not finite\)"):
+    with pytest.raises(OptionError, match=r"--lr must be a finite number above 0.*got inf \(not finite\)"):
         dataclasses.replace(TrainConfig().resolved(28, "fashion-mnist-mini"), lr=float("inf"))
 
 

@@ -38,6 +38,7 @@ def one_line(capsys) -> str:
 # item 3: a FIFO named x.png hung training and prediction in open(), deaf to SIGTERM
 
 
+@pytest.mark.slow  # trains a model: the slow tier (CI runs both)
 @pytest.mark.parametrize("stream", ["no", "yes"])
 def test_a_fifo_named_like_an_image_is_skipped_and_named_not_opened(tmp_path, capsys, stream):
     data = image_folder(tmp_path / "data")
@@ -49,6 +50,7 @@ def test_a_fifo_named_like_an_image_is_skipped_and_named_not_opened(tmp_path, ca
     assert "skipped 1 entry that is not a regular file" in err and "cat/x.png (a FIFO (named pipe))" in err
 
 
+@pytest.mark.slow  # trains a model: the slow tier (CI runs both)
 def test_predict_goes_on_past_a_fifo_to_the_good_image(tmp_path, capsys):
     data = image_folder(tmp_path / "data")
     with deadline(120):
@@ -68,6 +70,7 @@ def test_predict_goes_on_past_a_fifo_to_the_good_image(tmp_path, capsys):
 # item 6: a broken image whose name is not UTF-8 crashed every epoch while metrics.csv named it; markup in names
 
 
+@pytest.mark.slow  # trains a model: the slow tier (CI runs both)
 def test_an_undecodable_file_name_and_markup_class_names_are_carried_as_data(tmp_path, capsys):
     data = image_folder(tmp_path / "data", classes=("[red]cat", "a$b"))
     broken = os.path.join(os.fsencode(data / "train" / "a$b"), b"bad\xff.png")
@@ -89,6 +92,7 @@ def test_an_undecodable_file_name_and_markup_class_names_are_carried_as_data(tmp
     assert any(path.stat().st_size > 0 for path in run.glob("*confusion*.png"))
 
 
+@pytest.mark.slow  # trains a model: the slow tier (CI runs both)
 def test_an_undecodable_class_folder_name_is_a_printable_label_everywhere(tmp_path, capsys):
     root = tmp_path / "data"
     for split in ("train", "test"):
@@ -166,6 +170,7 @@ def test_a_png_whose_image_data_stops_early_is_refused_as_truncated(tmp_path):
 # item 10: JSON with bare NaN, a loop link folding dog into cat, notes wrapped at 80 columns
 
 
+@pytest.mark.slow  # trains a model: the slow tier (CI runs both)
 def test_json_output_is_strict_when_the_weights_are_nan(tmp_path, capsys):
     data = image_folder(tmp_path / "data")
     run = tmp_path / "run"
@@ -198,6 +203,7 @@ def test_a_link_back_to_the_split_does_not_fold_one_class_into_another(tmp_path)
     assert sorted(files.linked_skipped) == ["cat/loop", "dog/root"]
 
 
+@pytest.mark.slow  # trains a model: the slow tier (CI runs both)
 def test_a_long_note_is_one_line_off_a_terminal(tmp_path, capsys):
     data = image_folder(tmp_path / ("a-folder-with-a-long-name-" * 6) / "data")
     (data / "train" / "cat" / "notes.txt").write_text("not an image")

@@ -75,7 +75,7 @@ def test_values_at_the_edge_inside_are_taken(name, value):
 def test_the_python_api_checks_the_same_table():
     with pytest.raises(OptionError, match=r"--seed must be an integer in \[0, 2\*\*63 - 1\]"):
         TrainConfig(seed=2**64)
-    with pytest.raises(OptionError, match="--lr must be a number above 0.*rounds to 0 in float32"):
+    with pytest.raises(OptionError, match="--lr must be a finite number above 0.*rounds to 0 in float32"):
         TrainConfig(lr=1e-50)
 
 

@@ -201,6 +201,6 @@ def test_a_second_run_on_a_live_run_directory_is_refused_and_a_stale_lock_is_tak
         holder.wait()
     result = train(_config(tmp_path, "run", epochs=1))  # the holder was killed: the kernel dropped its lock
     assert result.final["epoch"] == 1
-    taken = f"taking over the stale lock of {run_dir} (pid {holder.pid} is gone; it held it since "
+    taken = f"taking over the stale lock of {run_dir} (pid {holder.pid} has ended; it held it since "
     assert taken in capsys.readouterr().err
     assert not (run_dir / ".lock").exists()

@@ -256,7 +256,7 @@ def test_two_processes_with_torchrun_reach_the_weights_of_one(tmp_path):
         ({"batch_size": -4}, "--batch-size must be an integer in [1, 65,536]"),
         ({"optimizer": "lamb"}, "--optimizer must be one of sgd, adamw, got 'lamb'"),
         ({"label_smoothing": 1.5}, "--label-smoothing must be in [0, 1)"),
-        ({"lr": -0.1}, "--lr must be a number above 0"),
+        ({"lr": -0.1}, "--lr must be a finite number above 0"),
     ],
 )
 def test_the_config_checks_itself_for_every_entry_point(overrides, message):

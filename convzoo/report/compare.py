@@ -174,7 +174,7 @@ class Comparison:
         """Refuse, with what it would take, a budget that the probe alone outruns (``--budget 0.05`` had probed
         for minutes, then measured every model's cost anyway)."""
         budget_s = self.config.budget_minutes * 60
-        if elapsed_s <= compare_budget(budget_s).for_planning(elapsed=0.0):
+        if elapsed_s <= budget_s:  # over the planning margin is the plan's to cut; over the budget is hopeless
             return
         probed, models = len(self.state["probe"]), len(self.config.models)
         needed_s = (elapsed_s / probed * models + REPORT_SECONDS) / SAFETY * 1.5  # the probe is not all of it

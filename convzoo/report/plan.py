@@ -185,7 +185,7 @@ def make_plan(
     available = compare_budget(budget_s).for_planning(elapsed=probe_s)
     px = published_px or {}
     cost = {name: cost_estimate(p, px.get(name, 224)) for name, p in probes.items()}
-    if sum(cost.values()) > available:  # the cost columns are never cut: below them the budget cannot be met
+    if probe_s + sum(cost.values()) > budget_s:  # the cost columns are never cut: below them it cannot be met
         needed_s = (probe_s + sum(cost.values()) + REPORT_SECONDS) / SAFETY
         raise OptionError(
             f"--budget {budget_s / 60:g} cannot be met on this machine: probing the {len(probes)} models took "

@@ -15,7 +15,11 @@ def _run(name, tmp_path):
     report = experiments.run(name, out=tmp_path / name, quick=True)
     record = json.loads((tmp_path / name / "results.json").read_text())
     assert record["experiment"] == name and record["quick"] and record["held"] is None  # quick runs decide nothing
-    assert "the claim is undecided at this budget" in report.read_text() and record["provenance"]["environment"]
+    assert "(quick mode: too short to judge the claim)" in report.read_text() and record["provenance"]["environment"]
+    if "parts" in record:  # the headline counts the parts, none of them decided
+        assert record["tally"]["undecided"] == len(
+            record["parts"]
+        ) and "**At this scale, of the claim's parts: 0 of" in (report.read_text())
     for plot in record["results"]["plots"]:
         assert (tmp_path / name / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({plot})" in report.read_text()
@@ -40,7 +44,21 @@ def _parts(tmp_path, name):
 def test_gradients(tmp_path):
     results = _run("gradients", tmp_path)
     parts = _parts(tmp_path, "gradients")
-    assert {"vanishes at init", "deeper vanishes more", "too-high lr diverges", "clipping tames it"} <= set(parts)
+    assert {"vanishes at init", "deeper vanishes more", "He init keeps it at init", "too-high lr diverges",
+            "clipping tames it", "clipping, not a smaller step"} <= set(parts)  # fmt: skip
+    # the vanishing is measured on PyTorch's default init, untrained: every net, every seed, its own profile
+    assert {(run["label"], run["init"], run["seed"]) for run in results["at_init"]} == {
+        (label, "PyTorch default init", seed)
+        for label in ("plain-20", "plain-56", "plain-56 + BN", "ResNet-56")
+        for seed in (0, 1)
+    }
+    default56 = next(r for r in results["at_init"] if r["label"] == "plain-56" and r["seed"] == 0)["gradient_norms"]
+    he56 = next(r for r in results["runs"] if r["label"] == "plain-56" and r["seed"] == 0)
+    assert (
+        default56[0] / default56[-1]
+        < 1e-6
+        < he56["gradient_norms"]["initialization"][0] / he56["gradient_norms"]["initialization"][-1]
+    )  # the two inits differ by orders of magnitude at the input side (measured: 1e-23 against 6e-2 at 16 px)
     runs = results["runs"]
     assert {(run["label"], run["seed"]) for run in runs} == {
         (label, seed) for label in ("plain-20", "plain-56", "plain-56 + BN", "ResNet-56") for seed in (0, 1)
@@ -57,6 +75,18 @@ def test_gradients(tmp_path):
         if run["clip_norm"] is not None:
             fired = [n for n in run["grad_norm_curve"] if n > run["clip_norm"]]
             assert run["clipped_steps"] == len(fired)
+            # the control trains without clipping at the clipped run's mean step: lr × mean of min(1, clip ÷ norm)
+            factor = sum(min(1.0, run["clip_norm"] / n) for n in run["grad_norm_curve"]) / len(run["grad_norm_curve"])
+            control = next(c for c in results["controls"] if c["control_of_seed"] == run["seed"])
+            assert control["lr"] == pytest.approx(run["lr"] * factor) and control["clip_norm"] is None
+    assert sorted(c["control_of_seed"] for c in results["controls"]) == [0, 1]
+    # the clipping threshold is the 90th percentile of the plain-20 runs' norms (numpy's, computed independently)
+    import numpy
+
+    plain20 = [n for r in runs if r["label"] == "plain-20" for n in r["grad_norm_curve"]]
+    assert results["clip_threshold"] == pytest.approx(float(numpy.percentile(plain20, 90)))
+    for run in runs:
+        assert 0 <= run["dead_fraction"] <= 1
 
     # recomputed here: the back-propagated gradient at the last block's output, by hand, in float64
     import torch
@@ -244,3 +274,24 @@ def test_a_longer_run_shows_which_parts_moved(tmp_path):
     assert moves.startswith("`degradation`")
     assert "budget 60 min (60.0 min wall, 3600 steps = 90.0 epochs; AVX2, 1 thread)" in moves
     assert "**undecided**: deeper residual at 14" in moves and "**held**: deeper residual at 60" in moves
+
+
+def test_the_gradient_experiments_two_initializations_and_dead_units():
+    import torch
+    from torch import nn
+
+    from convzoo.experiments.gradient_flow import DEFAULT_INIT, HE_INIT, build, dead_fraction
+
+    torch.manual_seed(0)
+    for init, variance in ((DEFAULT_INIT, lambda fan_in: 1 / (3 * fan_in)), (HE_INIT, lambda fan_in: 2 / fan_in)):
+        convs = [m for m in build("plain-56", init).modules() if isinstance(m, nn.Conv2d)]
+        for conv in convs[1:]:  # Kaiming-uniform(a=√5) has variance 1/(3·fan_in); Kaiming-normal fan-in 2/fan_in
+            fan_in = conv.weight[0].numel()
+            assert conv.weight.var().item() == pytest.approx(variance(fan_in), rel=0.15), (init, fan_in)
+
+    # a channel no image turns on is dead: two of four, by their biases
+    net = nn.Sequential(nn.Conv2d(1, 4, 1), nn.ReLU())
+    with torch.no_grad():
+        net[0].weight.zero_()
+        net[0].bias.copy_(torch.tensor([1.0, -1.0, 0.5, 0.0]))
+    assert dead_fraction(net, torch.randn(3, 1, 4, 4)) == 0.5

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from convzoo.experiments import verdicts
-from convzoo.experiments.verdicts import FAILED, HELD, UNDECIDED
+from convzoo.experiments.verdicts import FAILED, HELD, LEANS_AGAINST, LEANS_FOR, UNDECIDED
 
 
 def test_at_most_is_exact_and_never_passes_nan():
@@ -39,11 +39,18 @@ def test_paired_difference_standard_error_over_images():
 def test_compare_arms_needs_the_seeds_and_the_standard_error():
     assert verdicts.compare_arms([0.90, 0.91], [0.80, 0.81], better="higher", standard_error=0.01) == HELD
     assert verdicts.compare_arms([0.80, 0.81], [0.90, 0.91], better="higher", standard_error=0.01) == FAILED
-    # the seeds agree, but another draw of the images could undo a 10-point difference with a 6-point error
-    assert verdicts.compare_arms([0.90, 0.91], [0.80, 0.81], better="higher", standard_error=0.06) == UNDECIDED
+    # the seeds agree, but another draw of the images could undo a 10-point difference with a 6-point error: the
+    # data lean the seeds' way, not decided
+    assert verdicts.compare_arms([0.90, 0.91], [0.80, 0.81], better="higher", standard_error=0.06) == LEANS_FOR
+    assert verdicts.compare_arms([0.80, 0.81], [0.90, 0.91], better="higher", standard_error=0.06) == LEANS_AGAINST
     assert verdicts.compare_arms([0.90, 0.91], [0.80, 0.81], better="higher", standard_error=math.nan) == UNDECIDED
-    # inside the seed spread: undecided whatever the standard error
+    # inside the seed spread, and no evaluation error measured (0): undecided
     assert verdicts.compare_arms([0.80, 0.95], [0.85, 0.86], better="higher", standard_error=0.0) == UNDECIDED
+    # the seeds overlap, but the paired interval excludes zero: the data lean that way, in either direction, with the
+    # same strictness (bottleneck's FC head in the committed run: FC ahead by 1.34 ± 0.42 pt, seeds overlapping)
+    assert verdicts.compare_arms([0.80, 0.95], [0.85, 0.86], better="higher", standard_error=0.005) == LEANS_FOR
+    assert verdicts.compare_arms([0.85, 0.86], [0.80, 0.95], better="higher", standard_error=0.005) == LEANS_AGAINST
+    assert verdicts.compare_arms([0.85, 0.86], [0.80, 0.95], better="higher", standard_error=0.02) == UNDECIDED
 
 
 def test_no_worse_is_an_equivalence_test():
@@ -56,6 +63,9 @@ def test_no_worse_is_an_equivalence_test():
     assert verdicts.no_worse([0.85], [0.85], tolerance=0.01) == UNDECIDED  # one seed
     assert verdicts.no_worse([0.85, math.nan], [0.85, 0.85], tolerance=0.01) == UNDECIDED
     assert verdicts.no_worse([0.10, 0.11], [0.10, 0.11], tolerance=0.01, better="lower") == HELD
+    # the seed spread (4 pt) leaves it open, the evaluation's interval (deficit ± 2 × 0.2 pt) does not: it leans
+    assert verdicts.no_worse([0.83, 0.87], [0.85, 0.85], tolerance=0.01, standard_error=0.002) == LEANS_FOR
+    assert verdicts.no_worse([0.81, 0.85], [0.85, 0.85], tolerance=0.01, standard_error=0.002) == LEANS_AGAINST
     with pytest.raises(ValueError):
         verdicts.no_worse([1, 2], [1, 2], tolerance=0.1, better="up")
 
@@ -177,9 +187,10 @@ def test_bottleneck_parts_undecided_inside_the_spread_or_before_overfitting():
     assert {n: p.verdict for n, p in parts.items()} == {
         "reductions cut the module's cost": UNDECIDED,
         "reductions make a step faster": UNDECIDED,
-        "reductions keep the accuracy": UNDECIDED,
+        # the seed spreads leave both open, but the paired intervals over the images do not: they lean, undecided
+        "reductions keep the accuracy": LEANS_FOR,
         "GAP removes the head's parameters": UNDECIDED,
-        "an FC head widens the train–test gap": UNDECIDED,
+        "an FC head widens the train–test gap": LEANS_FOR,
     }
     # a clear gap difference, but the FC runs never reached 98% training accuracy: not the overfitting regime
     short = {p.name: p for p in judge(_bottleneck(fc_train=(0.97, 1.0, 1.0)))}
@@ -234,7 +245,7 @@ def test_scaling_parts_hold_fail_and_are_undecided():
     )
     assert _verdicts(judge, mixed) == {
         "compound beats width only": FAILED,  # width wins beyond the spread (as Bello et al. find at small scale)
-        "compound beats depth only": UNDECIDED,  # the depth arm's seeds straddle compound's
+        "compound beats depth only": LEANS_FOR,  # the seeds straddle; the paired interval (compound +1.1 pt) does not
         "compound beats resolution only": UNDECIDED,  # separated by 0.1 pt: inside the evaluation's error
     }
     nan = _scaling(

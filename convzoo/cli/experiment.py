@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import experiments, files
 from ..errors import OptionError
+from ..experiments.verdicts import headline
 from ..tables import emit
 from .outputs import writable_dir
 
@@ -35,9 +36,8 @@ def add_parser(subparsers) -> None:
 
 def verdict_lines(record: dict) -> list[str]:
     """The claim's verdict and, when the record has them, one line per part: read from the data, not the Markdown."""
-    held = {True: "held", False: "did not hold", None: "undecided"}[record["held"]]
     lines = [
-        f"{record['experiment']}: the claim {held}" + (" (quick mode: decides nothing)" if record["quick"] else "")
+        f"{record['experiment']}: {headline(record)}" + (" (quick mode: decides nothing)" if record["quick"] else "")
     ]
     for part in record.get("parts", []):
         lines.append(f"  {part['verdict']:<13} {part['name']}: {part['evidence']}")

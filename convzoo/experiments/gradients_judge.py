@@ -6,6 +6,9 @@ from __future__ import annotations
 import math
 
 from .gradient_flow import (
+    CLIP_PERCENTILE,
+    DEFAULT_INIT,
+    HE_INIT,
     HIGH_LR_FACTOR,
     MIN_EPOCHS_TRAINED,
     SEEDS,
@@ -22,10 +25,12 @@ from .verdicts import (
     UNDECIDED,
     Part,
     compare_seeds,
+    compare_training,
     diverged,
     every_seed,
     gap_text,
     loss_falls,
+    not_trained,
     separation,
     short_training,
     vanished,
@@ -33,16 +38,23 @@ from .verdicts import (
 
 CLAIM = (
     "In a deep plain network the back-propagated gradient vanishes towards the first layers, more so the deeper the "
-    "net, and it trains badly; batch norm and skip connections restore the gradient flow and training; gradient "
-    "clipping tames exploding gradients."
+    "net, and it trains badly; He initialization, batch norm and skip connections restore the gradient flow, and "
+    "batch norm and skip connections the training; gradient clipping tames exploding gradients."
 )
+CHANCE_LOSS = math.log(10)  # the constant-output loss of 10 balanced classes: a net stuck here did not train
+MINORITY = 0.5  # clipping is clipping when it acts on fewer than half of the steps; on more it normalizes every step
+
+
+def trained(loss: float) -> bool:
+    """Did a run train? Its loss is finite and below the constant-output loss ln 10 (:func:`.verdicts.not_trained`)."""
+    return not not_trained(loss, CHANCE_LOSS)
 
 
 # ---- judge --------------------------------------------------------------------------------------------------
 
 
-def _by(data: dict, label: str) -> list[dict]:
-    return [run for run in data["runs"] if run["label"] == label]
+def _by(runs: list[dict], label: str) -> list[dict]:
+    return sorted((run for run in runs if run["label"] == label), key=lambda run: run["seed"])
 
 
 def _fmt(values: list[float], spec: str = ".2e") -> str:
@@ -76,72 +88,130 @@ def _cut_off(norms: list[list[float]]) -> str:
     )
 
 
-def judge(data: dict) -> list[Part]:
-    """The claim in parts, from ``measure``'s data alone (pure)."""
-    parts = []
-    for moment, tag in (("initialization", "at init"), ("after training", "after training")):
-        norms = [run["gradient_norms"][moment] for run in _by(data, "plain-56")]
-        per_seed = [vanished(n[0], n[-1], below=VANISHED_BELOW) for n in norms]
-        ratios = [ratio(n) for n in norms]
-        verdict = every_seed(per_seed)
-        evidence = f"first ÷ last per seed: {_fmt(ratios)} ({', '.join(per_seed)})" + _cut_off(norms)
-        short = short_training(data["epochs"], minimum=MIN_EPOCHS_TRAINED) if moment == "after training" else None
-        if short:
-            verdict, evidence = UNDECIDED, f"{short}; {evidence}"
-        trained = f" of at least {MIN_EPOCHS_TRAINED:g} epoch" if moment == "after training" else ""
-        parts.append(
-            Part(
-                f"vanishes {tag}",
-                f"plain-56 without BN: ‖∂L/∂h‖ at the first block < {VANISHED_BELOW:g} × the last "
-                f"block's, {tag}{trained} (every seed)",
-                verdict,
-                evidence,
-                {"ratios": ratios, "per_seed": per_seed},
-            )
+def _dead(runs: list[dict]) -> str:
+    return "dead ReLU channels " + _fmt([run["dead_fraction"] for run in runs], ".0%")
+
+
+def _vanishing_parts(data: dict) -> list[Part]:
+    """The claim at initialization, on PyTorch's default init, and He init as its first remedy (no training)."""
+    naive = [run["gradient_norms"] for run in _by(data["at_init"], "plain-56")]
+    per_seed = [vanished(n[0], n[-1], below=VANISHED_BELOW) for n in naive]
+    parts = [
+        Part(
+            "vanishes at init",
+            f"plain-56 without BN, {DEFAULT_INIT}: ‖∂L/∂h‖ at the first block < {VANISHED_BELOW:g} × the last "
+            "block's (every seed)",
+            every_seed(per_seed),
+            f"first ÷ last per seed: {_fmt([ratio(n) for n in naive])} ({', '.join(per_seed)})" + _cut_off(naive),
+            {"ratios": [ratio(n) for n in naive], "per_seed": per_seed},
         )
-    deep = [log_ratio(r["gradient_norms"]["initialization"]) for r in _by(data, "plain-56")]
-    shallow = [log_ratio(r["gradient_norms"]["initialization"]) for r in _by(data, "plain-20")]
+    ]
+    deep = [log_ratio(n) for n in naive]
+    shallow = [log_ratio(run["gradient_norms"]) for run in _by(data["at_init"], "plain-20")]
     parts.append(
         Part(
             "deeper vanishes more",
-            "at init, log10(first ÷ last) is lower for plain-56 than for plain-20 (no BN)",
+            f"{DEFAULT_INIT}, no BN: log10(first ÷ last) is lower for plain-56 than for plain-20",
             compare_seeds(deep, shallow, better="lower"),
             f"log10 ratio: plain-56 {_fmt(deep, '.2f')}, plain-20 {_fmt(shallow, '.2f')}; "
             + gap_text(separation(deep, shallow, better="lower"), ".2f"),
             separation(deep, shallow, better="lower"),
         )
     )
-    plain = [r["training_set"]["loss"] for r in _by(data, "plain-56")]
-    plain_flow = [log_ratio(r["gradient_norms"]["after training"]) for r in _by(data, "plain-56")]
+    he = [run["gradient_norms"]["initialization"] for run in _by(data["runs"], "plain-56")]
+    kept = [{HELD: FAILED, FAILED: HELD}.get(vanished(n[0], n[-1], below=VANISHED_BELOW), UNDECIDED) for n in he]
+    parts.append(
+        Part(
+            "He init keeps it at init",
+            f"plain-56 without BN, {HE_INIT}: ‖∂L/∂h‖ at the first block ≥ {VANISHED_BELOW:g} × the last block's "
+            "(every seed)",
+            every_seed(kept),
+            f"first ÷ last per seed: {_fmt([ratio(n) for n in he])}; with {DEFAULT_INIT}: "
+            f"{_fmt([ratio(n) for n in naive])}",
+            {"ratios": [ratio(n) for n in he], "per_seed": kept},
+        )
+    )
     for label, name in (("plain-56 + BN", "batch norm"), ("ResNet-56", "skip connections")):
-        flow = [log_ratio(r["gradient_norms"]["after training"]) for r in _by(data, label)]
+        flow = [log_ratio(run["gradient_norms"]) for run in _by(data["at_init"], label)]
         parts.append(
             Part(
                 f"{name}: gradient reaches the input",
-                f"after training, log10(first ÷ last) is higher for {label} than "
-                "for plain-56 (no vanishing; a ratio far above 1 would be another problem, reported, not judged; "
-                "a first-block gradient of exactly 0 in float64, −inf, is the lowest)",
-                reaches_further(flow, plain_flow),
-                f"log10 ratio: {label} {_fmt(flow, '.2f')}, plain-56 {_fmt(plain_flow, '.2f')}; "
-                + gap_text(separation(flow, plain_flow, better="higher"), ".2f"),
-                separation(flow, plain_flow, better="higher"),
+                f"{DEFAULT_INIT}: log10(first ÷ last) is higher for {label} than for plain-56 without BN (a ratio "
+                "far above 1 is another problem, reported, not judged; a first-block gradient of exactly 0 in "
+                "float64, −inf, is the lowest)",
+                reaches_further(flow, deep),
+                f"log10 ratio: {label} {_fmt(flow, '.2f')}, plain-56 {_fmt(deep, '.2f')}; "
+                + gap_text(separation(flow, deep, better="higher"), ".2f"),
+                separation(flow, deep, better="higher"),
             )
         )
-        loss = [r["training_set"]["loss"] for r in _by(data, label)]
+    return parts
+
+
+def _training_parts(data: dict) -> list[Part]:
+    """The He-init nets trained: the profile after training, and which nets train (dead or NaN runs rank last)."""
+    plain_runs = _by(data["runs"], "plain-56")
+    norms = [run["gradient_norms"]["after training"] for run in plain_runs]
+    per_seed = [vanished(n[0], n[-1], below=VANISHED_BELOW) for n in norms]
+    verdict = every_seed(per_seed)
+    evidence = (
+        f"first ÷ last per seed: {_fmt([ratio(n) for n in norms])} ({', '.join(per_seed)}); {_dead(plain_runs)}"
+        + _cut_off(norms)
+    )
+    short = short_training(data["epochs"], minimum=MIN_EPOCHS_TRAINED)
+    if short:
+        verdict, evidence = UNDECIDED, f"{short}; {evidence}"
+    parts = [
+        Part(
+            "vanishes after training",
+            f"plain-56 without BN, {HE_INIT}, after training of at least {MIN_EPOCHS_TRAINED:g} epoch: ‖∂L/∂h‖ at "
+            f"the first block < {VANISHED_BELOW:g} × the last block's (every seed)",
+            verdict,
+            evidence,
+            {"ratios": [ratio(n) for n in norms], "per_seed": per_seed},
+        )
+    ]
+    plain = [run["training_set"]["loss"] for run in plain_runs]
+    for label, name in (("plain-56 + BN", "batch norm"), ("ResNet-56", "skip connections")):
+        runs = _by(data["runs"], label)
+        loss = [run["training_set"]["loss"] for run in runs]
         parts.append(
             Part(
                 f"{name}: trains better",
-                f"after equal training, {label}'s training-set loss is lower than plain-56's",
-                compare_seeds(loss, plain, better="lower"),
+                f"after equal training, {label}'s training-set loss is lower than plain-56's (no BN); a run whose "
+                f"loss is not finite or within 1% of ln 10 = {CHANCE_LOSS:.3f} (constant output) did not train and "
+                "ranks below every run that did",
+                compare_training(loss, plain, chance_loss=CHANCE_LOSS),
                 f"training-set loss (eval mode): {label} {_fmt(loss, '.3f')}, plain-56 {_fmt(plain, '.3f')}; "
+                f"{_dead(runs)} against plain-56's {_fmt([r['dead_fraction'] for r in plain_runs], '.0%')}; "
                 + gap_text(separation(loss, plain, better="lower"), ".3f"),
                 separation(loss, plain, better="lower"),
             )
         )
+    return parts
+
+
+def _trains(run: dict) -> str:
+    """Did a run at the high learning rate train? Its last 10% of steps' loss < 0.95 × its first 10%'s, finite."""
+    losses = run["loss_curve"]
+    window = max(1, len(losses) // 10)
+    return loss_falls(sum(losses[:window]) / window, mean_tail(losses), drop=0.05)
+
+
+def _loss_text(runs: list[dict]) -> str:
+    return ", ".join(
+        f"{sum(r['loss_curve'][: max(1, len(r['loss_curve']) // 10)]) / max(1, len(r['loss_curve']) // 10):.3f} → "
+        f"{mean_tail(r['loss_curve']):.3f}"
+        for r in runs
+    )
+
+
+def _clipping_parts(data: dict) -> list[Part]:
     free = [run for run in data["exploding"] if run["clip_norm"] is None]
     clipped = [run for run in data["exploding"] if run["clip_norm"] is not None]
+    controls = data.get("controls", [])
     blew = [HELD if diverged(run["loss_curve"]) else FAILED for run in free]
-    parts.append(
+    parts = [
         Part(
             "too-high lr diverges",
             f"plain-20 at lr {data['high_lr']:g} without clipping diverges (loss not finite, or "
@@ -153,33 +223,62 @@ def judge(data: dict) -> list[Part]:
             + _fmt([max(r["grad_norm_curve"], default=math.nan) for r in free], ".3g"),
             {"per_seed": blew},
         )
+    ]
+    threshold = data["clip_threshold"]
+    rule = (
+        f"with clipping at {threshold:.3g} (the {data['clip_percentile']}th percentile of the global gradient norm in "
+        f"the {data['healthy_runs']} plain-20 runs that trained at the normal lr)"
     )
-    window = [max(1, len(r["loss_curve"]) // 10) for r in clipped]
-    firsts = [sum(r["loss_curve"][:w]) / w for r, w in zip(clipped, window, strict=True)]
-    lasts = [mean_tail(r["loss_curve"]) for r in clipped]
-    trains = [loss_falls(f, last, drop=0.05) for f, last in zip(firsts, lasts, strict=True)]
+    if not clipped:
+        reason = "no plain-20 run trained at the normal lr, so there is no ordinary norm to clip at"
+        return parts + [
+            Part("clipping tames it", "clipping at a norm of ordinary training tames the run", UNDECIDED, reason),
+            Part("clipping, not a smaller step", "a run at the same mean step without clipping diverges", UNDECIDED,
+                 reason),
+        ]  # fmt: skip
+    fractions = [r["clipped_steps"] / max(1, len(r["loss_curve"])) for r in clipped]
+    trains = [_trains(r) for r in clipped]
     verdict = every_seed(trains)
-    if verdict == HELD and not all(r["clipped_steps"] > 0 for r in clipped):
-        verdict = UNDECIDED  # it trained, but not because of clipping
+    note = ""
+    if verdict == HELD and not all(0 < f < MINORITY for f in fractions):
+        verdict = UNDECIDED  # it trained, but not by clipping the spikes: never fired, or rescaled most steps
+        note = f" (clipping must fire on some steps but fewer than {MINORITY:.0%} of them to be clipping)"
     parts.append(
         Part(
             "clipping tames it",
-            f"with clipping at {data['clip_threshold']:.3g} (median norm at the normal lr) the same "
-            "run trains: loss of the last 10% of steps < 0.95 × the first 10%, finite, clipping fired (every seed)",
+            f"{rule} the same run trains: loss of the last 10% of steps < 0.95 × the first 10%, finite; clipping "
+            f"fired on fewer than {MINORITY:.0%} of the steps (every seed)",
             verdict,
-            "loss first → last 10%: "
-            + ", ".join(f"{f:.3f} → {last:.3f}" for f, last in zip(firsts, lasts, strict=True))
-            + "; clipped steps: "
+            f"loss first → last 10%: {_loss_text(clipped)}; clipped steps: "
             + ", ".join(f"{r['clipped_steps']} of {len(r['loss_curve'])}" for r in clipped)
+            + note
             + "; pre-clip norm ÷ threshold, median/max: "
             + ", ".join(
                 f"{r['clip_ratio_median']:.3g}/{r['clip_ratio_max']:.3g}" if r["clipped_steps"] else "-"
                 for r in clipped
             ),
-            {"per_seed": trains, "clipped_steps": [r["clipped_steps"] for r in clipped]},
+            {"per_seed": trains, "clipped_fraction": fractions},
+        )
+    )
+    control_diverged = [HELD if diverged(run["loss_curve"]) else FAILED for run in controls]
+    parts.append(
+        Part(
+            "clipping, not a smaller step",
+            "plain-20 without clipping at the clipped run's mean step (lr × the mean of min(1, threshold ÷ norm)) "
+            "diverges, so clipping the spikes, not a smaller average step, is what tames the run (every seed)",
+            every_seed(control_diverged) if len(controls) == len(SEEDS) else UNDECIDED,
+            "control lr per seed: "
+            + _fmt([run["lr"] for run in controls], ".3g")
+            + f"; loss first → last 10%: {_loss_text(controls)}",
+            {"per_seed": control_diverged},
         )
     )
     return parts
+
+
+def judge(data: dict) -> list[Part]:
+    """The claim in parts, from ``measure``'s data alone (pure)."""
+    return _vanishing_parts(data) + _training_parts(data) + _clipping_parts(data)
 
 
 # ---- render -------------------------------------------------------------------------------------------------
@@ -189,93 +288,112 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
     colors = {label: f"C{index}" for index, label in enumerate(VARIANTS)}
 
     def draw(plt):
-        for panel, moment in enumerate(("initialization", "after training")):
-            axis = plt.subplot(1, 2, panel + 1)
-            for run in data["runs"]:
-                label = run["label"] if run["seed"] == SEEDS[0] else None
+        trained_title = f"{HE_INIT}, after {data['recipe']['steps']} steps ({data['epochs']:.2f} epochs)"
+        panels = (
+            (data["at_init"], None, f"at initialization, {DEFAULT_INIT}"),
+            ([r for r in data["runs"] if r["label"] == "plain-56"], "initialization", f"plain-56 at init, {HE_INIT}"),
+            (data["runs"], "after training", trained_title),
+        )
+        for panel, (runs, moment, title) in enumerate(panels):
+            axis = plt.subplot(1, 3, panel + 1)
+            for run in runs:
+                norms = run["gradient_norms"] if moment is None else run["gradient_norms"][moment]
                 axis.semilogy(
                     run["depths"],
-                    run["gradient_norms"][moment],
+                    [max(n, 1e-300) for n in norms],  # an exact 0 (a dead net) drawn at the axis' floor
                     color=colors[run["label"]],
-                    label=label,
+                    label=run["label"] if run["seed"] == SEEDS[0] else None,
                     linestyle="-" if run["seed"] == SEEDS[0] else ":",
                     marker=".",
                     markersize=3,
                 )
-            axis.set_xlabel("depth of the block's output (weighted layers from the input)")
+            axis.set_xlabel("depth of the block's output (weighted layers)")
             axis.set_ylabel("‖∂L/∂h‖ (float64)")
-            steps = data["recipe"]["steps"]
-            axis.set_title("at initialization" if panel == 0 else f"after {steps} steps ({data['epochs']:.2f} epochs)")
-        axis.legend(fontsize=7, title="dotted: second seed", title_fontsize=7)
+            axis.set_title(title, fontsize=9)
+            axis.legend(fontsize=7, title="dotted: second seed", title_fontsize=7)
 
     def draw_loss(plt):
-        for panel, runs in enumerate((data["runs"], data["exploding"])):
+        high = data["exploding"] + data.get("controls", [])
+        for panel, runs in enumerate((data["runs"], high)):
             axis = plt.subplot(1, 2, panel + 1)
-            for index, run in enumerate(runs):
+            for run in runs:
                 if panel == 0:
                     label, color = run["label"], colors[run["label"]]
                 else:
-                    label, color = ("no clipping" if run["clip_norm"] is None else "clipped"), f"C{index // 2 + 4}"
+                    label = "control: no clipping, lr × mean step" if "control_of_seed" in run else (
+                        "no clipping" if run["clip_norm"] is None else "clipped")  # fmt: skip
+                    color = {"no clipping": "C4", "clipped": "C5"}.get(label, "C6")
                 axis.plot(
                     run["loss_curve"], color=color, linewidth=0.8, label=label if run["seed"] == SEEDS[0] else None
                 )
             axis.set_xlabel("step")
             axis.set_ylabel("training loss (batch)")
             axis.set_ylim(0, 4)
-            axis.set_title("recipe lr" if panel == 0 else f"plain-20 at lr {data['high_lr']:g}")
+            axis.set_title(
+                f"{HE_INIT}, lr {data['recipe']['lr']:g}" if panel == 0 else f"plain-20 at lr {data['high_lr']:g}"
+            )
             axis.legend(fontsize=7)
 
     plots = [
-        lab.plot("gradient_norms.png", draw, size=(11, 4.2)),
+        lab.plot("gradient_norms.png", draw, size=(13, 4.2)),
         lab.plot("training_loss.png", draw_loss, size=(11, 4)),
     ]
     recipe = data["recipe"]
+    init_rows = "".join(
+        f"| {run['label']} | {run['seed']} | {ratio(run['gradient_norms']):.2e} | {run['dead_fraction']:.0%} |\n"
+        for run in data["at_init"]
+    )
     rows = "".join(
         f"| {run['label']} | {run['seed']} | {ratio(run['gradient_norms']['initialization']):.2e} | "
-        f"{ratio(run['gradient_norms']['after training']):.2e} | {run['training_set']['loss']:.3f} | "
-        f"{run['training_set']['error']:.1%} |\n"
+        f"{ratio(run['gradient_norms']['after training']):.2e} | {run['dead_fraction']:.0%} | "
+        f"{run['training_set']['loss']:.3f} | {run['training_set']['error']:.1%} |\n"
         for run in data["runs"]
+    )
+    high_rows = "".join(
+        f"| {'control' if 'control_of_seed' in run else ('clipped' if run['clip_norm'] else 'no clipping')} | "
+        f"{run['seed']} | {run['lr']:.3g} | {format(run['clip_norm'], '.3g') if run['clip_norm'] else '-'} | "
+        f"{run['clipped_steps']} of {len(run['loss_curve'])} | "
+        + (f"{run['clip_ratio_median']:.3g} / {run['clip_ratio_max']:.3g}" if run["clipped_steps"] else "-")
+        + f" | {run['training_set']['loss']:.3g} |\n"
+        for run in data["exploding"] + data.get("controls", [])
     )
     body = (
         f"Data: the embedded Fashion-MNIST sample ({data['training_images']:,} training images), resized to "
-        f"{data['image_size']}×{data['image_size']} px. Recipe for every net: SGD (Nesterov, momentum 0.9, weight "
-        f"decay 1e-4), lr {recipe['lr']:g} with {recipe['warmup_steps']} warm-up steps and cosine decay, batch "
-        f"{recipe['batch_size']}, {recipe['steps']} steps = {data['epochs']:.2f} epochs; seeds {data['seeds']} (each "
-        f"draws the weights and the batches). Initialization: Kaiming-normal fan-in for ReLU (He et al. 2015) on every "
-        f"convolution, LeCun-normal classifier. Gradient norms ‖∂L/∂h‖ at each block's output, in float64, on one "
-        f"fixed batch of {data['measured_batch']} training images in training mode. Training-set loss and error: "
-        f"the first {data['fit_images']:,} training images in eval mode after training.\n\n"
-        f"Exploding gradients: plain-20 (no BN) at lr {data['high_lr']:g} ({HIGH_LR_FACTOR}× the recipe), otherwise "
-        f"the same recipe, without clipping and with clipping at {data['clip_threshold']:.3g}, the median global "
-        "gradient norm of plain-20's normal-rate runs (Pascanu et al. 2013, §3.2).\n\n"
-        "Steps are planned from one timed step of each net (the timings are in results.json, `step_seconds`) and "
-        "the timed cost of the float64 measurements, so the run fits its budget on any CPU; a slower CPU gets fewer "
-        "steps, which the epochs above say. Batch norm statistics are re-estimated on 2,000 training images before "
-        "the eval-mode loss (precise BN, Wu & Johnson 2021): after a short run the running averages still remember "
-        "the first steps. With batch norm the gradient can *grow* towards the input at initialization (Yang et al. "
-        "2019, arXiv:1902.08129); the ratios in the table show by how much.\n\n"
-        "Rules: a comparison of two nets holds when every seed of one beats every seed of the other by more than "
-        "the larger seed spread (range); the reverse beyond the spread does not hold; anything else is undecided "
-        "(`convzoo/experiments/verdicts.py`). A part over seeds holds when it holds for every seed.\n\n"
-        "Reading the vanishing parts, and what was checked before calling them findings. The norms are float64 on "
-        "a copy of the net, so a small ratio is not an underflow, and NaN never counts as vanished. He "
-        "initialization was derived to keep the back-propagated signal's scale from layer to layer (He et al. 2015, "
-        "§2.2); the vanishing Glorot & Bengio (2010) measured was under the initializations before it. So at "
-        "initialization a plain net's gradient here declines towards the input by the factor the evidence gives, "
-        "and whether that reaches the 1/100 criterion is what the first part decides. A first-block gradient of "
-        "exactly 0 is no underflow either: every ReLU of some block is off on the measured batch, no path carries "
-        "gradient back, and the net outputs a constant (training loss ln 10 = 2.303, 90% error): the net has died, "
-        "which is how a deep plain net fails to train here.\n\n"
-        "![gradient norms](gradient_norms.png)\n\n![training loss](training_loss.png)\n\n"
-        "| network | seed | first ÷ last block ‖∂L/∂h‖: at init | after training | training-set loss | "
-        "training-set error |\n|---|---|---|---|---|---|\n" + rows + "\n| clipping run | seed | clip at | clipped "
-        "steps | pre-clip norm ÷ threshold: median / max | training-set loss |\n|---|---|---|---|---|---|\n"
-        + "".join(
-            f"| {'clipped' if run['clip_norm'] else 'no clipping'} | {run['seed']} | "
-            f"{format(run['clip_norm'], '.3g') if run['clip_norm'] else '-'} | {run['clipped_steps']} | "
-            + (f"{run['clip_ratio_median']:.3g} / {run['clip_ratio_max']:.3g}" if run["clipped_steps"] else "-")
-            + f" | {run['training_set']['loss']:.3g} |\n"
-            for run in data["exploding"]
-        )
+        f"{data['image_size']}×{data['image_size']} px. Gradient norms ‖∂L/∂h‖ at each block's output, in float64, "
+        f"on one fixed batch of {data['measured_batch']} training images in training mode.\n\n"
+        f"**At initialization, {DEFAULT_INIT}** (each `Conv2d` and `Linear` as its constructor leaves it: "
+        "Kaiming-uniform, weight variance 1/(3·fan_in); no training): the nets as they were built before He "
+        "initialization. Each ReLU layer then passes back about a third of the signal's variance, so the gradient "
+        "shrinks geometrically with depth.\n\n"
+        "| network | seed | first ÷ last block ‖∂L/∂h‖ | dead ReLU channels |\n|---|---|---|---|\n"
+        + init_rows
+        + f"\n**{HE_INIT}, trained** (Kaiming-normal fan-in for ReLU, He et al. 2015, on every convolution, "
+        f"LeCun-normal classifier): SGD (Nesterov, momentum 0.9, weight decay 1e-4), lr {recipe['lr']:g} with "
+        f"{recipe['warmup_steps']} warm-up steps and cosine decay, batch {recipe['batch_size']}, {recipe['steps']} "
+        f"steps = {data['epochs']:.2f} epochs; seeds {data['seeds']} (each draws the weights and the batches). The "
+        "learning rate is one at which plain-20 without batch norm trains, chosen on pilot seeds the experiment does "
+        f"not use. Training-set loss and error: the first {data['fit_images']:,} training images in eval mode after "
+        "training (batch norm statistics re-estimated on 2,000 of them: precise BN, Wu & Johnson 2021). Dead ReLU "
+        "channels: never positive on the measured batch. With batch norm the gradient can *grow* towards the input "
+        "(Yang et al. 2019, arXiv:1902.08129); the ratios show by how much.\n\n"
+        "| network | seed | first ÷ last: at init | after training | dead ReLU channels | training-set loss | "
+        "training-set error |\n|---|---|---|---|---|---|---|\n"
+        + rows
+        + f"\n**Exploding gradients**: plain-20 (no BN, {HE_INIT}) at lr {data['high_lr']:g} ({HIGH_LR_FACTOR}× "
+        f"the recipe), otherwise the same recipe: without clipping; with clipping at {data['clip_threshold']:.3g}, "
+        f"the {CLIP_PERCENTILE}th percentile of the global gradient norm over every step of the "
+        f"{data['healthy_runs']} normal-rate plain-20 runs that trained (Pascanu et al. 2013, §3.2); and a control "
+        "without clipping at the clipped run's mean step.\n\n"
+        "| run | seed | lr | clip at | clipped steps | pre-clip norm ÷ threshold: median / max | training-set loss "
+        "|\n|---|---|---|---|---|---|---|\n"
+        + high_rows
+        + "\nSteps are planned from one timed step of each net (`step_seconds` in results.json) and the timed cost "
+        "of the float64 measurements, so the run fits its budget on any CPU; a slower CPU gets fewer steps, which "
+        "the epochs above say. Rules: a comparison of two nets holds when every seed of one beats every seed of the "
+        "other by more than the larger seed spread (range), does not hold when the reverse is true, and leans when "
+        "every seed is ahead but within the spread (`convzoo/experiments/verdicts.py`); a part over seeds holds when "
+        "it holds for every seed. A first-block gradient of exactly 0 is no underflow (float64): every ReLU of some "
+        "block is off on the batch and no path carries gradient back.\n\n"
+        "![gradient norms](gradient_norms.png)\n\n![training loss](training_loss.png)\n"
     )
     lab.record({**data, "plots": plots}, body, claim=CLAIM, parts=parts)

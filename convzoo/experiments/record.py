@@ -7,6 +7,8 @@ Both open with the claim and whether it held at this scale; with the claim judge
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,7 @@ from ..provenance import provenance
 from ..runtime import cpu_kind
 from ..tables import to_json
 from .speed import describe
-from .verdicts import UNDECIDED, Part, overall, parts_table
+from .verdicts import UNDECIDED, Part, headline, overall, parts_table, tally
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -64,6 +66,7 @@ def write_record(
         "wall_seconds": round(wall, 1),
         "claim": claim,
         "held": held,
+        **({"tally": tally(parts)} if parts is not None else {}),
         "verdict": verdict,
         **({"parts": [p.as_dict() for p in parts]} if parts is not None else {}),
         "provenance": provenance(allow_dirty=True),
@@ -71,18 +74,60 @@ def write_record(
         "results": results,
     }
     files.write_text(lab.out / "results.json", to_json(record, indent=1, default=_json_default) + "\n")
-    mark = {True: "held", False: "did not hold", None: "is undecided at this budget"}[held]
-    table = f"{parts_table(parts)}\n" if parts is not None else ""
     header = (
-        f"# Experiment `{lab.name}`\n\n**Claim:** {claim}\n\n**At this scale the claim {mark}.** {verdict}\n\n"
-        f"{table}"
-        f"Command: `{record['provenance']['command']}` · machine: {machine['model']} ({machine['label']}), "
+        _verdict_header(record)
+        + f"Command: `{record['provenance']['command']}` · machine: {machine['model']} ({machine['label']}), "
         f"{torch.get_num_threads()} threads, {lab.settings.label} · wall time {wall / 60:.1f} min"
         f"{' (quick mode: too short to judge the claim)' if lab.quick else ''} · commit "
         f"`{record['provenance']['git_commit']}`\n\n{describe(lab.settings, lab.speed)}\n\n"
     )
     files.write_text(lab.out / "report.md", header + body.rstrip() + "\n")
     return lab.out / "report.md"
+
+
+def _verdict_header(record: dict[str, Any]) -> str:
+    """The report's opening, from the record alone: title, claim, the parts' tally and their table."""
+    parts = record.get("parts")
+    if parts is not None:
+        mark = f"At this scale, of the claim's parts: {headline(record)}."
+    else:
+        mark = "At this scale the claim " + {True: "held", False: "did not hold", None: "is undecided"}[record["held"]]
+        mark += "."
+    table = f"{parts_table(parts)}\n" if parts is not None else ""
+    title = f"# Experiment `{record['experiment']}`\n\n**Claim:** {record['claim']}\n\n"
+    return f"{title}**{mark}** {record['verdict']}\n\n{table}"
+
+
+def rejudge(folder: Path, judge: Callable[[dict], list[Part]]) -> Path:
+    """Decide a committed run's parts again, with today's rules, from its stored measurements (nothing re-run).
+
+    For a change of the rules (:mod:`.verdicts`), not of what is measured: ``judge`` must accept the stored
+    ``results``. ``results.json`` gets the new parts, tally and verdict and a ``rejudged`` entry (the commit whose
+    rules decided, beside the measuring commit in ``provenance``); ``report.md`` gets the new opening and a line
+    saying so; its body (setup, tables, plots) is the measuring run's. A quick run stays undecided.
+    """
+    path = folder / "results.json"
+    record = json.loads(files.read_input(path, limit=files.READ_LIMIT))
+    if record.get("quick") or "parts" not in record:
+        raise ValueError(f"{path}: only a full run judged in parts can be re-judged")
+    parts = judge(record["results"])
+    record.update(
+        held=overall(parts),
+        tally=tally(parts),
+        verdict="; ".join(f"{p.name}: {p.verdict}" for p in parts) + ".",
+        parts=[p.as_dict() for p in parts],
+        rejudged={"git_commit": provenance(allow_dirty=True)["git_commit"], "rules": "convzoo/experiments/verdicts.py"},
+    )
+    files.write_text(path, to_json(record, indent=1, default=_json_default) + "\n")
+    report = folder / "report.md"
+    text = files.read_input(report, limit=files.READ_LIMIT).decode()
+    body = text[text.index("Command: `") :]
+    note = (
+        f"Parts re-judged at commit `{record['rejudged']['git_commit']}` with that commit's rules, from the "
+        f"measurements of commit `{record['provenance']['git_commit']}` (nothing re-run).\n\n"
+    )
+    files.write_text(report, _verdict_header(record) + note + body)
+    return report
 
 
 def _json_default(value: Any) -> Any:

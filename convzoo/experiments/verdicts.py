@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 HELD, FAILED, UNDECIDED = "held", "did not hold", "undecided"
-VERDICTS = (HELD, FAILED, UNDECIDED)
+LEANS_FOR, LEANS_AGAINST = "leans for", "leans against"  # not decided, but the data point one way (module docstring)
+VERDICTS = (HELD, LEANS_FOR, UNDECIDED, LEANS_AGAINST, FAILED)  # from the claim's side to the other
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,27 @@ def overall(parts: Iterable[Part | dict]) -> bool | None:
     return True if all(v == HELD for v in verdicts) else None
 
 
+def tally(parts: Iterable[Part | dict]) -> dict[str, int]:
+    """How many parts reached each verdict, in :data:`VERDICTS` order (every verdict present, zeros included)."""
+    verdicts = [p.verdict if isinstance(p, Part) else p["verdict"] for p in parts]
+    return {verdict: verdicts.count(verdict) for verdict in VERDICTS}
+
+
+def tally_text(counts: dict[str, int]) -> str:
+    """``tally``'s counts in words, leaving out the verdicts no part reached: "7 of 9 held, 1 undecided"."""
+    total = sum(counts.values())
+    shown = [f"{counts[v]} {v}" for v in VERDICTS if counts.get(v) and v != HELD]
+    return ", ".join([f"{counts.get(HELD, 0)} of {total} held", *shown])
+
+
+def headline(record: dict[str, Any]) -> str:
+    """What a reader takes from a run's record (``results.json``): its parts' :func:`tally_text` when it was judged in
+    parts, else the claim's one verdict (``held``: True, False or None)."""
+    if record.get("parts"):
+        return tally_text(tally(record["parts"]))
+    return {True: HELD, False: FAILED, None: UNDECIDED}[record["held"]]
+
+
 def _check_better(better: str) -> None:
     if better not in ("lower", "higher"):
         raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
@@ -76,11 +98,12 @@ def compare_seeds(a: Sequence[float], b: Sequence[float], *, better: str = "lowe
     ("held") only if every seed of ``a`` beats every seed of ``b`` and the gap
     exceeds both the spread and ``margin``; "did not hold" when the same is true
     with the arms swapped (``b`` better beyond the spread; ``margin`` does not
-    apply to the opposite direction); otherwise — a difference inside the
-    spread, overlapping arms, fewer than 2 seeds in an arm, or a value that is
-    not finite — "undecided". This is stricter than a t-test at 2–3 seeds (where
-    a pooled standard deviation is itself too noisy to trust) and asks for no
-    distributional assumption.
+    apply to the opposite direction). When every seed of one arm is ahead of
+    every seed of the other but not by that much, the data lean that way
+    ("leans for" / "leans against"). Otherwise — overlapping arms, fewer than 2
+    seeds in an arm, or a value that is not finite — "undecided". This is
+    stricter than a t-test at 2–3 seeds (where a pooled standard deviation is
+    itself too noisy to trust) and asks for no distributional assumption.
     """
     _check_better(better)
     if len(a) < 2 or len(b) < 2 or not _finite(a) or not _finite(b):
@@ -88,11 +111,33 @@ def compare_seeds(a: Sequence[float], b: Sequence[float], *, better: str = "lowe
     sign = 1.0 if better == "lower" else -1.0
     a_signed, b_signed = [sign * v for v in a], [sign * v for v in b]  # lower is better on the signed scale
     noise = max(spread(a), spread(b))
-    if min(b_signed) - max(a_signed) > max(noise, margin):
+    gap, reverse = min(b_signed) - max(a_signed), min(a_signed) - max(b_signed)
+    if gap > max(noise, margin):
         return HELD
-    if min(a_signed) - max(b_signed) > noise:
+    if reverse > noise:
         return FAILED
+    if gap > 0:
+        return LEANS_FOR
+    if reverse > 0:
+        return LEANS_AGAINST
     return UNDECIDED
+
+
+def not_trained(loss: float, chance_loss: float, *, within: float = 0.01) -> bool:
+    """A run did not train when its loss is not finite or within ``within`` (relative) of ``chance_loss``, the loss
+    of a constant output (ln C for C balanced classes), or above it: the net outputs the same for every image."""
+    return not (isinstance(loss, (int, float)) and math.isfinite(loss) and loss < (1 - within) * chance_loss)
+
+
+def compare_training(a: Sequence[float], b: Sequence[float], *, chance_loss: float, within: float = 0.01) -> str:
+    """:func:`compare_seeds` on losses (lower is better), where a run that did not train ranks below every run that
+    did: its loss is taken as ``chance_loss`` (:func:`not_trained`), so a NaN or a net stuck at the constant output
+    counts as the worst training, not as a number that decides nothing. Arms that all failed to train tie."""
+
+    def ranked(values: Sequence[float]) -> list[float]:
+        return [chance_loss if not_trained(v, chance_loss, within=within) else v for v in values]
+
+    return compare_seeds(ranked(a), ranked(b), better="lower")
 
 
 def separation(a: Sequence[float], b: Sequence[float], *, better: str = "lower") -> dict[str, float]:
@@ -237,14 +282,25 @@ def compare_arms(
     """:func:`compare_seeds`, decided only when the difference of the means also exceeds ``z`` standard errors.
 
     ``standard_error`` is the evaluation's own sampling error of the difference (:func:`paired_difference`): a
-    difference the seeds agree on but that another draw of the evaluation images could undo is undecided, and so
-    is an error that is not finite.
+    difference the seeds agree on but that another draw of the evaluation images could undo is not decided. It
+    leans: towards the seeds' side when the paired interval (the difference ± ``z`` standard errors) does not
+    exclude zero; towards the difference's side when the interval excludes zero but the seeds do not decide
+    (the same strictness for and against the claim). An error that is not finite leaves it undecided.
     """
-    verdict = compare_seeds(a, b, better=better, margin=margin)
-    if verdict == UNDECIDED:
-        return verdict
-    difference = abs(sum(a) / len(a) - sum(b) / len(b))
-    return verdict if math.isfinite(standard_error) and difference > z * standard_error else UNDECIDED
+    _check_better(better)
+    seeds = compare_seeds(a, b, better=better, margin=margin)
+    if not (_finite([*a, *b, standard_error]) and len(a) >= 2 and len(b) >= 2):
+        return UNDECIDED
+    sign = 1.0 if better == "lower" else -1.0
+    ahead = sign * (sum(b) / len(b) - sum(a) / len(a))  # > 0: a's mean is the better one
+    beyond = abs(ahead) > z * standard_error and standard_error > 0  # an error of 0 is no interval: nothing measured
+    if seeds in (HELD, FAILED):
+        if beyond:
+            return seeds
+        return LEANS_FOR if seeds == HELD else LEANS_AGAINST
+    if beyond:
+        return LEANS_FOR if ahead > 0 else LEANS_AGAINST
+    return seeds
 
 
 def deficit_and_noise(
@@ -275,9 +331,10 @@ def no_worse(
 
     The *deficit* is how far ``a``'s mean is behind ``b``'s (negative when ahead); the *noise* the larger of the
     two arms' seed spreads and ``z`` standard errors of the evaluation. Held when even the pessimistic end,
-    deficit + noise, is within ``tolerance``; did not hold when the optimistic end, deficit − noise, is beyond
-    it; otherwise (the measurement cannot resolve a loss of ``tolerance``), fewer than 2 seeds in an arm, or a
-    number that is not finite: undecided.
+    deficit + noise, is within ``tolerance`` (the equivalence margin, stated in the part that uses it); did not
+    hold when the optimistic end, deficit − noise, is beyond it. When the seed spread leaves it open but the
+    evaluation's own interval, deficit ± ``z`` standard errors, is wholly within or wholly beyond ``tolerance``,
+    it leans that way. Otherwise, fewer than 2 seeds in an arm, or a number that is not finite: undecided.
     """
     _check_better(better)
     if len(a) < 2 or len(b) < 2 or not _finite([*a, *b, standard_error, tolerance]):
@@ -288,6 +345,10 @@ def no_worse(
         return HELD
     if deficit - noise > tolerance:
         return FAILED
+    if standard_error > 0 and deficit + z * standard_error <= tolerance:
+        return LEANS_FOR
+    if standard_error > 0 and deficit - z * standard_error > tolerance:
+        return LEANS_AGAINST
     return UNDECIDED
 
 
@@ -304,17 +365,23 @@ def parts_table(parts: Sequence[Part | dict]) -> str:
 __all__ = [
     "FAILED",
     "HELD",
+    "LEANS_AGAINST",
+    "LEANS_FOR",
     "UNDECIDED",
+    "VERDICTS",
     "Part",
     "at_most",
     "compare_arms",
     "compare_seeds",
+    "compare_training",
     "deficit_and_noise",
     "diverged",
     "every_seed",
     "gap_text",
+    "headline",
     "loss_falls",
     "no_worse",
+    "not_trained",
     "overall",
     "paired_difference",
     "parts_table",
@@ -322,5 +389,7 @@ __all__ = [
     "separation",
     "short_training",
     "spread",
+    "tally",
+    "tally_text",
     "vanished",
 ]

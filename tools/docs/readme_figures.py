@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from convzoo.experiments import NAMES
+from convzoo.experiments.verdicts import headline
 from convzoo.tables import markdown
 
 from .lab_figures import longer_runs, read_run, threads_label
@@ -94,8 +95,7 @@ def readme_lab(root: Path) -> str:
     rows = []
     for name in NAMES:
         record = read_record(root, "results.json", LAB_RUNS / name)
-        held = {True: "held", False: "did not hold", None: "undecided"}[record["held"]]
-        verdict = f"**{held}**"
+        verdict = f"**{headline(record)}**"
         if record.get("parts"):
             verdict += "<br>" + "<br>".join(f"{part['name']}: {part['verdict']}" for part in record["parts"])
         cpu = record["provenance"]["environment"]["cpu"]

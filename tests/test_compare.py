@@ -37,6 +37,21 @@ def test_the_plan_uses_the_budget_and_cuts_the_most_expensive_first():
     assert "learns-check left out" in lopsided.models[2].reason and lopsided.estimate_s <= SAFETY * 150
 
 
+def test_without_the_learns_check_nothing_is_trained_and_nothing_says_it_was_cut():
+    # the same lopsided line-up that leaves m2 out of the learns-check above
+    plan = make_plan(_probes([0.05, 0.05, 8.0]), budget_s=150, probe_s=5, batch_size=64, amp="none", learns_check=False)
+    assert [m.train_steps for m in plan.models] == [0, 0, 0] and plan.cuts() == [] and plan.steps == 0
+    assert all("train" not in m.estimate_s for m in plan.models)
+    assert "no learns-check (cost and speed only)" in " ".join(plan.describe())
+    config = compare_module.CompareConfig(learns_check=False)
+    assert compare_module.phases_for(config) == ("cost", "speed")
+    from convzoo.report.table import columns
+
+    keys = [key for key, _ in columns({"rows": [], "config": {"learns_check": False}})]
+    assert "learns" not in keys and "latency_b1_ms" in keys
+    assert "learns" in [key for key, _ in columns({"rows": [], "config": {}})]  # older results: the column stays
+
+
 def test_a_budget_below_the_cost_columns_says_it_cannot_be_met_and_what_would():
     probes = {f"m{i}": Probe(build_s=2.0, forward_b1_s=1.0, train_step_s=0.1) for i in range(4)}  # cost ~5.5 s each
     with pytest.raises(OptionError, match=r"--budget 0.25 cannot be met on this machine: probing the 4 models took "

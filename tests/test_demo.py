@@ -19,67 +19,85 @@ def clock(monkeypatch):
 def _write_parts(out, parts):
     """An experiment's results.json as the lab writes it, reduced to its parts' names and verdicts."""
     out.mkdir(parents=True, exist_ok=True)
-    record = {"parts": [{"name": name, "verdict": verdict, "evidence": "-"} for name, verdict in parts]}
+    record = {"held": None, "parts": [{"name": name, "verdict": verdict, "evidence": "-"} for name, verdict in parts]}
     (out / "results.json").write_text(json.dumps(record))
 
 
-def test_the_lab_gets_what_compare_left_split_by_its_shares(tmp_path, clock, monkeypatch):
-    calls = []
+def _fake_lab(monkeypatch, clock, calls, took=None):
+    """Stand-ins for compare, each experiment and the page: each advances the clock by what ``took`` says (default:
+    an experiment uses all of its budget; bottleneck's cost scope 30 s)."""
+    took = took or {}
 
-    def compare(budget_minutes, out):
-        calls.append(("compare", budget_minutes))
-        clock[0] += 5.0 * 60  # compare took 5 of its 6 minutes
-        return 0
-
-    def experiment(name, *, out, budget_minutes):
-        calls.append((name, budget_minutes))
-        clock[0] += budget_minutes * 60  # each experiment uses all of its budget
+    def experiment(name, *, out, budget_minutes=None, scope=None):
+        calls.append((name, budget_minutes, scope))
+        clock[0] += took.get(name, 30.0 if budget_minutes is None else budget_minutes * 60)
         _write_parts(out, [(f"{name} part one", "held"), (f"{name} part two", "undecided")])
         return out / "report.md"
 
+    def compare(budget_minutes, out):
+        calls.append(("compare", budget_minutes, None))
+        clock[0] += took.get("compare", 150.0)
+        return 0
+
     monkeypatch.setattr(demo, "_compare", compare)
     monkeypatch.setattr(demo.experiments, "run", experiment)
+    monkeypatch.setattr(demo, "write_demo_page", lambda out, record: calls.append(("page", None, None)) or out)
+
+
+def test_the_cheap_parts_run_first_compare_gets_its_share_and_the_lab_the_rest(tmp_path, clock, monkeypatch):
+    calls = []
+    _fake_lab(monkeypatch, clock, calls)
     assert main(["demo", "--budget", "10", "--out", str(tmp_path)]) == 0
-    # compare: 0.6 x 10 = 6 min; left 10 x 0.95 - 5 = 4.5 min: gradients 0.4 x 4.5 = 1.8, degradation the other 2.7
-    assert [name for name, _ in calls] == ["compare", "gradients", "degradation"]
-    assert [round(b, 6) for _, b in calls] == [6.0, 1.8, 2.7]
+    # filters 0.04 x 10 = 0.4 min (24 s), bottleneck's cost scope 30 s, compare 0.3 x 10 = 3 min of which it took
+    # 150 s: 204 s spent; the lab plans for 600 - 0.05 x 600 - 20 (the page) - 204 = 346 s = 5.77 min, gradients
+    # 0.35 of it (2.018 min, all used), degradation what is left then (5.767 - 2.018 = 3.748 min)
+    assert [(name, scope) for name, _, scope in calls] == [
+        ("filters", None), ("bottleneck", "cost"), ("compare", None), ("gradients", None), ("degradation", None),
+        ("page", None),
+    ]  # fmt: skip
+    assert [round(b, 3) if b else b for _, b, _ in calls] == [0.4, None, 3.0, 2.018, 3.748, None]
     record = json.loads((tmp_path / "demo.json").read_text())
-    assert record["seconds"] == 570.0 and record["budget_minutes"] == 10
-    assert [p["part"] for p in record["parts"]] == ["compare", "gradients", "degradation"]
+    assert record["seconds"] == 550.0 and record["budget_minutes"] == 10  # 50 s kept back: the reserve and the page
+    assert [p["part"] for p in record["parts"]] == ["filters", "bottleneck", "compare", "gradients", "degradation"]
+    assert record["parts"][1]["scope"] == "cost"
 
 
 def test_an_overrun_compare_leaves_the_lab_out_rather_than_the_budget(tmp_path, clock, monkeypatch):
-    def compare(budget_minutes, out):
-        clock[0] += 9.8 * 60
-        return 0
-
-    ran = []
-    monkeypatch.setattr(demo, "_compare", compare)
-    monkeypatch.setattr(demo.experiments, "run", lambda name, **kw: ran.append(name))
+    calls = []
+    _fake_lab(monkeypatch, clock, calls, took={"compare": 8.8 * 60})
     assert main(["demo", "--budget", "10", "--out", str(tmp_path)]) == 0
-    assert ran == []  # 0.2 min left: below the least an experiment can use
+    assert [name for name, _, _ in calls] == ["filters", "bottleneck", "compare", "page"]  # no time for the lab
     parts = json.loads((tmp_path / "demo.json").read_text())["parts"]
-    assert [p.get("skipped") for p in parts[1:]] == [True, True]
+    assert [p.get("skipped") for p in parts[3:]] == [True, True]
 
 
 def test_a_stopped_compare_stops_the_demo(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(demo, "_compare", lambda budget_minutes, out: 143)
-    monkeypatch.setattr(demo.experiments, "run", lambda *a, **k: pytest.fail("the lab ran after a stop"))
+    ran = []
+
+    def experiment(name, *, out, **options):
+        ran.append(name)
+        _write_parts(out, [])
+        return out / "report.md"
+
+    monkeypatch.setattr(demo.experiments, "run", experiment)
     assert main(["demo", "--budget", "10", "--out", str(tmp_path)]) == 143
+    assert ran == ["filters", "bottleneck"]  # the cheap parts before compare; nothing after the stop
     assert main(["demo", "--budget", "0", "--out", str(tmp_path)]) == 2
     assert "--budget must be minutes above 0" in capsys.readouterr().err
     assert main(["demo", "--budget", "0.2", "--out", str(tmp_path)]) == 2
     assert "--budget 0.2 cannot be met: the demo needs at least 1 minute" in capsys.readouterr().err
 
 
-def test_the_lab_lines_name_each_verdict_and_point_undecided_parts_to_the_committed_run(tmp_path, capsys):
-    parts = [("plain worse", "held"), ("deeper residual as good", "undecided"), ("thousand layers", "did not hold")]
+def test_the_lab_lines_give_the_tally_and_each_verdicts_parts(tmp_path):
+    parts = [("plain worse", "held"), ("deeper residual as good", "leans for"), ("thousand layers", "did not hold")]
     _write_parts(tmp_path, parts)
     record = json.loads((tmp_path / "results.json").read_text())
     lines = demo.lab_summary("degradation", record, tmp_path / "report.md")
-    assert lines[0] == (
-        "lab degradation: held: plain worse; undecided: deeper residual as good; did not hold: thousand layers"
-    )
-    assert "docs/experiments/degradation/report.md" in lines[1] and lines[2].endswith("report.md")
-    decided = demo.lab_summary("degradation", {"parts": [{"name": "a", "verdict": "held"}]}, tmp_path / "report.md")
-    assert decided == ["lab degradation: held: a", f"  report: {tmp_path / 'report.md'}"]
+    assert lines == [
+        "lab degradation: 1 of 3 held, 1 leans for, 1 did not hold",
+        "  held: plain worse",
+        "  leans for: deeper residual as good",
+        "  did not hold: thousand layers",
+        f"  report: {tmp_path / 'report.md'}",
+    ]

@@ -295,3 +295,27 @@ def test_the_gradient_experiments_two_initializations_and_dead_units():
         net[0].weight.zero_()
         net[0].bias.copy_(torch.tensor([1.0, -1.0, 0.5, 0.0]))
     assert dead_fraction(net, torch.randn(3, 1, 4, 4)) == 0.5
+
+
+def test_bottleneck_cost_scope_needs_no_training_and_unknown_scopes_are_one_line(tmp_path, capsys):
+    experiments.run("bottleneck", out=tmp_path / "cost", quick=True, scope="cost")
+    record = json.loads((tmp_path / "cost" / "results.json").read_text())
+    assert [p["name"] for p in record["parts"]] == [
+        "reductions cut the module's cost",
+        "reductions make a step faster",
+        "GAP removes the head's parameters",
+    ]
+    results = record["results"]
+    # the cost model against the convolutions' own arithmetic (C_in·C_out·k²·H·W at 7×7, GoogLeNet's 3a channels):
+    # naive 1×1 64, 3×3 128, 5×5 32 straight on 192 channels; reduced adds 1×1s to 96 and 16 first, and after the pool
+    naive, reduced = results["cost"]["naive module + GAP"], results["cost"]["1×1 reductions + GAP"]
+    assert naive["module_macs"] == 49 * (192 * 64 + 192 * 128 * 9 + 192 * 32 * 25)
+    assert reduced["module_macs"] == 49 * (192 * 64 + 192 * 96 + 96 * 128 * 9 + 192 * 16 + 16 * 32 * 25 + 192 * 32)
+    assert {label: len(times) for label, times in results["step_seconds"].items()} == {
+        "1×1 reductions + GAP": 3,
+        "naive module + GAP": 3,
+    }
+    assert (tmp_path / "cost" / "cost.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["experiment", "gradients", "--scope", "cost", "--out", str(tmp_path / "g")]) == 2
+    assert "experiment 'gradients' has no scope 'cost' (its scopes: none: it runs whole)" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()  # refused before the folder was made

@@ -1,13 +1,23 @@
 # SPDX-License-Identifier: MIT
-"""``convzoo demo [--budget 10] [--out reports/demo]``: the main job, in one time budget for the whole of it.
+"""``convzoo demo [--budget 10] [--out reports/demo]``: the lecture, executable, in one time budget.
 
-The lecture's line-up measured side by side (``convzoo compare``), then the lab's two ResNet experiments
-(``gradients`` and ``degradation``), within one clock: compare gets ``COMPARE_SHARE`` of the budget and plans
-itself on this machine; whatever it leaves, it leaves to the lab, which splits the time left (less a
-``RESERVE`` for the parts' overruns) by ``LAB_SHARES``. The time left is read from one
-:class:`~convzoo.budget.Budget` for the whole demo. So the whole demo ends within its budget on a fast or a
-slow CPU, and the time is decided once, here, rather than added up phase by phase. ``demo.json`` records what
-each part took, the CPU kind and the commit (the README's first lines are rendered from the committed one).
+The main job. It runs what decides the lecture's claims on this machine and writes one page in the lecture's
+order (``index.html`` and ``index.md``, :mod:`convzoo.report.demo_page`): convolution as a learnable filter → VGG
+and GoogLeNet (the 1×1 bottleneck's cost and step time, global average pooling's parameters) → ResNet (vanishing
+gradients and their remedies, degradation, ~1000 layers) → EfficientNet (compound scaling) → the architectures
+measured on this machine.
+
+Where the ten minutes go, decided once, here, from one :class:`~convzoo.budget.Budget` for the whole demo:
+
+- the cheap parts always run, first: the ``filters`` experiment (with ``CHEAP_SHARE`` of the budget) and the
+  bottleneck's ``cost`` scope (the cost model and a few timed steps: no training, no budget);
+- ``convzoo compare`` gets ``COMPARE_SHARE`` and plans itself on this machine: cost and speed of the 13 models, the
+  frontier; its learns-check is left to ``convzoo compare`` (a few dozen steps decide nothing about the lecture);
+- the lab's ``gradients`` and ``degradation``, the central claims, share what is left (less a ``RESERVE`` for the
+  parts' overruns) by ``LAB_SHARES``.
+
+``demo.json`` records what each part took, the CPU kind and the commit (the README's first lines are rendered from
+the committed one).
 """
 
 from __future__ import annotations
@@ -20,24 +30,27 @@ from pathlib import Path
 from .. import experiments, files
 from ..budget import Budget
 from ..errors import OptionError
-from ..experiments.verdicts import UNDECIDED
+from ..experiments.verdicts import headline
 from ..provenance import provenance
+from ..report.demo_page import write_demo_page
 from ..runtime import cpu_kind
 from ..tables import console, to_json
 from .outputs import writable_dir
 
-COMPARE_SHARE = 0.6  # of the whole budget; the lab gets the rest (and what compare did not use)
-LAB_SHARES = {"gradients": 0.4, "degradation": 0.6}  # of the time left for the lab
+CHEAP_SHARE = 0.04  # of the whole budget, for the filters experiment (it plans its steps within it)
+COMPARE_SHARE = 0.3  # of the whole budget: cost, speed and the frontier of the 13 models, no training
+LAB_SHARES = {"gradients": 0.35, "degradation": 0.65}  # of the time left for the lab
 MIN_MINUTES = 1.0  # the shortest demo: compare's probe of the 13 models takes tens of seconds on the slowest CPU
 MIN_LAB_MINUTES = 0.5  # below this an experiment is skipped: it could not train at all
 # kept back from the lab for the parts' own overruns (each plans from timed estimates; measured: the last experiment
 # ran 15 s over its share in an AVX2 run of the 10-minute demo, docs/compare/demo.json)
 RESERVE = 0.05
+PAGE_SECONDS = 20.0  # the page: the lecture's cost-model numbers (VGG-16, GoogLeNet, ResNet, EfficientNet φ ≤ 2)
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "demo", help="the main job: compare the lecture's line-up, then the lab's ResNet experiments, in one budget"
+        "demo", help="the main job: the lecture's claims decided on this machine, and its 13 CNNs, in one budget"
     )
     parser.add_argument("--budget", type=float, default=10.0, help="minutes for the whole demo (default 10)")
     parser.add_argument("--out", type=Path, default=Path("reports/demo"))
@@ -50,11 +63,15 @@ def run(args: argparse.Namespace) -> int:
             f"--budget {args.budget:g} cannot be met: the demo needs at least {MIN_MINUTES:g} minute (compare alone "
             "probes each of the lecture's 13 models on this machine first)"
         )
-    writable_dir(args.out)  # a file or a read-only folder as --out: one line now, not after compare's minutes
-    budget = Budget.minutes(args.budget, reserve_s=RESERVE * args.budget * 60)  # the whole demo's one clock
-    parts = []
-    code = _compare(args.budget * COMPARE_SHARE, args.out)
-    parts.append({"part": "compare", "budget_minutes": round(args.budget * COMPARE_SHARE, 2), **_since(budget.started)})
+    writable_dir(args.out)  # a file or a read-only folder as --out: one line now, not after minutes of work
+    budget = Budget.minutes(args.budget, reserve_s=RESERVE * args.budget * 60 + PAGE_SECONDS)  # the demo's one clock
+    parts: list[dict] = []
+    lab = args.out / "lab"
+    _experiment(parts, "filters", lab, minutes=CHEAP_SHARE * args.budget)
+    _experiment(parts, "bottleneck", lab, scope="cost")
+    began = time.perf_counter()
+    code = _compare(COMPARE_SHARE * args.budget, args.out)
+    parts.append({"part": "compare", "budget_minutes": round(COMPARE_SHARE * args.budget, 2), **_since(began)})
     if code != 0:  # stopped by a signal, or an error already printed: the lab would only lose more time
         return code
     for name, share in LAB_SHARES.items():
@@ -64,31 +81,38 @@ def run(args: argparse.Namespace) -> int:
             console().print(f"lab {name}: skipped, {minutes:.1f} min left of the demo's {args.budget:g}")
             parts.append({"part": name, "budget_minutes": round(minutes, 2), "skipped": True})
             continue
-        began = time.perf_counter()
-        report = experiments.run(name, out=args.out / "lab" / name, budget_minutes=minutes)
-        for line in lab_summary(
-            name, json.loads(files.read_input(report.parent / "results.json", limit=files.READ_LIMIT)), report
-        ):
-            console().print(line)
-        parts.append({"part": name, "budget_minutes": round(minutes, 2), **_since(began)})
+        _experiment(parts, name, lab, minutes=minutes)
     record = {
         "budget_minutes": args.budget, "seconds": round(budget.elapsed(), 1), "parts": parts,
         "cpu": cpu_kind(), "provenance": provenance(allow_dirty=True),
     }  # fmt: skip
     files.write_text(args.out / "demo.json", to_json(record, indent=2) + "\n")
-    console().print(f"demo: {record['seconds'] / 60:.1f} min of {args.budget:g} (reports in {args.out})")
+    page = write_demo_page(args.out, record)
+    record["seconds"] = round(budget.elapsed(), 1)  # the page included
+    files.write_text(args.out / "demo.json", to_json(record, indent=2) + "\n")
+    console().print(f"demo: {record['seconds'] / 60:.1f} min of {args.budget:g}; the lecture, executable: {page}")
     return 0
 
 
+def _experiment(parts: list[dict], name: str, lab: Path, *, minutes: float | None = None, scope: str | None = None):
+    began = time.perf_counter()
+    report = experiments.run(name, out=lab / name, budget_minutes=minutes, scope=scope)
+    record = json.loads(files.read_input(report.parent / "results.json", limit=files.READ_LIMIT))
+    for line in lab_summary(name, record, report):
+        console().print(line)
+    parts.append(
+        {"part": name, **({"scope": scope} if scope else {}), "budget_minutes": round(minutes, 2) if minutes else None}
+        | _since(began)
+    )
+
+
 def lab_summary(name: str, record: dict, report: Path) -> list[str]:
-    """The experiment's parts grouped by verdict, read from its results (not its Markdown); the parts this budget
-    left undecided point to the committed runs, which had the experiment's full budget."""
+    """One experiment's outcome, read from its results (not its Markdown): the parts' tally, each verdict's parts."""
     by_verdict: dict[str, list[str]] = {}
     for part in record.get("parts", []):
         by_verdict.setdefault(part["verdict"], []).append(part["name"])
-    lines = [f"lab {name}: " + "; ".join(f"{verdict}: {', '.join(names)}" for verdict, names in by_verdict.items())]
-    if UNDECIDED in by_verdict:
-        lines.append(f"  what this budget left undecided: see the committed run, docs/experiments/{name}/report.md")
+    lines = [f"lab {name}: {headline(record)}"]
+    lines += [f"  {verdict}: {', '.join(names)}" for verdict, names in by_verdict.items()]
     lines.append(f"  report: {report}")
     return lines
 
@@ -100,5 +124,6 @@ def _since(start: float) -> dict[str, float]:
 def _compare(budget_minutes: float, out: Path) -> int:
     from . import build_parser  # the compare command itself, with its progress, plan and report
 
-    args = build_parser().parse_args(["compare", "--budget", f"{budget_minutes:.2f}", "--overwrite", "--out", str(out)])
+    argv = ["compare", "--budget", f"{budget_minutes:.2f}", "--no-learns-check", "--overwrite", "--out", str(out)]
+    args = build_parser().parse_args(argv)
     return int(args.run(args) or 0)

@@ -23,6 +23,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--budget", type=float, help="minutes to spend (default: the experiment's own)")
     parser.add_argument("--out", type=Path, help="output folder (default: experiments/NAME)")
     parser.add_argument(
+        "--scope", help="run one part of the experiment: bottleneck's 'cost' (the cost model and timed steps, seconds)"
+    )
+    parser.add_argument(
         "--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto: a CUDA GPU when there is one"
     )
     parser.add_argument(
@@ -60,10 +63,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.name is None:
         raise OptionError("name an experiment (`convzoo experiment --list` shows them)")
-    experiments.experiment(args.name)  # an unknown name fails before anything else
+    experiments.runner(args.name, args.scope)  # an unknown name or scope fails before anything else
     out = writable_dir(args.out or Path("experiments") / args.name)
     report = experiments.run(
-        args.name, out=out, budget_minutes=args.budget, quick=args.quick, device=args.device, amp=args.amp
+        args.name,
+        out=out,
+        budget_minutes=args.budget,
+        quick=args.quick,
+        device=args.device,
+        amp=args.amp,
+        scope=args.scope,
     )
     record = json.loads(files.read_input(report.parent / "results.json", limit=files.READ_LIMIT))
     print("\n".join(verdict_lines(record)))

@@ -11,6 +11,7 @@ runs it. Committed runs live in ``docs/experiments/NAME/``.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -30,6 +31,19 @@ def experiment(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{name}")
 
 
+def runner(name: str, scope: str | None = None) -> Callable[[Lab], None]:
+    """What runs experiment ``name``: its ``run``, or with ``scope`` one of its ``SCOPES`` (a part of it, e.g.
+    bottleneck's ``cost``: what needs no training). An unknown name or scope is one line."""
+    module = experiment(name)
+    if scope is None:
+        return module.run
+    scopes = getattr(module, "SCOPES", {})
+    if scope not in scopes:
+        known = ", ".join(scopes) or "none: it runs whole"
+        raise OptionError(f"experiment {name!r} has no scope {scope!r} (its scopes: {known})")
+    return scopes[scope]
+
+
 def run(
     name: str,
     *,
@@ -38,13 +52,16 @@ def run(
     quick: bool = False,
     device: str = "auto",
     amp: str = "auto",
+    scope: str | None = None,
 ) -> Path:
     """Run experiment ``name``; returns its report.md.
 
     ``device`` (auto, cpu, cuda) and ``amp`` (auto, none, bf16) say what :mod:`.speed` may choose from; it times
-    the candidates (not with ``quick``) and every recipe of the run trains in the fastest.
+    the candidates (not with ``quick``) and every recipe of the run trains in the fastest. ``scope``: see
+    :func:`runner`.
     """
     module = experiment(name)
+    run_lab = runner(name, scope)
     budget = (
         budget_minutes
         if budget_minutes is not None
@@ -57,10 +74,10 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     torch.set_flush_denormal(True)  # vanishing signals reach denormal floats, several times slower on x86
     try:
-        module.run(lab)
+        run_lab(lab)
     finally:
         torch.set_flush_denormal(False)
     return out / "report.md"
 
 
-__all__ = ["NAMES", "experiment", "run"]
+__all__ = ["NAMES", "experiment", "run", "runner"]

@@ -43,6 +43,7 @@ data) and renders the report.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import torch
 from torch import Tensor, nn
@@ -52,8 +53,9 @@ from ..data.fashion_mnist import NUM_CLASSES
 from ..layers import ConvNormAct
 from ..models.googlenet import INCEPTION_3, Inception
 from . import heldout
-from .bottleneck_judge import CLAIM, MIN_TRAIN_ACCURACY, judge, render
+from .bottleneck_judge import CLAIM, MIN_TRAIN_ACCURACY, cost_parts, judge, render, render_cost
 from .lab import Lab, Recipe, fashion_mnist_sample, planned_steps, seconds_per_step, train
+from .verdicts import Part
 
 DESCRIPTION = "inception 3a with and without 1×1 reductions (cost, parity); GAP against an FC head when overfitting"
 DEFAULT_BUDGET_MINUTES = 14.0
@@ -225,4 +227,62 @@ def run(lab: Lab) -> None:
     render(lab, data, judge(data))
 
 
-__all__ = ["CLAIM", "DEFAULT_BUDGET_MINUTES", "DESCRIPTION", "build", "judge", "measure", "render", "run"]
+TIMED_STEPS = 4  # per seed and arm in ``--scope cost``, after one warm-up step
+
+
+def measure_cost(lab: Lab) -> dict:
+    """The cost model's figures of every arm, and the parity arms' training step time (no accuracy: no training)."""
+    data = fashion_mnist_sample()
+    recipe = lab.recipe(
+        steps=1 if lab.quick else TIMED_STEPS, lr=0.05, weight_decay=5e-4, batch_size=8 if lab.quick else 128
+    )
+    timing: dict[str, list[float]] = {label: [] for label in reversed(PARITY_ARMS)}  # reduced first, as the judge
+    for seed in SEEDS:
+        for label in PARITY_ARMS:  # the arms alternate within each seed
+            torch.manual_seed(seed)
+            model = build(*ARMS[label])
+            train(model, data, replace(recipe, steps=1), seed=seed)  # one-time set-up (kernels, allocation)
+            started = time.perf_counter()
+            train(model, data, recipe, seed=seed)
+            timing[label].append((time.perf_counter() - started) / recipe.steps)
+    return {
+        "dataset": "fashion-mnist-mini",
+        "image_size": 28,
+        "map_size": MAP_SIZE,
+        "seeds": list(SEEDS),
+        "inception_3a": CONFIG_3A._asdict(),
+        "cost": {label: costs(label) for label in ARMS},
+        "batch_size": recipe.batch_size,
+        "timed_steps": recipe.steps,
+        "step_seconds": timing,
+    }
+
+
+def judge_cost(data: dict) -> list[Part]:
+    timing = data["step_seconds"]
+    return cost_parts(data["cost"], timing["1×1 reductions + GAP"], timing["naive module + GAP"])
+
+
+def run_cost(lab: Lab) -> None:
+    """``--scope cost``: the parts that need no training, in seconds (the demo runs this one)."""
+    data = measure_cost(lab)
+    render_cost(lab, data, judge_cost(data))
+
+
+SCOPES = {"cost": run_cost}  # ``convzoo experiment bottleneck --scope cost``
+
+
+__all__ = [
+    "CLAIM",
+    "DEFAULT_BUDGET_MINUTES",
+    "DESCRIPTION",
+    "SCOPES",
+    "build",
+    "judge",
+    "judge_cost",
+    "measure",
+    "measure_cost",
+    "render",
+    "run",
+    "run_cost",
+]

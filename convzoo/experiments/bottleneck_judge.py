@@ -49,16 +49,17 @@ def _both(verdicts: list[str]) -> str:
     return FAILED if FAILED in verdicts else (HELD if all(v == HELD for v in verdicts) else UNDECIDED)
 
 
-def judge(data: dict) -> list[Part]:
-    """The claim in parts, from ``measure``'s data alone (pure)."""
-    cost, seeds = data["cost"], len(data["seeds"])
+def cost_parts(cost: dict, fast: list[float], slow: list[float]) -> list[Part]:
+    """The parts that need no training: the module's cost and the head's parameters (cost model, exact), and the
+    training step time of the network with reductions (``fast``) against the naive one (``slow``), per seed."""
     naive, reduced = cost["naive module + GAP"], cost["1×1 reductions + GAP"]
     fc = cost["1×1 reductions + FC head"]
     cut = [
         at_most(reduced["module_macs"], naive["module_macs"], MOST),
         at_most(reduced["module_params"], naive["module_params"], MOST),
     ]
-    parts = [
+    ms = [1e3 * s for s in fast], [1e3 * s for s in slow]
+    return [
         Part(
             "reductions cut the module's cost",
             f"the module with 1×1 reductions has at most {MOST:.0%} of the naive "
@@ -71,13 +72,7 @@ def judge(data: dict) -> list[Part]:
                 "module_macs_ratio": reduced["module_macs"] / naive["module_macs"],
                 "module_params_ratio": reduced["module_params"] / naive["module_params"],
             },
-        )
-    ]
-
-    arms = data["parity"]["arms"]
-    slow, fast = arms["naive module + GAP"]["step_seconds"], arms["1×1 reductions + GAP"]["step_seconds"]
-    ms = [1e3 * s for s in fast], [1e3 * s for s in slow]
-    parts.append(
+        ),
         Part(
             "reductions make a step faster",
             "the network with reductions trains a step faster than the naive one "
@@ -87,8 +82,27 @@ def judge(data: dict) -> list[Part]:
             f"[{', '.join(f'{v:.0f}' for v in ms[1])}]"
             f"; {gap_text(separation(fast, slow), '.0f', 1e3)} ms",
             separation(fast, slow),
-        )
+        ),
+        Part(
+            "GAP removes the head's parameters",
+            f"the GAP network has at most {MOST:.0%} of the parameters of the same "
+            "network with the FC head (cost model, exact)",
+            at_most(reduced["params"], fc["params"], MOST),
+            f"{reduced['params']:,} against {fc['params']:,} parameters; the FC head alone {fc['head_params']:,}, the "
+            f"GAP head {reduced['head_params']:,}",
+            {"params_ratio": reduced["params"] / fc["params"]},
+        ),
+    ]
+
+
+def judge(data: dict) -> list[Part]:
+    """The claim in parts, from ``measure``'s data alone (pure)."""
+    cost, seeds = data["cost"], len(data["seeds"])
+    arms = data["parity"]["arms"]
+    cut, faster, gap_params = cost_parts(
+        cost, arms["1×1 reductions + GAP"]["step_seconds"], arms["naive module + GAP"]["step_seconds"]
     )
+    parts = [cut, faster]
 
     a, b = arms["1×1 reductions + GAP"], arms["naive module + GAP"]
     error = paired_difference(a["correct_per_image"], b["correct_per_image"], seeds, seeds)
@@ -120,17 +134,7 @@ def judge(data: dict) -> list[Part]:
         )
     )
 
-    parts.append(
-        Part(
-            "GAP removes the head's parameters",
-            f"the GAP network has at most {MOST:.0%} of the parameters of the same "
-            "network with the FC head (cost model, exact)",
-            at_most(reduced["params"], fc["params"], MOST),
-            f"{reduced['params']:,} against {fc['params']:,} parameters; the FC head alone {fc['head_params']:,}, the "
-            f"GAP head {reduced['head_params']:,}",
-            {"params_ratio": reduced["params"] / fc["params"]},
-        )
-    )
+    parts.append(gap_params)
 
     head = data["head"]
     g, f = head["arms"]["1×1 reductions + GAP"], head["arms"]["1×1 reductions + FC head"]
@@ -169,6 +173,55 @@ def judge(data: dict) -> list[Part]:
 # ---- render -------------------------------------------------------------------------------------------------
 
 
+def _cost_rows(cost: dict) -> str:
+    return "".join(
+        f"| {label} | {c['module_params']:,} | {c['module_macs'] / 1e6:.1f}M | {c['params']:,} | "
+        f"{c['macs'] / 1e6:.1f}M | {c['head_params']:,} |\n"
+        for label, c in cost.items()
+    )
+
+
+COST_HEADER = (
+    "| network | module parameters | module MACs | parameters | MACs | head parameters |\n|---|---|---|---|---|---|\n"
+)
+
+
+def render_cost(lab: Lab, data: dict, parts: list[Part]) -> None:
+    """The report of ``--scope cost``: what needs no training (the cost model and timed steps)."""
+    cost, timing = data["cost"], data["step_seconds"]
+
+    def draw(plt):
+        labels = list(cost)
+        short = [label.replace(" + ", "\n+ ") for label in labels]
+        panels = (("module_macs", "module MACs (M)", 1e-6), ("params", "parameters (M)", 1e-6))
+        for index, (key, title, scale) in enumerate(panels):
+            axis = plt.subplot(1, 3, index + 1)
+            axis.bar(range(len(labels)), [cost[label][key] * scale for label in labels], color=["C3", "C0", "C1"])
+            axis.set_xticks(range(len(labels)), short, fontsize=6)
+            axis.set_title(title, fontsize=9)
+        axis = plt.subplot(1, 3, 3)
+        for index, values in enumerate(timing.values()):
+            axis.plot([index] * len(values), [1e3 * v for v in values], "o", color=f"C{3 * (1 - index)}")
+        axis.set_xticks(range(len(timing)), [label.replace(" + ", "\n+ ") for label in timing], fontsize=6)
+        axis.set_xlim(-0.5, len(timing) - 0.5)
+        axis.set_title(f"training step (ms), batch {data['batch_size']}, per seed", fontsize=9)
+
+    plots = [lab.plot("cost.png", draw, size=(10, 3.6))]
+    body = (
+        "The parts of the claim that need no training, from the cost model (exact) and training steps timed on this "
+        f"machine: for each of seeds {data['seeds']}, each arm in turn (so a machine that slows down slows both) is "
+        f"built, one warm-up step, then {data['timed_steps']} steps of batch {data['batch_size']} on 28 px images are "
+        "timed. Whether the reductions keep the accuracy and whether an FC head overfits need training: the full "
+        "experiment (`convzoo experiment bottleneck`, committed in docs/experiments/bottleneck).\n\n"
+        "![cost](cost.png)\n\n"
+        + COST_HEADER
+        + _cost_rows(cost)
+        + "\n| network | ms per step, per seed |\n|---|---|\n"
+        + "".join(f"| {label} | {', '.join(f'{1e3 * v:.0f}' for v in values)} |\n" for label, values in timing.items())
+    )
+    lab.record({**data, "plots": plots}, body, claim=CLAIM, parts=parts)
+
+
 def render(lab: Lab, data: dict, parts: list[Part]) -> None:
     cost, parity, head = data["cost"], data["parity"], data["head"]
     labels = list(cost)
@@ -201,11 +254,7 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         axis.set_title("accuracy (%), per seed: ▲ train, ● test", fontsize=9)
 
     plots = [lab.plot("cost_and_accuracy.png", draw, size=(13, 3.8))]
-    rows = "".join(
-        f"| {label} | {c['module_params']:,} | {c['module_macs'] / 1e6:.1f}M | {c['params']:,} | "
-        f"{c['macs'] / 1e6:.1f}M | {c['head_params']:,} |\n"
-        for label, c in cost.items()
-    )
+    rows = _cost_rows(cost)
     runs = "".join(
         f"| {part} | {label} | {', '.join(f'{v:.1%}' for v in arm['train_accuracy'])} | "
         f"{', '.join(f'{v:.1%}' for v in arm['test_accuracy'])} | "
@@ -229,8 +278,10 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         "Steps are planned from one timed step of each arm and the timed cost of scoring (`step_seconds` in "
         "results.json), so the run fits its budget on any CPU. The standard error of a difference is over the "
         "evaluation images, paired (both arms see the same images), of the seed-mean accuracies.\n\n"
-        "![cost and accuracy](cost_and_accuracy.png)\n\n| network | module parameters | module MACs | parameters | "
-        "MACs | head parameters |\n|---|---|---|---|---|---|\n" + rows + "\n| part | network | training accuracy "
+        "![cost and accuracy](cost_and_accuracy.png)\n\n"
+        + COST_HEADER
+        + rows
+        + "\n| part | network | training accuracy "
         "(per seed) | test accuracy (per seed) | ms per step |\n|---|---|---|---|---|\n"
         + runs
         + "\nGoogLeNet reports +0.6% top-1 for GAP over FC layers on ImageNet (§5); Network in Network reports "
@@ -240,4 +291,4 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
     lab.record({**data, "plots": plots}, body, claim=CLAIM, parts=parts)
 
 
-__all__ = ["CLAIM", "MIN_TRAIN_ACCURACY", "PARITY_TOLERANCE", "judge", "render"]
+__all__ = ["CLAIM", "MIN_TRAIN_ACCURACY", "PARITY_TOLERANCE", "cost_parts", "judge", "render", "render_cost"]

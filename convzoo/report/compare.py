@@ -73,6 +73,7 @@ class CompareConfig:
     lr_without_batch_norm: float = 3e-4  # AlexNet, VGG: 1e-3 leaves VGG-16 at chance after 30 steps
     grad_clip: float = 2.0  # gradient-norm clipping
     precise_bn: int = 8  # training batches to recompute batch-norm statistics over before testing
+    learns_check: bool = True  # False: cost and speed only (the demo, which leaves training to the lab)
     out: str = "reports/compare"
     seed: int = 0
     imagenet: str | None = None  # a local ImageNet-1k validation set: measure the released weights' top-1 on it
@@ -81,8 +82,10 @@ class CompareConfig:
 
 
 def phases_for(config: CompareConfig) -> tuple[str, ...]:
-    """The phases a comparison runs: the ImageNet measurement only when a validation set was given."""
-    return PHASES[:2] + ("imagenet",) + PHASES[2:] if config.imagenet else PHASES
+    """The phases a comparison runs: the ImageNet measurement only when a validation set was given, the training
+    (the learns-check) unless it was switched off."""
+    phases = PHASES if config.learns_check else PHASES[:2]
+    return phases[:2] + ("imagenet",) + phases[2:] if config.imagenet else phases
 
 
 def _write_json(path: Path, payload: dict) -> None:
@@ -150,7 +153,8 @@ class Comparison:
             if name not in self.state["probe"]:
                 if on_probe is not None:
                     on_probe(name)
-                self.state["probe"][name] = asdict(probe_model(name, self.config.batch_size, amp))
+                probe = probe_model(name, self.config.batch_size, amp, train=self.config.learns_check)
+                self.state["probe"][name] = asdict(probe)
                 self.save()
                 self._check_probe_fits(time.perf_counter() - start)
         probes = {name: Probe(**values) for name, values in self.state["probe"].items()}
@@ -162,6 +166,7 @@ class Comparison:
                 batch_size=self.config.batch_size,
                 amp=amp,
                 published_px=self.published_px(),
+                learns_check=self.config.learns_check,
             )
         except OptionError:  # a budget that cannot be met: nothing to resume, the next run starts afresh
             remove_comparison(self.out)
@@ -228,7 +233,7 @@ class Comparison:
 
     def _replan_training(self, plan: Plan) -> bool:
         """Fit the training to the time really left, unless a model has already trained (same steps for all)."""
-        if any("train" in done for done in self.state["done"].values()):
+        if not self.config.learns_check or any("train" in done for done in self.state["done"].values()):
             return False
         self.calibration = 1.0
         probes = {name: Probe(**values) for name, values in self.state["probe"].items()}

@@ -243,7 +243,9 @@ def efficientnet(phis: Iterable[int] = range(5), published: Iterable[str] = tupl
 `create_model("efficientnet", phi=φ)` profiled at its own resolution (channels rounded to multiples of 8,
 repeats rounded up, resolution to a multiple of 8, so the ratio drifts from 2^φ):
 
-{markdown(["φ", "depth", "width", "resolution", "GMACs", "× φ=0", "2^φ"], formula_rows)}
+{markdown(["φ", "depth", "width", "resolution", "GMACs", "× φ=0", "2^φ"], formula_rows)}"""
+    if published_rows:  # the page of ``convzoo demo`` leaves the published models out (profiling B7 takes a minute)
+        text += f"""
 
 The published B0–B7 against the formula's network at the same φ (published / formula). The released
 models were rounded by hand: B1–B4 are shallower and cheaper than the formula, B5–B7 close in width

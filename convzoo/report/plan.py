@@ -69,6 +69,7 @@ class Plan:
     cpu: dict
     probe_s: float
     models: list[ModelPlan]
+    learns_check: bool = True  # False: no training planned (``CompareConfig.learns_check``)
 
     @property
     def estimate_s(self) -> float:
@@ -77,7 +78,7 @@ class Plan:
     def cuts(self) -> list[str]:
         """What was cut to fit, in words (empty when nothing was)."""
         lines = [f"{m.name}: {m.reason}" for m in self.models if m.reason]
-        if self.steps < MAX_STEPS and any(m.train_steps for m in self.models):
+        if self.learns_check and self.steps < MAX_STEPS and any(m.train_steps for m in self.models):
             lines.insert(0, f"training shortened to {self.steps} steps per model (of {MAX_STEPS}, one epoch)")
         if self.repeats < 2:
             lines.insert(0, "speed measured with 1 timed repeat (of 2)")
@@ -98,6 +99,9 @@ class Plan:
                 f"training: {precision}, {self.steps} steps of batch {self.batch_size} per model "
                 f"(re-planned before training from the time then left); speed: {self.repeats} timed repeat(s), "
                 f"optimized in {'bf16' if self.amp == 'bf16' else 'fp32'}"
+                if self.learns_check
+                else f"no learns-check (cost and speed only); speed: {self.repeats} timed repeat(s), optimized in "
+                f"{'bf16' if self.amp == 'bf16' else 'fp32'}"
             ),
         ]
         return lines + [f"cut to fit: {line}" for line in self.cuts()]
@@ -110,8 +114,11 @@ def choose_amp() -> str:
     return "bf16" if cpu_supports_bf16() else "none"
 
 
-def probe_model(name: str, batch_size: int, amp: str, input_channels: int = 1, image_size: int = 28) -> Probe:
-    """Time one build, one batch-1 forward at 224, and a training step (after a warm-up of each)."""
+def probe_model(
+    name: str, batch_size: int, amp: str, input_channels: int = 1, image_size: int = 28, *, train: bool = True
+) -> Probe:
+    """Time one build, one batch-1 forward at 224, and (``train``) a training step, after a warm-up of each; without
+    ``train`` (no learns-check) the step is not timed and counts as 0."""
     start = time.perf_counter()
     model = create_model(name).eval()
     build_s = time.perf_counter() - start
@@ -122,6 +129,8 @@ def probe_model(name: str, batch_size: int, amp: str, input_channels: int = 1, i
         model(x)
         forward_b1_s = time.perf_counter() - start
     del model
+    if not train:
+        return Probe(build_s, forward_b1_s, 0.0)
     small_input = wants_small_input(name, image_size)
     small = create_model(name, num_classes=NUM_CLASSES, in_chans=input_channels, small_input=small_input)
     small.train()
@@ -177,6 +186,7 @@ def make_plan(
     test_images: int = 1000,
     precise_bn: int = 8,
     published_px: dict[str, int] | None = None,
+    learns_check: bool = True,
 ) -> Plan:
     """The most work that fits what :func:`compare_budget` leaves after the probe; see the module docstring.
 
@@ -205,8 +215,9 @@ def make_plan(
         plans[name].speed, plans[name].estimate_s["speed"] = False, 0.0
         plans[name].reason = f"speed left out: needs ~{speed[name]:.0f} s, more than the budget leaves"
     left = available - sum(sum(p.estimate_s.values()) for p in plans.values())
-    plan = Plan(budget_s, amp, repeats, 0, batch_size, cpu_kind(), probe_s, [plans[n] for n in probes])
-    plan_training(plan, probes, left, test_images=test_images, precise_bn=precise_bn)
+    plan = Plan(budget_s, amp, repeats, 0, batch_size, cpu_kind(), probe_s, [plans[n] for n in probes], learns_check)
+    if learns_check:
+        plan_training(plan, probes, left, test_images=test_images, precise_bn=precise_bn)
     return plan
 
 

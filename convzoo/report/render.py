@@ -94,31 +94,35 @@ def explanation(results: dict, full_runs: str | Path | None = None) -> list[str]
     dtype = optimized_column_dtype(results)
     why = "native bf16 on this CPU" if dtype == "bf16" else "no native bf16 on this CPU"
     measured = [_imagenet_paragraph(config)] if config.get("imagenet") else []
-    return measured + [
-        (
-            "**ImageNet-1k top-1 (published)** is the figure published with each model's released weights "
-            "(torchvision's weight metadata, timm's results table), read from convzoo's weights table, not measured "
-            "here. Of a model's weights, the best published at 224 px is shown (the size the speed columns are timed "
-            "at); a model whose weights are evaluated at another size is also timed at that size, and the frontier "
-            "uses that latency. The frontier compares published accuracy with latency measured on this machine."
-        ),
-        (
-            "**Cost and speed** are measured on this machine for every model: parameters, fp32 weights, multiply-adds "
-            "and activation memory at 224×224 (the cost model), batch-1 latency (eager fp32) and batch-16 throughput, "
-            f"eager fp32 and optimized (batch norm folded, channels-last, {dtype}: {why}), timed interleaved after a "
-            "warm-up."
-        ),
-        (
-            f"¹ **Learns here** is a sanity check, not a ranking: each model's small-input variant trains from scratch "
-            f"on `{config['data']}` with one recipe (AdamW, one-cycle peaking at {config.get('lr')} with batch norm "
-            f"and {config.get('lr_without_batch_norm')} without, gradient norm clipped to {config['grad_clip']}, label "
-            f"smoothing 0.1, crop and flip, precise BN over {config['precise_bn']} batches, seed 0), then is tested on "
-            f"the held-out split. It passes when {learns_criterion(results)}. After a few dozen steps, accuracy "
-            "reflects how fast a model starts, not what it can reach: at this budget the models are not "
-            "distinguishable by accuracy, so the table shows pass/fail only; each model's test top-1 and first and "
-            "last losses are in `results.json` (`test_top1`, `loss_first`, `loss_last`)."
-        ),
-    ]
+    learns = [_learns_paragraph(results)] if config.get("learns_check", True) else []
+    published = (
+        "**ImageNet-1k top-1 (published)** is the figure published with each model's released weights "
+        "(torchvision's weight metadata, timm's results table), read from convzoo's weights table, not measured "
+        "here. Of a model's weights, the best published at 224 px is shown (the size the speed columns are timed "
+        "at); a model whose weights are evaluated at another size is also timed at that size, and the frontier "
+        "uses that latency. The frontier compares published accuracy with latency measured on this machine."
+    )
+    speed = (
+        "**Cost and speed** are measured on this machine for every model: parameters, fp32 weights, multiply-adds "
+        "and activation memory at 224×224 (the cost model), batch-1 latency (eager fp32) and batch-16 throughput, "
+        f"eager fp32 and optimized (batch norm folded, channels-last, {dtype}: {why}), timed interleaved after a "
+        "warm-up."
+    )
+    return [*measured, published, speed, *learns]
+
+
+def _learns_paragraph(results: dict) -> str:
+    config = results["config"]
+    return (
+        f"¹ **Learns here** is a sanity check, not a ranking: each model's small-input variant trains from scratch "
+        f"on `{config['data']}` with one recipe (AdamW, one-cycle peaking at {config.get('lr')} with batch norm "
+        f"and {config.get('lr_without_batch_norm')} without, gradient norm clipped to {config['grad_clip']}, label "
+        f"smoothing 0.1, crop and flip, precise BN over {config['precise_bn']} batches, seed 0), then is tested on "
+        f"the held-out split. It passes when {learns_criterion(results)}. After a few dozen steps, accuracy "
+        "reflects how fast a model starts, not what it can reach: at this budget the models are not "
+        "distinguishable by accuracy, so the table shows pass/fail only; each model's test top-1 and first and "
+        "last losses are in `results.json` (`test_top1`, `loss_first`, `loss_last`)."
+    )
 
 
 def fmnist_paragraph(results: dict, full_runs: str | Path | None = None) -> str:

@@ -48,7 +48,7 @@ def columns(results: dict) -> list[tuple[str, str]]:
         ("latency_b1_ms", "latency b1 (ms)"),
         ("throughput_b16", "img/s b16 eager fp32"),
         ("throughput_b16_optimized", f"img/s b16 optimized {optimized_column_dtype(results)}"),
-        ("learns", "learns here¹"),
+        *([("learns", "learns here¹")] if results["config"].get("learns_check", True) else []),
     ]
 
 

@@ -101,3 +101,14 @@ def test_the_lab_lines_give_the_tally_and_each_verdicts_parts(tmp_path):
         "  did not hold: thousand layers",
         f"  report: {tmp_path / 'report.md'}",
     ]
+
+
+def test_the_demos_compare_is_the_compare_command_without_its_learns_check(tmp_path, monkeypatch):
+    from convzoo.cli import compare
+
+    seen = []
+    monkeypatch.setattr(compare, "run", lambda args: seen.append(args) or 0)
+    assert demo._compare(3.0, tmp_path) == 0
+    (args,) = seen
+    assert args.budget == 3.0 and args.learns_check is False and args.overwrite and args.out == str(tmp_path)
+    assert compare._config(args).learns_check is False

@@ -56,6 +56,12 @@ def add_parser(subparsers) -> None:
         default=DEFAULT_LIMIT,
         help=f"images per model, class-balanced (default {DEFAULT_LIMIT}; 0: all)",
     )
+    parser.add_argument(
+        "--no-learns-check",
+        dest="learns_check",
+        action="store_false",
+        help="cost and speed only: leave out the short training run of each model",
+    )
     parser.add_argument("--out", default="reports/compare")
     parser.add_argument(
         "--resume", action="store_true", help="finish an interrupted comparison in --out, with its plan"
@@ -79,6 +85,7 @@ def _config(args: argparse.Namespace) -> CompareConfig:
         imagenet=args.imagenet,
         imagenet_labels=args.imagenet_labels,
         imagenet_limit=args.imagenet_limit or None,
+        learns_check=args.learns_check,
     )
 
 

@@ -13,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 
 setup: $(BIN)/.installed
 
-demo: setup  # the lecture's 13 CNNs compared, then the lab's two ResNet experiments: 10 minutes in all
+demo: setup  # the lecture, executable: its claims decided on this machine, one page (reports/demo/index.html); 10 min
 	$(BIN)/convzoo demo --budget 10 --out reports/demo
 
 test: setup  # the fast tier; its time on the slowest CPU kind is in the README (benchmarks/test_suite_time.py)

@@ -48,14 +48,14 @@ def test_the_cheap_parts_run_first_compare_gets_its_share_and_the_lab_the_rest(t
     calls = []
     _fake_lab(monkeypatch, clock, calls)
     assert main(["demo", "--budget", "10", "--out", str(tmp_path)]) == 0
-    # filters 0.04 x 10 = 0.4 min (24 s), bottleneck's cost scope 30 s, compare 0.3 x 10 = 3 min of which it took
-    # 150 s: 204 s spent; the lab plans for 600 - 0.05 x 600 - 20 (the page) - 204 = 346 s = 5.77 min, gradients
-    # 0.35 of it (2.018 min, all used), degradation what is left then (5.767 - 2.018 = 3.748 min)
+    # filters 0.05 x 10 = 0.5 min (30 s), bottleneck's cost scope 30 s, compare 0.3 x 10 = 3 min of which it took
+    # 150 s: 210 s spent; the lab plans for 600 - 0.05 x 600 - 20 (the page) - 210 = 340 s = 5.667 min, gradients
+    # 0.4 of it (2.267 min, all used), degradation what is left then (5.667 - 2.267 = 3.4 min)
     assert [(name, scope) for name, _, scope in calls] == [
         ("filters", None), ("bottleneck", "cost"), ("compare", None), ("gradients", None), ("degradation", None),
         ("page", None),
     ]  # fmt: skip
-    assert [round(b, 3) if b else b for _, b, _ in calls] == [0.4, None, 3.0, 2.018, 3.748, None]
+    assert [round(b, 3) if b else b for _, b, _ in calls] == [0.5, None, 3.0, 2.267, 3.4, None]
     record = json.loads((tmp_path / "demo.json").read_text())
     assert record["seconds"] == 550.0 and record["budget_minutes"] == 10  # 50 s kept back: the reserve and the page
     assert [p["part"] for p in record["parts"]] == ["filters", "bottleneck", "compare", "gradients", "degradation"]

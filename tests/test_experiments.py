@@ -214,7 +214,7 @@ def test_experiment_cli_prints_the_parts_from_the_record():
         ],
     }
     lines = verdict_lines(record)
-    assert lines[0] == "x: the claim undecided" and "held" in lines[1] and "a: 1 < 2" in lines[1]
+    assert lines[0] == "x: 1 of 2 held, 1 undecided" and "held" in lines[1] and "a: 1 < 2" in lines[1]
     old = {"experiment": "y", "quick": False, "held": False, "verdict": "plain-56 worse."}  # a record without parts
     assert verdict_lines(old) == ["y: the claim did not hold", "  plain-56 worse."]
 
@@ -231,8 +231,8 @@ def test_readme_lab_table_lists_parts_and_reads_old_records(tmp_path):
             record["parts"] = [{"name": "vanishes at init", "verdict": "did not hold"}]
         (tmp_path / "docs" / "experiments" / name / "results.json").write_text(json.dumps(record))
     table = readme_lab(tmp_path)
-    assert "**undecided**<br>vanishes at init: did not hold" in table
-    assert table.count("**undecided**") == len(NAMES)
+    assert "**0 of 1 held, 1 did not hold**<br>vanishes at init: did not hold" in table
+    assert table.count("**undecided**") == len(NAMES) - 1  # the records without parts: their one verdict
 
 
 def test_experiment_cli(capsys):
@@ -319,3 +319,12 @@ def test_bottleneck_cost_scope_needs_no_training_and_unknown_scopes_are_one_line
     assert main(["experiment", "gradients", "--scope", "cost", "--out", str(tmp_path / "g")]) == 2
     assert "experiment 'gradients' has no scope 'cost' (its scopes: none: it runs whole)" in capsys.readouterr().err
     assert not (tmp_path / "g").exists()  # refused before the folder was made
+
+
+def test_the_kernel_fit_takes_its_full_steps_unless_half_the_budget_cannot_pay_for_them(tmp_path):
+    from convzoo.experiments.filters import FIT_STEPS, KERNEL_IMAGES, MIN_FIT_STEPS, planned_fit_steps
+    from convzoo.experiments.lab import Lab, fashion_mnist_sample
+
+    images = fashion_mnist_sample().train_images[:KERNEL_IMAGES]
+    assert planned_fit_steps(Lab("filters", tmp_path, 60.0, False), images) == FIT_STEPS
+    assert planned_fit_steps(Lab("filters", tmp_path, 0.01, False), images) == MIN_FIT_STEPS  # 0.6 s: the floor

@@ -42,7 +42,18 @@ def test_without_native_bf16_auto_times_fp32_only_and_bf16_is_refused(no_bf16):
 
 
 def _timed(monkeypatch, seconds):
+    monkeypatch.setattr(speed, "_MEASURED", {})  # a fresh process: nothing measured yet
     monkeypatch.setattr(speed, "time_steps", lambda options: seconds[: len(options)])
+
+
+def test_one_process_times_the_candidates_once(monkeypatch, no_bf16):
+    calls = []
+    monkeypatch.setattr(speed, "_MEASURED", {})
+    monkeypatch.setattr(speed, "time_steps", lambda options: calls.append(options) or [1.0, 0.5])
+    first, second = choose("cpu", "auto"), choose("cpu", "auto")  # the demo's experiments, one after another
+    assert len(calls) == 1 and first == second and first[0] == Settings("cpu", None, True)
+    choose("cpu", "none")  # the same candidates (fp32 only on this CPU): still one measurement
+    assert len(calls) == 1
 
 
 def test_the_fastest_setting_is_kept_when_it_beats_fp32_nchw_by_the_margin(monkeypatch, native_bf16):

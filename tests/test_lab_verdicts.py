@@ -225,6 +225,11 @@ def test_gradients_judge_holds_from_data():
     assert parts["vanishes at init"].numbers["ratios"] == [1e-20, 3e-20]
     assert "PyTorch default init" in parts["vanishes at init"].claim
     assert parts["He init keeps it at init"].numbers["ratios"] == [0.06, 0.02]
+    # under an epoch at the high rate (a demo's few steps) says nothing about diverging or taming, either way
+    short = {p.name: p for p in judge({**vanishing, "epochs": 0.35})}
+    for name in ("too-high lr diverges", "clipping tames it", "clipping, not a smaller step"):
+        assert short[name].verdict == UNDECIDED and "training too short to judge: 0.3 epochs" in short[name].evidence
+    assert short["vanishes at init"].verdict == HELD and short["skip connections: trains better"].verdict == HELD
 
 
 def test_gradients_judge_does_not_hold_and_is_undecided_from_data():

@@ -37,9 +37,9 @@ from ..runtime import cpu_kind
 from ..tables import console, to_json
 from .outputs import writable_dir
 
-CHEAP_SHARE = 0.04  # of the whole budget, for the filters experiment (it plans its steps within it)
+CHEAP_SHARE = 0.05  # of the whole budget, for the filters experiment (it plans its steps within it)
 COMPARE_SHARE = 0.3  # of the whole budget: cost, speed and the frontier of the 13 models, no training
-LAB_SHARES = {"gradients": 0.35, "degradation": 0.65}  # of the time left for the lab
+LAB_SHARES = {"gradients": 0.4, "degradation": 0.6}  # of the time left for the lab
 MIN_MINUTES = 1.0  # the shortest demo: compare's probe of the 13 models takes tens of seconds on the slowest CPU
 MIN_LAB_MINUTES = 0.5  # below this an experiment is skipped: it could not train at all
 # kept back from the lab for the parts' own overruns (each plans from timed estimates; measured: the last experiment

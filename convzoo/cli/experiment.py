@@ -40,7 +40,8 @@ def add_parser(subparsers) -> None:
 def verdict_lines(record: dict) -> list[str]:
     """The claim's verdict and, when the record has them, one line per part: read from the data, not the Markdown."""
     lines = [
-        f"{record['experiment']}: {headline(record)}" + (" (quick mode: decides nothing)" if record["quick"] else "")
+        f"{record['experiment']}: {'' if record.get('parts') else 'the claim '}{headline(record)}"
+        + (" (quick mode: decides nothing)" if record["quick"] else "")
     ]
     for part in record.get("parts", []):
         lines.append(f"  {part['verdict']:<13} {part['name']}: {part['evidence']}")

@@ -79,6 +79,7 @@ DESCRIPTION = (
     "after training; clipping against a too-high lr"
 )
 DEFAULT_BUDGET_MINUTES = 14.0
+WARMUP_STEPS = 20
 
 
 # ---- measure ------------------------------------------------------------------------------------------------
@@ -156,13 +157,19 @@ def clipping_run(data: Data, recipe: Recipe, seed: int, clip: float | None, fit_
     }
 
 
+def warmup_steps(steps: int) -> int:
+    """The linear warm-up: 20 steps, or a tenth of a shorter run's (a demo's few dozen steps would otherwise end
+    before the learning rate reached its peak)."""
+    return max(1, min(WARMUP_STEPS, steps // 10))
+
+
 def measure(lab: Lab) -> dict:
     data = fashion_mnist_sample()
     recipe = lab.recipe(steps=1, lr=LR, batch_size=8 if lab.quick else 64, image_size=IMAGE_SIZE, track_grad_norm=True)
     small = lab.budget_minutes < 5  # a short run (``convzoo demo``): measure on fewer images, leave time to train
-    count = 16 if lab.quick else (64 if small else MEASURE_BATCH)
+    count = 16 if lab.quick else (32 if small else MEASURE_BATCH)
     probe = (resized(data.train_images[:count], IMAGE_SIZE), data.train_labels[:count])
-    fit_limit = 200 if lab.quick else (1000 if small else len(data.train_labels))
+    fit_limit = 200 if lab.quick else (500 if small else len(data.train_labels))
 
     # 1. the claim as the nets come out of the constructor: no training, so it is decided whatever the budget
     at_init = [measure_at_init(label, DEFAULT_INIT, seed, probe) for label in VARIANTS for seed in SEEDS]
@@ -176,6 +183,7 @@ def measure(lab: Lab) -> dict:
     recipe.steps = lab.steps(
         builders, data, recipe, share=0.9, quick_steps=3, maximum=3000, runs_each=len(SEEDS), reserve_seconds=reserve
     )
+    recipe.warmup_steps = warmup_steps(recipe.steps)
     # 2–3. He init at initialization (each run's first profile) and the four nets trained
     runs = [measure_run(label, data, recipe, seed, probe, fit_limit) for label in VARIANTS for seed in SEEDS]
 

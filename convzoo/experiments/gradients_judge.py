@@ -211,13 +211,17 @@ def _clipping_parts(data: dict) -> list[Part]:
     clipped = [run for run in data["exploding"] if run["clip_norm"] is not None]
     controls = data.get("controls", [])
     blew = [HELD if diverged(run["loss_curve"]) else FAILED for run in free]
+    # a run shorter than an epoch shows too little of the high rate to say whether it diverges or is tamed (a demo's
+    # few steps end before a divergence could build up): those parts read undecided, as "after training" does
+    short = short_training(data["epochs"], minimum=MIN_EPOCHS_TRAINED)
     parts = [
         Part(
             "too-high lr diverges",
             f"plain-20 at lr {data['high_lr']:g} without clipping diverges (loss not finite, or "
-            "last 10% of steps at or above the first step's loss; every seed)",
-            every_seed(blew),
-            "final loss per seed: "
+            f"last 10% of steps at or above the first step's loss; every seed; at least {MIN_EPOCHS_TRAINED:g} epoch)",
+            UNDECIDED if short else every_seed(blew),
+            (f"{short}; " if short else "")
+            + "final loss per seed: "
             + _fmt([mean_tail(r["loss_curve"]) for r in free], ".3g")
             + "; largest gradient norm: "
             + _fmt([max(r["grad_norm_curve"], default=math.nan) for r in free], ".3g"),
@@ -243,6 +247,8 @@ def _clipping_parts(data: dict) -> list[Part]:
     if verdict == HELD and not all(0 < f < MINORITY for f in fractions):
         verdict = UNDECIDED  # it trained, but not by clipping the spikes: never fired, or rescaled most steps
         note = f" (clipping must fire on some steps but fewer than {MINORITY:.0%} of them to be clipping)"
+    if short:
+        verdict, note = UNDECIDED, f" ({short})"
     parts.append(
         Part(
             "clipping tames it",
@@ -266,8 +272,9 @@ def _clipping_parts(data: dict) -> list[Part]:
             "clipping, not a smaller step",
             "plain-20 without clipping at the clipped run's mean step (lr × the mean of min(1, threshold ÷ norm)) "
             "diverges, so clipping the spikes, not a smaller average step, is what tames the run (every seed)",
-            every_seed(control_diverged) if len(controls) == len(SEEDS) else UNDECIDED,
-            "control lr per seed: "
+            every_seed(control_diverged) if len(controls) == len(SEEDS) and not short else UNDECIDED,
+            (f"{short}; " if short else "")
+            + "control lr per seed: "
             + _fmt([run["lr"] for run in controls], ".3g")
             + f"; loss first → last 10%: {_loss_text(controls)}",
             {"per_seed": control_diverged},

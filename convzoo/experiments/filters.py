@@ -20,6 +20,7 @@ from torch import nn
 
 from .. import registry
 from ..data.fashion_mnist import NUM_CLASSES
+from ..plotting import log_scale
 from ..training.step import TrainingStep
 from .evaluation import accuracy
 from .lab import Lab, fashion_mnist_sample, train
@@ -66,9 +67,10 @@ def _draw_errors(plt, fits: dict) -> None:
     for index, (name, runs) in enumerate(fits.items()):
         for seed, (_, errors) in zip(SEEDS, runs, strict=True):
             label = f"{name}, start {seed}"
-            plt.semilogy(
+            plt.plot(
                 range(len(errors)), errors, color=f"C{index}", linestyle="-" if seed == SEEDS[0] else ":", label=label
             )
+    log_scale(plt.gca(), "y")
     plt.xlabel("gradient step")
     plt.ylabel("‖learned − filter‖ / ‖filter‖")
     plt.title("A 3×3 convolution learns a hand-designed filter")

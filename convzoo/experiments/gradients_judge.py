@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from ..plotting import log_scale
 from .gradient_flow import (
     CLIP_PERCENTILE,
     DEFAULT_INIT,
@@ -305,7 +306,7 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
             axis = plt.subplot(1, 3, panel + 1)
             for run in runs:
                 norms = run["gradient_norms"] if moment is None else run["gradient_norms"][moment]
-                axis.semilogy(
+                axis.plot(
                     run["depths"],
                     [max(n, 1e-300) for n in norms],  # an exact 0 (a dead net) drawn at the axis' floor
                     color=colors[run["label"]],
@@ -314,6 +315,7 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
                     marker=".",
                     markersize=3,
                 )
+            log_scale(axis, "y")
             axis.set_xlabel("depth of the block's output (weighted layers)")
             axis.set_ylabel("‖∂L/∂h‖ (float64)")
             axis.set_title(title, fontsize=9)

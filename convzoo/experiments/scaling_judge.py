@@ -11,6 +11,7 @@ wins the same way; otherwise it is undecided.
 
 from __future__ import annotations
 
+from ..plotting import log_scale
 from .lab import Lab
 from .verdicts import Part, compare_arms, gap_text, paired_difference, separation
 
@@ -72,8 +73,6 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
     markers = {"base": "D", "width": "s", "depth": "^", "resolution": "o", "compound": "*"}
 
     def draw(plt):
-        from matplotlib.ticker import FuncFormatter
-
         base = arms[0]
         for arm in arms:
             xs = [arm["macs"] / 1e6] * len(arm["accuracy"])
@@ -93,11 +92,8 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
                     label=arm["kind"],
                     color=f"C{list(markers).index(arm['kind'])}",
                 )
-        plt.xscale("log")
-        # Plain numbers on both tick sets: the span is under a decade, so the default log labels read "3×10⁰".
-        plain = FuncFormatter(lambda value, _position: f"{value:g}")
-        plt.gca().xaxis.set_major_formatter(plain)
-        plt.gca().xaxis.set_minor_formatter(plain)
+        # plain numbers on both tick sets: the span is under a decade, so the default log labels read "3×10⁰"
+        log_scale(plt.gca(), "x", minor_labels=True)
         plt.xlabel("MACs per image (M), log scale")
         plt.ylabel("test accuracy (%): line = seed mean, dots = seeds")
         plt.title(f"base {base['size']} px → {data['target']:.2f}× MACs, {len(data['seeds'])} seeds per arm")

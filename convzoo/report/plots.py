@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from .. import files
-from ..plotting import pyplot
+from ..plotting import log_scale, pyplot
 
 
 def plot_confusion(confusion: torch.Tensor, classes: list[str], path: str | Path, title: str) -> Path:
@@ -84,7 +84,7 @@ def _labelled_scatter(
             row[x_key], row[y_key], s=size, color=_color(row["family"]), alpha=0.6, edgecolors="black", linewidths=0.5
         )
         axes.annotate(row["model"], (row[x_key], row[y_key]), fontsize=8, xytext=(4, 4), textcoords="offset points")
-    axes.set_xscale("log")
+    log_scale(axes, "x", minor_labels=True)
     if min_y_span is not None:  # an axis zoomed onto a 1-point gap would draw noise as a ranking
         values = [r[y_key] for r in points]
         middle, span = (max(values) + min(values)) / 2, max(min_y_span, max(values) - min(values)) * 1.2
@@ -142,7 +142,7 @@ def plot_params_by_family(rows: list[dict], path: str | Path) -> Path:
     )
     for index, row in enumerate(ordered):
         axes.text(row["params"] / 1e6, index, f" {row['params'] / 1e6:.1f}M", va="center", fontsize=8)
-    axes.set_xscale("log")
+    log_scale(axes, "x")
     axes.set_xlabel("parameters (millions, log scale)")
     axes.set_title("Parameters per model, coloured by family")
     figure.tight_layout()
@@ -254,16 +254,11 @@ def published_top1_figure(
             label=frontier_label,
         )
         axes.legend(loc="lower right", fontsize=8)
-    axes.set_xscale("log")
+    log_scale(axes, "x", minor_labels=True)  # 30, not 3×10¹: these axes are read, not admired
     values = [r["top1"] for r in rows]
     axes.set_ylim(min(values) - 3, max(values) + 3)  # room for the labels above and below
     low, high = min(r[x_key] for r in rows), max(r[x_key] for r in rows)
     axes.set_xlim(low / 1.6, high * 1.6)
-    from matplotlib.ticker import FuncFormatter
-
-    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 30, not 3×10¹: these axes are read, not admired
-    axes.xaxis.set_major_formatter(plain)
-    axes.xaxis.set_minor_formatter(plain)
     axes.tick_params(axis="x", which="minor", labelsize=7)
     axes.set_xlabel(xlabel)
     axes.set_ylabel("ImageNet-1k top-1 (%), published with the weights")

@@ -42,7 +42,7 @@ STYLE = (
     "table{display:block;overflow-x:auto;border-collapse:collapse;font-size:13px;margin:1em 0}"
     "td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
     "img{max-width:100%;height:auto}code{background:#f3f3f3;padding:0 .2em;overflow-wrap:anywhere}"
-    "p,li,td{overflow-wrap:anywhere}"
+    "p,li,td{overflow-wrap:anywhere}td strong{white-space:nowrap}"  # a verdict is never split: "undecid-ed"
 )
 
 

@@ -20,8 +20,10 @@ from convzoo.experiments.record import rejudge
 
 def main(folders: list[str]) -> int:
     for folder in map(Path, folders):
-        name = json.loads((folder / "results.json").read_text())["experiment"]
-        report = rejudge(folder, experiments.experiment(name).judge)
+        stored = json.loads((folder / "results.json").read_text())
+        module = experiments.experiment(stored["experiment"])
+        judge = getattr(module, "JUDGES", {})[stored["scope"]] if stored.get("scope") else module.judge
+        report = rejudge(folder, judge)
         record = json.loads((folder / "results.json").read_text())
         print(f"{report}: " + "; ".join(f"{p['name']}: {p['verdict']}" for p in record["parts"]))
     return 0

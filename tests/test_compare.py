@@ -61,7 +61,7 @@ def test_a_budget_below_the_cost_columns_says_it_cannot_be_met_and_what_would():
 
 
 def test_a_probe_that_outruns_the_budget_stops_and_says_so(tmp_path, monkeypatch, capsys):
-    def slow_probe(*args):
+    def slow_probe(*args, **kwargs):
         time.sleep(0.7)  # over the whole 0.6 s budget after one model
         return Probe(build_s=0.01, forward_b1_s=0.01, train_step_s=0.01)
 
@@ -135,7 +135,7 @@ def test_a_stopped_comparison_leaves_a_partial_report_and_resume_completes_it(tm
 def _fixed_probe(monkeypatch):
     """The plan (whether the speed and learns phases run) must not depend on how loaded the machine is."""
     probe = Probe(build_s=0.01, forward_b1_s=0.01, train_step_s=0.01)
-    monkeypatch.setattr(compare_module, "probe_model", lambda *args: probe)
+    monkeypatch.setattr(compare_module, "probe_model", lambda *args, **kwargs: probe)
 
 
 def test_a_failing_phase_is_reported_in_its_row(tmp_path, monkeypatch):

@@ -49,6 +49,7 @@ def page(tmp_path_factory):
     _experiment(out, "filters", "A convolution is a filter.", [], 20)
     _experiment(out, "bottleneck", "1×1 reductions cut the cost.", ["held", "held", "held"], 31)
     _experiment(out, "gradients", "The gradient vanishes.", ["held", "leans against", "undecided"], 140)
+    _experiment(out, "degradation", "An earlier demo's degradation.", ["held"], 99)  # stale: skipped in this run
     parts = [
         {"part": "filters", "budget_minutes": 0.4, "seconds": 20.0},
         {"part": "bottleneck", "scope": "cost", "budget_minutes": None, "seconds": 31.0},
@@ -81,6 +82,7 @@ def test_the_page_follows_the_lecture_and_shows_each_claims_parts(page):
     assert "| gradients part 1 | rule 1 | **leans against** | numbers 1 |" in text
     assert "**On this machine: held.**" in text and "the kernels converged" in text  # filters: one verdict, no parts
     assert "`degradation`: skipped: too little of the budget was left" in text
+    assert "An earlier demo's degradation." not in text  # what an earlier run left in the folder is not shown
     # the lecture's numbers from the cost model: 112.9M multiply-adds for the direct 5×5, VGG-16's 138M parameters
     assert "**112.9M**" in text and "**138,357,544** parameters" in text
     # compound scaling is not trained here: the committed run, labelled as not this machine's

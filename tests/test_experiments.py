@@ -44,7 +44,7 @@ def _parts(tmp_path, name):
 def test_gradients(tmp_path):
     results = _run("gradients", tmp_path)
     parts = _parts(tmp_path, "gradients")
-    assert {"vanishes at init", "deeper vanishes more", "He init keeps it at init", "too-high lr diverges",
+    assert {"vanishes at init", "deeper vanishes more", "He init keeps it at init", "too-high lr fails to train",
             "clipping tames it", "clipping, not a smaller step"} <= set(parts)  # fmt: skip
     # the vanishing is measured on PyTorch's default init, untrained: every net, every seed, its own profile
     assert {(run["label"], run["init"], run["seed"]) for run in results["at_init"]} == {
@@ -75,8 +75,10 @@ def test_gradients(tmp_path):
         if run["clip_norm"] is not None:
             fired = [n for n in run["grad_norm_curve"] if n > run["clip_norm"]]
             assert run["clipped_steps"] == len(fired)
-            # the control trains without clipping at the clipped run's mean step: lr × mean of min(1, clip ÷ norm)
-            factor = sum(min(1.0, run["clip_norm"] / n) for n in run["grad_norm_curve"]) / len(run["grad_norm_curve"])
+            # the control trains without clipping at the clipped run's mean step: its schedule scaled so that the mean
+            # of lr_t equals the clipped run's mean of lr_t × min(1, clip ÷ norm_t)
+            steps = list(zip(run["lr_curve"], run["grad_norm_curve"], strict=True))
+            factor = sum(lr * min(1.0, run["clip_norm"] / n) for lr, n in steps) / sum(lr for lr, _ in steps)
             control = next(c for c in results["controls"] if c["control_of_seed"] == run["seed"])
             assert control["lr"] == pytest.approx(run["lr"] * factor) and control["clip_norm"] is None
     assert sorted(c["control_of_seed"] for c in results["controls"]) == [0, 1]
@@ -300,6 +302,7 @@ def test_the_gradient_experiments_two_initializations_and_dead_units():
 def test_bottleneck_cost_scope_needs_no_training_and_unknown_scopes_are_one_line(tmp_path, capsys):
     experiments.run("bottleneck", out=tmp_path / "cost", quick=True, scope="cost")
     record = json.loads((tmp_path / "cost" / "results.json").read_text())
+    assert record["scope"] == "cost" and "without costing accuracy" not in record["claim"]  # only what it tested
     assert [p["name"] for p in record["parts"]] == [
         "reductions cut the module's cost",
         "reductions make a step faster",

@@ -34,7 +34,7 @@ def test_compare_seeds_undecided_inside_the_spread_overlapping_or_one_seed():
 
 def test_compare_seeds_margin_applies_to_the_claimed_direction_only():
     assert verdicts.compare_seeds([0.10, 0.11], [0.20, 0.21], margin=0.05) == HELD  # gap 0.09 > 0.05
-    assert verdicts.compare_seeds([0.10, 0.11], [0.20, 0.21], margin=0.2) == LEANS_FOR  # gap 0.09 < 0.2
+    assert verdicts.compare_seeds([0.10, 0.11], [0.20, 0.21], margin=0.2) == UNDECIDED  # gap 0.09 < 0.2
     assert verdicts.compare_seeds([0.20, 0.21], [0.10, 0.11], margin=0.2) == FAILED
     with pytest.raises(ValueError):
         verdicts.compare_seeds([1, 2], [3, 4], better="bigger")
@@ -171,6 +171,7 @@ def _exploding(free_curve, clipped_curve, clipped_steps=3):
                 "loss_curve": free_curve,
                 "grad_norm_curve": [1e3],
                 "clipped_steps": 0,
+                "training_set": {"loss": free_curve[-1] if all(map(math.isfinite, free_curve)) else math.nan},
             }
             for s in (0, 1)
         ),
@@ -184,16 +185,18 @@ def _exploding(free_curve, clipped_curve, clipped_steps=3):
                 "clipped_steps": clipped_steps,
                 "clip_ratio_median": 2.5,
                 "clip_ratio_max": 9.0,
+                "training_set": {"loss": clipped_curve[-1]},
             }
             for s in (0, 1)
         ),
     ]
 
 
-def _controls(curve):
+def _controls(curve, final=None):
+    final = final if final is not None else (curve[-1] if all(map(math.isfinite, curve)) else math.nan)
     return [
         {"seed": s, "clip_norm": None, "lr": 0.4, "loss_curve": curve, "grad_norm_curve": [9.0], "clipped_steps": 0,
-         "control_of_seed": s}
+         "control_of_seed": s, "training_set": {"loss": final}}
         for s in (0, 1)
     ]  # fmt: skip
 
@@ -218,7 +221,7 @@ def test_gradients_judge_holds_from_data():
         "vanishes after training",
         "batch norm: trains better",
         "skip connections: trains better",
-        "too-high lr diverges",
+        "too-high lr fails to train",
         "clipping tames it",
         "clipping, not a smaller step",
     ]
@@ -227,7 +230,7 @@ def test_gradients_judge_holds_from_data():
     assert parts["He init keeps it at init"].numbers["ratios"] == [0.06, 0.02]
     # under an epoch at the high rate (a demo's few steps) says nothing about diverging or taming, either way
     short = {p.name: p for p in judge({**vanishing, "epochs": 0.35})}
-    for name in ("too-high lr diverges", "clipping tames it", "clipping, not a smaller step"):
+    for name in ("too-high lr fails to train", "clipping tames it", "clipping, not a smaller step"):
         assert short[name].verdict == UNDECIDED and "training too short to judge: 0.3 epochs" in short[name].evidence
     assert short["vanishes at init"].verdict == HELD and short["skip connections: trains better"].verdict == HELD
 
@@ -249,7 +252,7 @@ def test_gradients_judge_does_not_hold_and_is_undecided_from_data():
     assert parts["deeper vanishes more"].verdict == FAILED  # plain-20's −2.0/−1.7 below plain-56's −0.3/−0.2
     assert parts["He init keeps it at init"].verdict == FAILED
     assert parts["vanishes after training"].verdict == UNDECIDED
-    assert parts["too-high lr diverges"].verdict == FAILED
+    assert parts["too-high lr fails to train"].verdict == FAILED
     assert parts["clipping tames it"].verdict == UNDECIDED  # it trained, but clipping did nothing
     assert parts["clipping, not a smaller step"].verdict == FAILED  # the smaller step alone trains
 
@@ -268,8 +271,38 @@ def test_gradients_judge_does_not_hold_and_is_undecided_from_data():
         assert short["vanishes after training"].verdict == UNDECIDED
         assert "training too short to judge: 0.3 epochs" in short["vanishes after training"].evidence
         assert short["vanishes at init"].verdict == HELD  # initialization does not depend on training
-        assert short["clipping tames it"].verdict == UNDECIDED  # no healthy run: no threshold, no clipping runs
-        assert "no plain-20 run trained" in short["clipping tames it"].evidence
+        assert short["clipping tames it"].verdict == UNDECIDED  # too short, and no clipping runs either
+        assert "training too short to judge" in short["clipping tames it"].evidence
+    no_threshold = {p.name: p for p in judge(_gradients_data(
+        [[1e-20, 1.0], [3e-20, 1.0]], [[0.06, 1.0], [0.02, 1.0]], [[1e-5, 1.0], [1e-5, 1.0]], [],
+    ))}  # fmt: skip
+    assert "no plain-20 run trained at the normal lr" in no_threshold["clipping tames it"].evidence
+
+
+def test_a_net_that_dies_at_the_high_rate_failed_to_train_and_so_did_a_dead_control():
+    from convzoo.experiments.gradients import judge
+
+    ln10 = math.log(10)
+    dead = [2.309] + [ln10] * 9  # the first step a little above ln 10, then a constant output: ends below its start
+    data = _gradients_data(
+        [[1e-20, 1.0], [3e-20, 1.0]], [[0.06, 1.0], [0.02, 1.0]], [[1e-5, 1.0], [1e-5, 1.0]],
+        _exploding(dead, [2.3] * 5 + [1.0] * 5), controls=_controls(dead),
+    )  # fmt: skip
+    for run in data["exploding"]:
+        if run["clip_norm"] is None:
+            run["training_set"]["loss"] = ln10  # died, did not blow up
+    parts = {p.name: p.verdict for p in judge(data)}
+    assert parts["too-high lr fails to train"] == HELD  # dead is failing, as NaN is
+    assert parts["clipping, not a smaller step"] == HELD  # the control died too: the smaller step does not tame it
+    trained_control = _controls([2.3] * 5 + [1.0] * 5)
+    assert {p.name: p.verdict for p in judge({**data, "controls": trained_control})}[
+        "clipping, not a smaller step"
+    ] == (FAILED)
+    # a clipped run whose curve falls but whose net ends dead (its training-set loss at ln 10) did not train
+    for run in data["exploding"]:
+        if run["clip_norm"] is not None:
+            run["training_set"]["loss"] = ln10
+    assert {p.name: p.verdict for p in judge(data)}["clipping tames it"] == FAILED
 
 
 def test_a_run_that_did_not_train_ranks_below_every_run_that_did():
@@ -308,8 +341,9 @@ def test_leans_say_which_way_the_data_point_when_nothing_is_decided():
     assert verdicts.compare_seeds([0.10, 0.20], [0.25, 0.26], better="lower") == LEANS_FOR
     assert verdicts.compare_seeds([0.25, 0.26], [0.10, 0.20], better="lower") == LEANS_AGAINST
     assert verdicts.compare_seeds([0.10, 0.30], [0.20, 0.40]) == UNDECIDED  # overlapping: no direction
-    # a margin not reached, in the claimed direction: leans for, not held
-    assert verdicts.compare_seeds([0.10, 0.11], [0.20, 0.21], margin=0.2) == LEANS_FOR
+    # a claimed margin not reached: no lean towards the claim (beyond the spread, within the margin: undecided)
+    assert verdicts.compare_seeds([0.10, 0.11], [0.20, 0.21], margin=0.2) == UNDECIDED
+    assert verdicts.compare_seeds([0.10, 0.40], [0.65, 0.66], margin=0.2) == LEANS_FOR  # gap 0.25: > margin, < spread
 
 
 def test_tally_counts_every_verdict_and_says_them_in_words():
@@ -404,6 +438,7 @@ def test_a_first_block_gradient_of_exactly_zero_is_the_lowest_flow_but_nan_decid
     assert reaches_further([0.6], [-math.inf]) == UNDECIDED  # one seed decides nothing
     assert reaches_further([0.6, 0.4], [-1.0, -1.3]) == HELD  # finite: the seed-spread rule
     assert reaches_further([-1.2, -1.0], [-1.1, -1.3]) == UNDECIDED
+    assert reaches_further([-math.inf, -math.inf], [0.6, 0.4]) == FAILED  # the mirror case, as strictly
 
 
 def test_rejudge_decides_a_stored_run_again_and_keeps_its_measurements(tmp_path):
@@ -435,3 +470,31 @@ def test_rejudge_decides_a_stored_run_again_and_keeps_its_measurements(tmp_path)
     (tmp_path / "results.json").write_text(json.dumps({**record, "quick": True}))
     with pytest.raises(ValueError, match="only a full run"):
         rejudge(tmp_path, judge)
+
+
+def test_rejudge_reads_stored_nulls_back_as_nan_and_keeps_absent_values_absent(tmp_path):
+    import json
+
+    from convzoo.experiments.record import numbers_restored, rejudge
+    from convzoo.tables import to_json
+
+    stored = json.loads(to_json({"loss": math.nan, "curve": [1.0, math.inf], "clip_norm": None, "n": 3}))
+    assert stored == {"loss": None, "curve": [1.0, None], "clip_norm": None, "n": 3}  # strict JSON: null
+    restored = numbers_restored(stored)
+    assert math.isnan(restored["loss"]) and math.isnan(restored["curve"][1]) and restored["clip_norm"] is None
+    # the gradients judge on a stored run with NaN numbers: no TypeError, the NaN parts decide nothing
+    from convzoo.experiments.gradients import judge
+
+    data = _gradients_data(
+        [[1e-20, 1.0], [3e-20, 1.0]], [[0.06, 1.0], [0.02, 1.0]], [[math.nan, 1.0], [1e-5, 1.0]],
+        _exploding([2.3, math.nan], [2.3] * 5 + [1.0] * 5),
+    )  # fmt: skip
+    data["runs"][1]["training_set"]["loss"] = math.nan
+    data["runs"][1]["dead_fraction"] = math.nan
+    record = {"experiment": "gradients", "quick": False, "claim": "c", "held": None, "verdict": "-", "parts": [],
+              "provenance": {"git_commit": "abc1234"}, "results": data}  # fmt: skip
+    (tmp_path / "results.json").write_text(to_json(record))
+    (tmp_path / "report.md").write_text("# old\n\nCommand: `x`\n")
+    rejudge(tmp_path, judge)
+    parts = {p["name"]: p["verdict"] for p in json.loads((tmp_path / "results.json").read_text())["parts"]}
+    assert parts["vanishes after training"] == UNDECIDED and parts["vanishes at init"] == HELD

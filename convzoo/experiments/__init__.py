@@ -69,7 +69,7 @@ def run(
     )
     if budget <= 0:
         raise OptionError(f"--budget must be positive minutes, got {budget}")
-    lab = Lab(name, out, budget, quick)
+    lab = Lab(name, out, budget, quick, scope=scope)
     lab.settings, lab.speed = choose(device, amp, measure=not quick)  # a bad option fails before the folder is made
     out.mkdir(parents=True, exist_ok=True)
     torch.set_flush_denormal(True)  # vanishing signals reach denormal floats, several times slower on x86

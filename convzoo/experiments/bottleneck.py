@@ -270,6 +270,7 @@ def run_cost(lab: Lab) -> None:
 
 
 SCOPES = {"cost": run_cost}  # ``convzoo experiment bottleneck --scope cost``
+JUDGES = {"cost": judge_cost}  # each scope's judge, for re-judging its stored results
 
 
 __all__ = [

@@ -142,17 +142,20 @@ def clipping_run(data: Data, recipe: Recipe, seed: int, clip: float | None, fit_
     curve = train(model, data, replace(recipe, clip_norm=clip), seed=seed)
     fired = [n / clip for n in curve.grad_norm if clip is not None and not n <= clip]
     factors = [min(1.0, clip / n) if n > 0 else 1.0 for n in curve.grad_norm] if clip is not None else []
+    # the clipped run's mean step, lr_t × factor_t, over the mean learning rate: the constant scale a run without
+    # clipping, on the same schedule, needs for the same mean step
+    weighted = sum(lr * f for lr, f in zip(curve.lr, factors, strict=True)) / sum(curve.lr) if factors else None
     return {
         "seed": seed,
         "clip_norm": clip,
         "lr": recipe.lr,
         "loss_curve": curve.loss,
         "grad_norm_curve": curve.grad_norm,
+        "lr_curve": curve.lr,
         "clipped_steps": len(fired),
         "clip_ratio_median": statistics.median(fired) if fired else None,
         "clip_ratio_max": max(fired) if fired else None,
-        # the mean of lr_t × min(1, clip ÷ ‖g_t‖) ÷ lr_t: the clipped run's average step, as a fraction of the lr
-        "mean_step_factor": statistics.fmean(factors) if factors and all(map(math.isfinite, factors)) else None,
+        "mean_step_factor": weighted if weighted is not None and math.isfinite(weighted) else None,
         "training_set": training_set_fit(model, _subset(data, fit_limit), recipe.image_size),
     }
 

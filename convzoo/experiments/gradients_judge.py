@@ -62,16 +62,19 @@ def _fmt(values: list[float], spec: str = ".2e") -> str:
     return "[" + ", ".join(format(v, spec) for v in values) + "]"
 
 
-def reaches_further(flow: list[float], plain_flow: list[float]) -> str:
-    """``compare_seeds`` on log10 ratios, where a ratio of exactly 0 (log −inf) is a measurement, not an overflow.
+NO_GRADIENT = -1e9  # log10 of a first-block gradient of exactly 0 (float64: no path back), below any finite ratio
 
-    The norms are float64, so a first-block gradient of exactly 0 is no underflow: no path carries any gradient
-    back (a whole block's ReLUs are off on the measured batch). Every seed of ``plain_flow`` at −inf against
-    every seed of ``flow`` finite is decided (held); any other non-finite value (NaN, +inf) stays undecided.
-    """
-    if plain_flow and all(v == -math.inf for v in plain_flow) and flow and all(math.isfinite(v) for v in flow):
-        return HELD if len(flow) >= 2 and len(plain_flow) >= 2 else UNDECIDED
-    return compare_seeds(flow, plain_flow, better="higher")
+
+def floored(log_ratios: list[float]) -> list[float]:
+    """log10 ratios with −inf (an exact 0 in float64: a measurement, not an underflow) taken as the lowest value,
+    :data:`NO_GRADIENT`, so it ranks below every finite ratio in either arm; NaN and +inf stay (they decide nothing)."""
+    return [NO_GRADIENT if v == -math.inf else v for v in log_ratios]
+
+
+def reaches_further(flow: list[float], plain_flow: list[float]) -> str:
+    """``compare_seeds`` (higher is better) on log10 ratios, an exact 0 of either arm ranked lowest (:func:`floored`):
+    every plain seed cut off against finite remedy seeds holds, the mirror case does not hold."""
+    return compare_seeds(floored(flow), floored(plain_flow), better="higher")
 
 
 def _cut_off(norms: list[list[float]]) -> str:
@@ -113,7 +116,7 @@ def _vanishing_parts(data: dict) -> list[Part]:
         Part(
             "deeper vanishes more",
             f"{DEFAULT_INIT}, no BN: log10(first ÷ last) is lower for plain-56 than for plain-20",
-            compare_seeds(deep, shallow, better="lower"),
+            compare_seeds(floored(deep), floored(shallow), better="lower"),
             f"log10 ratio: plain-56 {_fmt(deep, '.2f')}, plain-20 {_fmt(shallow, '.2f')}; "
             + gap_text(separation(deep, shallow, better="lower"), ".2f"),
             separation(deep, shallow, better="lower"),
@@ -193,10 +196,18 @@ def _training_parts(data: dict) -> list[Part]:
 
 
 def _trains(run: dict) -> str:
-    """Did a run at the high learning rate train? Its last 10% of steps' loss < 0.95 × its first 10%'s, finite."""
+    """Did a run train? Its last 10% of steps' loss < 0.95 × its first 10%'s, finite, and its training-set loss
+    below the constant-output ln 10 (a net that died mid-run has a falling curve up to where it died)."""
     losses = run["loss_curve"]
     window = max(1, len(losses) // 10)
-    return loss_falls(sum(losses[:window]) / window, mean_tail(losses), drop=0.05)
+    falls = loss_falls(sum(losses[:window]) / window, mean_tail(losses), drop=0.05)
+    return falls if falls != HELD or trained(run["training_set"]["loss"]) else FAILED
+
+
+def _fails(run: dict) -> str:
+    """Did a run fail to train (held: it failed)? Its loss went non-finite or ended at or above where it started
+    (:func:`.verdicts.diverged`), or it did not train by :func:`_trains` (stuck at ln 10: the net died)."""
+    return HELD if diverged(run["loss_curve"]) or _trains(run) == FAILED else FAILED
 
 
 def _loss_text(runs: list[dict]) -> str:
@@ -211,15 +222,16 @@ def _clipping_parts(data: dict) -> list[Part]:
     free = [run for run in data["exploding"] if run["clip_norm"] is None]
     clipped = [run for run in data["exploding"] if run["clip_norm"] is not None]
     controls = data.get("controls", [])
-    blew = [HELD if diverged(run["loss_curve"]) else FAILED for run in free]
+    blew = [_fails(run) for run in free]
     # a run shorter than an epoch shows too little of the high rate to say whether it diverges or is tamed (a demo's
     # few steps end before a divergence could build up): those parts read undecided, as "after training" does
     short = short_training(data["epochs"], minimum=MIN_EPOCHS_TRAINED)
     parts = [
         Part(
-            "too-high lr diverges",
-            f"plain-20 at lr {data['high_lr']:g} without clipping diverges (loss not finite, or "
-            f"last 10% of steps at or above the first step's loss; every seed; at least {MIN_EPOCHS_TRAINED:g} epoch)",
+            "too-high lr fails to train",
+            f"plain-20 at lr {data['high_lr']:g} without clipping fails to train: its loss goes non-finite, ends at or "
+            "above where it started, or does not fall by 5% or stays at the constant-output ln 10 (the net died); "
+            f"every seed, at least {MIN_EPOCHS_TRAINED:g} epoch",
             UNDECIDED if short else every_seed(blew),
             (f"{short}; " if short else "")
             + "final loss per seed: "
@@ -235,7 +247,7 @@ def _clipping_parts(data: dict) -> list[Part]:
         f"the {data['healthy_runs']} plain-20 runs that trained at the normal lr)"
     )
     if not clipped:
-        reason = "no plain-20 run trained at the normal lr, so there is no ordinary norm to clip at"
+        reason = short or "no plain-20 run trained at the normal lr, so there is no ordinary norm to clip at"
         return parts + [
             Part("clipping tames it", "clipping at a norm of ordinary training tames the run", UNDECIDED, reason),
             Part("clipping, not a smaller step", "a run at the same mean step without clipping diverges", UNDECIDED,
@@ -253,8 +265,8 @@ def _clipping_parts(data: dict) -> list[Part]:
     parts.append(
         Part(
             "clipping tames it",
-            f"{rule} the same run trains: loss of the last 10% of steps < 0.95 × the first 10%, finite; clipping "
-            f"fired on fewer than {MINORITY:.0%} of the steps (every seed)",
+            f"{rule} the same run trains: loss of the last 10% of steps < 0.95 × the first 10%, finite, training-set "
+            f"loss below ln 10; clipping fired on fewer than {MINORITY:.0%} of the steps (every seed)",
             verdict,
             f"loss first → last 10%: {_loss_text(clipped)}; clipped steps: "
             + ", ".join(f"{r['clipped_steps']} of {len(r['loss_curve'])}" for r in clipped)
@@ -267,12 +279,13 @@ def _clipping_parts(data: dict) -> list[Part]:
             {"per_seed": trains, "clipped_fraction": fractions},
         )
     )
-    control_diverged = [HELD if diverged(run["loss_curve"]) else FAILED for run in controls]
+    control_diverged = [_fails(run) for run in controls]  # the clipped run's own test, the other way round
     parts.append(
         Part(
             "clipping, not a smaller step",
-            "plain-20 without clipping at the clipped run's mean step (lr × the mean of min(1, threshold ÷ norm)) "
-            "diverges, so clipping the spikes, not a smaller average step, is what tames the run (every seed)",
+            "plain-20 without clipping at the clipped run's mean step (its learning rate scaled by the mean of "
+            "lr_t × min(1, threshold ÷ norm_t) over the mean lr_t) fails to train, so clipping the spikes, not a "
+            "smaller average step, is what tames the run (every seed)",
             every_seed(control_diverged) if len(controls) == len(SEEDS) and not short else UNDECIDED,
             (f"{short}; " if short else "")
             + "control lr per seed: "

@@ -92,6 +92,7 @@ class Curve:
     loss: list[float] = field(default_factory=list)
     error: list[float] = field(default_factory=list)  # training error of each batch
     grad_norm: list[float] = field(default_factory=list)  # global gradient norm before clipping, when tracked
+    lr: list[float] = field(default_factory=list)  # the learning rate each step took (warm-up and cosine)
 
     def smoothed_error(self, window: int = 20) -> list[float]:
         return [
@@ -151,6 +152,7 @@ def train(
         images = resized(data.train_images[batch], recipe.image_size).to(device, non_blocking=True)
         labels = data.train_labels[batch].to(device, non_blocking=True)
         hook = partial(after_backward, index, model) if after_backward is not None else None
+        curve.lr.append(optimizer.param_groups[0]["lr"])
         result = step(images, partial(F.cross_entropy, target=labels), after_backward=hook)
         schedule.step()
         if result.grad_norm is not None:
@@ -191,6 +193,7 @@ class Lab:
     step_seconds: list[dict] = field(default_factory=list)  # what ``steps`` timed, for the record
     settings: Settings = field(default_factory=Settings)  # how every recipe of the run trains
     speed: dict = field(default_factory=dict)  # how ``settings`` was chosen (:func:`.speed.choose`)
+    scope: str | None = None  # the part of the experiment that runs (its ``SCOPES``); None: the whole
 
     def recipe(self, **fields: Any) -> Recipe:
         """A :class:`Recipe` with ``fields`` that trains in this run's :attr:`settings`."""

@@ -8,6 +8,7 @@ Both open with the claim and whether it held at this scale; with the claim judge
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -61,6 +62,7 @@ def write_record(
         verdict = verdict or "; ".join(f"{p.name}: {p.verdict}" for p in parts) + "."
     record = {
         "experiment": lab.name,
+        **({"scope": lab.scope} if lab.scope else {}),
         "quick": lab.quick,
         "budget_minutes": lab.budget_minutes,
         "wall_seconds": round(wall, 1),
@@ -98,6 +100,21 @@ def _verdict_header(record: dict[str, Any]) -> str:
     return f"{title}**{mark}** {record['verdict']}\n\n{table}"
 
 
+# keys whose None means "absent" in the lab's results, not a number that was not finite
+NONE_MEANS_ABSENT = frozenset({"clip_norm", "clip_ratio_median", "clip_ratio_max", "mean_step_factor", "scope"})
+
+
+def numbers_restored(value: Any, key: str | None = None) -> Any:
+    """Stored results as ``measure`` returned them: strict JSON wrote NaN and ±inf as null, which reads back as None
+    and would stop a judge's arithmetic; each is read back as NaN (an inf's sign is lost: the judges treat NaN and
+    inf alike as deciding nothing, and an exact 0 is stored as 0), except under :data:`NONE_MEANS_ABSENT`."""
+    if isinstance(value, dict):
+        return {k: numbers_restored(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [numbers_restored(v, key) for v in value]
+    return math.nan if value is None and key not in NONE_MEANS_ABSENT else value
+
+
 def rejudge(folder: Path, judge: Callable[[dict], list[Part]]) -> Path:
     """Decide a committed run's parts again, with today's rules, from its stored measurements (nothing re-run).
 
@@ -110,7 +127,7 @@ def rejudge(folder: Path, judge: Callable[[dict], list[Part]]) -> Path:
     record = json.loads(files.read_input(path, limit=files.READ_LIMIT))
     if record.get("quick") or "parts" not in record:
         raise ValueError(f"{path}: only a full run judged in parts can be re-judged")
-    parts = judge(record["results"])
+    parts = judge(numbers_restored(record["results"]))
     record.update(
         held=overall(parts),
         tally=tally(parts),

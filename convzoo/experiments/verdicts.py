@@ -100,7 +100,7 @@ def compare_seeds(a: Sequence[float], b: Sequence[float], *, better: str = "lowe
     with the arms swapped (``b`` better beyond the spread; ``margin`` does not
     apply to the opposite direction). When every seed of one arm is ahead of
     every seed of the other but not by that much, the data lean that way
-    ("leans for" / "leans against"). Otherwise — overlapping arms, fewer than 2
+    ("leans for" / "leans against"); towards the claim only past ``margin``. Otherwise — overlapping arms, fewer than 2
     seeds in an arm, or a value that is not finite — "undecided". This is
     stricter than a t-test at 2–3 seeds (where a pooled standard deviation is
     itself too noisy to trust) and asks for no distributional assumption.
@@ -116,7 +116,7 @@ def compare_seeds(a: Sequence[float], b: Sequence[float], *, better: str = "lowe
         return HELD
     if reverse > noise:
         return FAILED
-    if gap > 0:
+    if gap > margin and gap > 0:  # a claimed margin not reached is no lean towards the claim
         return LEANS_FOR
     if reverse > 0:
         return LEANS_AGAINST

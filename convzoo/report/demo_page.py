@@ -67,8 +67,9 @@ def _plots(folder: str, name: str, out: Path) -> str:
 def claim_block(name: str, out: Path, parts_by_name: dict[str, dict], *, what: str = "") -> str:
     """One experiment of this run: the lecture's sentence, the tally, the parts' table, the plots, the time."""
     folder = f"lab/{name}"
-    record = _read(out / folder / "results.json")
     part = parts_by_name.get(name)
+    # only what this run wrote: a skipped part leaves an earlier demo's results in the folder
+    record = _read(out / folder / "results.json") if part and not part.get("skipped") else None
     if record is None:
         why = "skipped: too little of the budget was left" if part and part.get("skipped") else "not run"
         return f"*`{name}`: {why}; the committed run is in the repository's docs/experiments/{name}.*\n\n"

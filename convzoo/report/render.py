@@ -59,7 +59,12 @@ def _plan_lines(results: dict) -> list[str]:
             f"Budget {plan['budget_s'] / 60:.1f} min on {cpu['model']} ({cpu['label']}: {', '.join(cpu['isa'])}); "
             f"probing took {plan['probe_s']:.0f} s and the plan was estimated at {plan['estimate_s'] / 60:.1f} min."
         ),
-        f"Training for the learns-check: {plan['steps']} steps of batch {plan['batch_size']} per model, {precision}.",
+        (
+            f"Training for the learns-check: {plan['steps']} steps of batch {plan['batch_size']} per model, "
+            f"{precision}."
+            if plan.get("learns_check", True)
+            else "No learns-check in this run (cost and speed only: `--no-learns-check`)."
+        ),
     ]
     cuts = plan.get("cuts") or []
     lines.append("Cut to fit the budget: " + "; ".join(cuts) + "." if cuts else "Nothing was cut to fit the budget.")
@@ -244,7 +249,11 @@ def with_frontier(results: dict) -> dict:
             "sentence": frontier_sentence(points, cpu_label(results)),
             "note": "top-1 is published with the weights (not measured here); latency is measured here",
         },
-        "learns_check": {"criterion": learns_criterion(results), "figures": ["test_top1", "loss_first", "loss_last"]},
+        "learns_check": (
+            {"criterion": learns_criterion(results), "figures": ["test_top1", "loss_first", "loss_last"]}
+            if results["config"].get("learns_check", True)
+            else None
+        ),
     }
 
 

@@ -16,6 +16,7 @@ on 127.0.0.1.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import json
@@ -23,6 +24,7 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from pathlib import Path
 
 from . import files
@@ -32,12 +34,30 @@ CHUNK = 1 << 20
 MIRROR_VARIABLE = "CONVZOO_MIRROR"
 
 
-def digest_of(path: str | Path, algorithm: str = "sha256") -> str:
-    """The hex digest of a file, read in 1 MiB blocks."""
+INFLATED_LIMIT = 1 << 30  # the most a gzip file is inflated to be hashed: far above any dataset file it verifies
+
+
+def digest_of(path: str | Path, algorithm: str = "sha256", *, inflated: bool = False) -> str:
+    """The hex digest of a file, read in 1 MiB blocks; with ``inflated``, of what a gzip file inflates to (a file
+    that is not gzip is hashed as it is): the identity of the content, whatever compressed it."""
     digest = hashlib.new(algorithm)
     with files.open_input(path) as file:  # a FIFO where a dataset file should be: refused, not waited on
-        for block in iter(lambda: file.read(CHUNK), b""):
-            digest.update(block)
+        gzipped = inflated and file.read(2) == b"\x1f\x8b"
+        file.seek(0)
+        if not gzipped:
+            for block in iter(lambda: file.read(CHUNK), b""):
+                digest.update(block)
+            return digest.hexdigest()
+        total = 0
+        try:
+            with gzip.GzipFile(fileobj=file) as content:
+                for block in iter(lambda: content.read(CHUNK), b""):
+                    total += len(block)
+                    if total > INFLATED_LIMIT:
+                        raise DataError(f"{path} inflates past {INFLATED_LIMIT >> 20} MiB: not a dataset file")
+                    digest.update(block)
+        except (EOFError, OSError, zlib.error) as error:
+            raise DataError(f"{path} is corrupt or truncated ({error}); delete it and fetch it again") from None
     return digest.hexdigest()
 
 
@@ -52,7 +72,7 @@ def _digest_cache_path() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "convzoo" / DIGEST_CACHE
 
 
-def cached_digest_of(path: str | Path, algorithm: str = "md5") -> str:
+def cached_digest_of(path: str | Path, algorithm: str = "md5", *, inflated: bool = False) -> str:
     """``digest_of(path)``, remembered under the file's resolved path, size and mtime (ns).
 
     A dataset is verified every time it is found, so each run would hash its files again (a second or
@@ -60,11 +80,11 @@ def cached_digest_of(path: str | Path, algorithm: str = "md5") -> str:
     directory, one JSON file for all datasets wherever they lie (a dataset directory such as
     /usr/share/datasets may be read-only, so the cache cannot sit beside it). Any change of size or
     mtime misses the cache and hashes again; a cache that cannot be read or written only costs the
-    hash.
+    hash. ``inflated``: the digest of a gzip file's content (:func:`digest_of`), cached under its own key.
     """
     path = Path(path)
     stat = path.stat()
-    key = f"{algorithm}:{path.resolve()}"
+    key = f"{algorithm}{'+inflated' if inflated else ''}:{path.resolve()}"
     stamp = [stat.st_size, stat.st_mtime_ns]
     cache_path = _digest_cache_path()
     try:
@@ -74,7 +94,7 @@ def cached_digest_of(path: str | Path, algorithm: str = "md5") -> str:
     entry = cache.get(key) if isinstance(cache, dict) else None
     if isinstance(entry, list) and entry[:2] == stamp and len(entry) == 3:
         return entry[2]
-    digest = digest_of(path, algorithm)
+    digest = digest_of(path, algorithm, inflated=True) if inflated else digest_of(path, algorithm)
     cache = cache if isinstance(cache, dict) else {}
     cache[key] = [*stamp, digest]
     try:

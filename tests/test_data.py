@@ -10,7 +10,16 @@ import pytest
 import torch
 from http_server import LocalServer, closed_port_url
 
-from convzoo.data import Augment, BatchLoader, DataError, FolderOptions, InputAdapter, fashion_mnist, load_dataset
+from convzoo.data import (
+    Augment,
+    BatchLoader,
+    DataError,
+    FolderOptions,
+    InputAdapter,
+    fashion_mnist,
+    load_dataset,
+    sources,
+)
 from convzoo.data.idx import read_idx, write_idx
 from convzoo.data.loader import random_crop
 from convzoo.download import md5_of
@@ -112,6 +121,7 @@ def test_download_from_a_server_that_is_down(tmp_path):
 def test_full_dataset_lookup(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(fashion_mnist, "candidate_dirs", lambda name, d: [Path(d)] if d else [tmp_path / "nowhere"])
+    monkeypatch.setattr(sources, "SYSTEM_LOCATIONS", {})  # a machine without Debian's dataset-fashion-mnist
     with pytest.raises(DataError, match="dataset-fashion-mnist"):
         fashion_mnist.find(None)
     with pytest.raises(DataError, match="does not exist"):

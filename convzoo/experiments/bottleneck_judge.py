@@ -190,24 +190,37 @@ COST_HEADER = (
 )
 
 
+def _short(label: str) -> str:
+    return label.replace(" + ", "\n+ ")
+
+
+def _cost_bars(plt, cost: dict, *, columns: int) -> None:
+    """The first two panels of a figure ``columns`` wide: every arm's module MACs and parameters (cost model)."""
+    labels = list(cost)
+    panels = (("module_macs", "module MACs (M)", 1e-6), ("params", "parameters (M)", 1e-6))
+    for index, (key, title, scale) in enumerate(panels):
+        axis = plt.subplot(1, columns, index + 1)
+        axis.bar(range(len(labels)), [cost[label][key] * scale for label in labels], color=["C3", "C0", "C1"])
+        axis.set_xticks(range(len(labels)), [_short(label) for label in labels], fontsize=6)
+        axis.set_title(title, fontsize=9)
+
+
+def _step_times(axis, timing: dict[str, list[float]]) -> None:
+    """Each run's training step time (ms), one column of dots per arm."""
+    for index, values in enumerate(timing.values()):
+        axis.plot([index] * len(values), [1e3 * v for v in values], "o", color=f"C{3 * (1 - index)}")
+    axis.set_xticks(range(len(timing)), [_short(label) for label in timing], fontsize=6)
+    axis.set_xlim(-0.5, len(timing) - 0.5)
+
+
 def render_cost(lab: Lab, data: dict, parts: list[Part]) -> None:
     """The report of ``--scope cost``: what needs no training (the cost model and timed steps)."""
     cost, timing = data["cost"], data["step_seconds"]
 
     def draw(plt):
-        labels = list(cost)
-        short = [label.replace(" + ", "\n+ ") for label in labels]
-        panels = (("module_macs", "module MACs (M)", 1e-6), ("params", "parameters (M)", 1e-6))
-        for index, (key, title, scale) in enumerate(panels):
-            axis = plt.subplot(1, 3, index + 1)
-            axis.bar(range(len(labels)), [cost[label][key] * scale for label in labels], color=["C3", "C0", "C1"])
-            axis.set_xticks(range(len(labels)), short, fontsize=6)
-            axis.set_title(title, fontsize=9)
+        _cost_bars(plt, cost, columns=3)
         axis = plt.subplot(1, 3, 3)
-        for index, values in enumerate(timing.values()):
-            axis.plot([index] * len(values), [1e3 * v for v in values], "o", color=f"C{3 * (1 - index)}")
-        axis.set_xticks(range(len(timing)), [label.replace(" + ", "\n+ ") for label in timing], fontsize=6)
-        axis.set_xlim(-0.5, len(timing) - 0.5)
+        _step_times(axis, timing)
         axis.set_title(f"training step (ms), batch {data['batch_size']}, per seed", fontsize=9)
 
     plots = [lab.plot("cost.png", draw, size=(10, 3.6))]
@@ -228,23 +241,12 @@ def render_cost(lab: Lab, data: dict, parts: list[Part]) -> None:
 
 def render(lab: Lab, data: dict, parts: list[Part]) -> None:
     cost, parity, head = data["cost"], data["parity"], data["head"]
-    labels = list(cost)
-    short = [label.replace(" + ", "\n+ ") for label in labels]
 
     def draw(plt):
         runs = {**parity["arms"], **{f"{k} (head)": v for k, v in head["arms"].items()}}
-        panels = (("module_macs", "module MACs (M)", 1e-6), ("params", "parameters (M)", 1e-6))
-        for index, (key, title, scale) in enumerate(panels):
-            axis = plt.subplot(1, 4, index + 1)
-            axis.bar(range(len(labels)), [cost[label][key] * scale for label in labels], color=["C3", "C0", "C1"])
-            axis.set_xticks(range(len(labels)), short, fontsize=6)
-            axis.set_title(title, fontsize=9)
+        _cost_bars(plt, cost, columns=4)
         axis = plt.subplot(1, 4, 3)
-        for index, label in enumerate(parity["arms"]):
-            values = runs[label]["step_seconds"]
-            axis.plot([index] * len(values), [1e3 * v for v in values], "o", color=f"C{3 * (1 - index)}")
-        axis.set_xticks(range(2), short[:2], fontsize=6)
-        axis.set_xlim(-0.5, 1.5)
+        _step_times(axis, {label: runs[label]["step_seconds"] for label in parity["arms"]})
         axis.set_title("training step (ms), per seed", fontsize=9)
         axis = plt.subplot(1, 4, 4)
         colors = ["C3", "C0", "C0", "C1"]  # as the bars: naive red, reductions + GAP blue, FC head orange

@@ -112,3 +112,27 @@ def test_the_demos_compare_is_the_compare_command_without_its_learns_check(tmp_p
     (args,) = seen
     assert args.budget == 3.0 and args.learns_check is False and args.overwrite and args.out == str(tmp_path)
     assert compare._config(args).learns_check is False
+
+
+def test_the_readme_line_says_what_each_part_took_and_decided(tmp_path):
+    from tools.docs.readme_figures import readme_demo
+
+    folder = tmp_path / "docs" / "demo"
+    folder.mkdir(parents=True)
+    parts = [
+        {"part": "filters", "seconds": 30.0, "headline": "held"},
+        {"part": "bottleneck", "scope": "cost", "seconds": 14.0, "headline": "3 of 3 held"},
+        {"part": "compare", "seconds": 102.0},
+        {"part": "gradients", "seconds": 150.0, "headline": "8 of 11 held, 3 undecided"},
+        {"part": "degradation", "skipped": True},
+    ]
+    cpu = {"model": "AMD EPYC", "label": "AVX2"}
+    (folder / "demo.json").write_text(json.dumps({
+        "budget_minutes": 10, "seconds": 540.0, "parts": parts, "cpu": cpu, "provenance": {"git_commit": "abc1234"},
+    }))  # fmt: skip
+    rows = [{"model": "a", "latency_b1_ms": 3.0}, {"model": "b", "latency_b1_ms": None}, {"model": "c"}]
+    (folder / "results.json").write_text(json.dumps({"rows": rows}))
+    line = readme_demo(tmp_path)
+    assert line.startswith("`make demo`, measured, set-up excluded: 9.0 of 10 minutes on AMD EPYC as AVX2 (commit `abc")
+    assert "filters 0.5 min: held; bottleneck (cost) 0.2 min: 3 of 3 held; compare 1.7 min: 1 of 3 models timed" in line
+    assert "gradients 2.5 min: 8 of 11 held, 3 undecided; degradation skipped" in line

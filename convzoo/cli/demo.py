@@ -16,8 +16,8 @@ Where the ten minutes go, decided once, here, from one :class:`~convzoo.budget.B
 - the lab's ``gradients`` and ``degradation``, the central claims, share what is left (less a ``RESERVE`` for the
   parts' overruns) by ``LAB_SHARES``.
 
-``demo.json`` records what each part took, the CPU kind and the commit (the README's first lines are rendered from
-the committed one).
+``demo.json`` records what each part took and what it decided, the CPU kind and the commit (the README's first lines
+are rendered from the committed one, ``docs/demo/``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from .. import experiments, files
 from ..budget import Budget
 from ..errors import OptionError
-from ..experiments.verdicts import headline
+from ..experiments.verdicts import headline, tally
 from ..provenance import provenance
 from ..report.demo_page import write_demo_page
 from ..runtime import cpu_kind
@@ -103,6 +103,7 @@ def _experiment(parts: list[dict], name: str, lab: Path, *, minutes: float | Non
     parts.append(
         {"part": name, **({"scope": scope} if scope else {}), "budget_minutes": round(minutes, 2) if minutes else None}
         | _since(began)
+        | {"headline": headline(record), **({"tally": tally(record["parts"])} if record.get("parts") else {})}
     )
 
 

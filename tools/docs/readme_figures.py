@@ -14,29 +14,32 @@ from .records import DEMO_RUNS, LAB_RUNS, read_record
 
 
 def readme_demo(root: Path) -> str:
-    """The committed `make demo` runs (``convzoo demo``: compare and the lab in one budget), per CPU kind (README)."""
+    """The committed `make demo` runs (``convzoo demo``: the lecture's claims and line-up in one budget), per CPU kind:
+    what each part took and decided, and how many of the 13 models compare timed (README)."""
     runs = []
-    for demo_name, compare_name in (
-        ("demo.json", "results.json"),
-        ("demo-avx2-emulated.json", "results-avx2-emulated.json"),
-    ):
-        if not (root / DEMO_RUNS / demo_name).exists():
+    for suffix in ("", "-avx2-emulated"):
+        if not (root / DEMO_RUNS / f"demo{suffix}.json").exists():
             continue
-        demo, compare = read_record(root, demo_name, DEMO_RUNS), read_record(root, compare_name, DEMO_RUNS)
-        cpu, rows = demo["cpu"], compare["rows"]
-        checked = [row for row in rows if "learns" in row]
-        passed = sum(1 for row in checked if row["learns"])
-        parts = ", ".join(
-            f"{part['part']} " + ("skipped" if part.get("skipped") else f"{part['seconds'] / 60:.1f}")
+        demo = read_record(root, f"demo{suffix}.json", DEMO_RUNS)
+        compare = read_record(root, f"results{suffix}.json", DEMO_RUNS)
+        timed = sum(1 for row in compare["rows"] if row.get("latency_b1_ms") is not None)
+        parts = "; ".join(
+            f"{part['part']}{' (' + part['scope'] + ')' if part.get('scope') else ''} "
+            + ("skipped" if part.get("skipped") else f"{part['seconds'] / 60:.1f} min")
+            + (f": {part['headline']}" if part.get("headline") else "")
+            + (f": {timed} of {len(compare['rows'])} models timed" if part["part"] == "compare" else "")
             for part in demo["parts"]
         )
-        precision = "bf16" if compare["plan"]["amp"] == "bf16" else "fp32"
+        cpu = demo["cpu"]
         runs.append(
-            f"{demo['seconds'] / 60:.1f} of {demo['budget_minutes']:g} minutes ({parts}) on {cpu['model']} as "
-            f"{cpu['label']} ({precision}; learns-check passed by {passed} of the {len(checked)} models it trained, "
-            f"{len(rows) - len(checked)} left out; commit `{demo['provenance']['git_commit']}`)"
+            f"{demo['seconds'] / 60:.1f} of {demo['budget_minutes']:g} minutes on {cpu['model']} as {cpu['label']} "
+            f"(commit `{demo['provenance']['git_commit']}`): {parts}"
         )
-    return "`make demo`, measured, set-up excluded: " + ("; ".join(runs) or "no committed run yet") + "."
+    return (
+        "`make demo`, measured, set-up excluded: "
+        + ("; and ".join(runs) or "no committed run yet")
+        + ". The page: [docs/demo/index.html](docs/demo/index.html) (screenshot: [docs/demo.png](docs/demo.png))."
+    )
 
 
 def readme_full_runs(root: Path) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path("benchmarks") / "results"  # relative to the repository root, like every page
-DEMO_RUNS = Path("docs") / "compare"
+DEMO_RUNS = Path("docs") / "demo"  # the committed `make demo` runs: demo.json, compare's results.json, the page
 LAB_RUNS = Path("docs") / "experiments"
 
 # suffix of a result file measured once per CPU kind: (suffix, what the kind means)

@@ -264,7 +264,8 @@ def render(lab: Lab, data: dict, parts: list[Part]) -> None:
         plt.xlabel("step")
         plt.ylabel("training error of the batches (%), 20-step running mean")
         plt.title("Plain (dashed) against residual (solid) nets, one recipe, two seeds")
-        plt.ylim(0, 60)
+        highest = max((100 * e for run in data["runs"] for e in run["error_curve"]), default=60)
+        plt.ylim(0, min(100, max(60, highest + 5)))  # a short run starts near 90%: the whole curve stays in view
         plt.legend()
 
     def draw_deep(plt):

@@ -43,7 +43,7 @@ LAB_SHARES = {"gradients": 0.4, "degradation": 0.6}  # of the time left for the 
 MIN_MINUTES = 1.0  # the shortest demo: compare's probe of the 13 models takes tens of seconds on the slowest CPU
 MIN_LAB_MINUTES = 0.5  # below this an experiment is skipped: it could not train at all
 # kept back from the lab for the parts' own overruns (each plans from timed estimates; measured: the last experiment
-# ran 15 s over its share in an AVX2 run of the 10-minute demo, docs/compare/demo.json)
+# ran 15 s over its share in an AVX2 run of the 10-minute demo at be23675)
 RESERVE = 0.05
 PAGE_SECONDS = 20.0  # the page: the lecture's cost-model numbers (VGG-16, GoogLeNet, ResNet, EfficientNet φ ≤ 2)
 

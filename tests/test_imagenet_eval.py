@@ -320,7 +320,7 @@ def test_compare_reports_measured_top1_of_the_published_weights_beside_the_publi
     from convzoo.report import compare as compare_module
     from convzoo.report.plan import Probe
 
-    monkeypatch.setattr(compare_module, "probe_model", lambda *args: Probe(0.01, 0.01, 0.01))
+    monkeypatch.setattr(compare_module, "probe_model", lambda *args, **kwargs: Probe(0.01, 0.01, 0.01))
     monkeypatch.setattr(compare_module, "measure_speed", lambda *args: {"latency_b1_ms": 5.0, "throughput_b16": 50.0})
     monkeypatch.setattr(compare_module, "measure_training", lambda *args: {"learns": True})
     path = _layout("folders-val", labelled, tmp_path / "imagenet")

@@ -10,7 +10,6 @@ timed: a fast wrong answer is not a reference.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -18,6 +17,7 @@ from torch import nn
 
 from ..deploy.export import export, onnx_agrees, onnxruntime_session
 from ..errors import OptionError
+from .timing import Runner
 
 
 def onnxruntime_version() -> str:
@@ -27,8 +27,8 @@ def onnxruntime_version() -> str:
 
 
 @torch.no_grad()
-def onnxruntime_runner(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
-    """A call that runs ``model`` (fp32, eval) in ONNX Runtime on ``x``."""
+def onnxruntime_runner(model: nn.Module, x: torch.Tensor) -> Runner:
+    """A call that runs ``model`` (fp32, eval) in ONNX Runtime on ``x``, and how far its outputs are from PyTorch's."""
     with tempfile.TemporaryDirectory() as directory:
         path = export(model.eval(), x[:1], "onnx", Path(directory) / "model.onnx")
         ok, difference, scale = onnx_agrees(path, model, x)
@@ -36,4 +36,4 @@ def onnxruntime_runner(model: nn.Module, x: torch.Tensor) -> Callable[[], object
             raise OptionError(f"the ONNX export differs from PyTorch by {difference:.2e} (outputs up to {scale:.2e})")
         session = onnxruntime_session(path)  # read into memory: the file may go
     feed = {"images": x.numpy()}
-    return lambda: session.run(None, feed)
+    return Runner(lambda: session.run(None, feed), difference / max(scale, 1e-12))

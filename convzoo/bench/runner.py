@@ -25,7 +25,8 @@ from ..runtime import autocast
 from ..training.step import TrainingStep
 from .memory import peak_memory_bytes
 from .onnx_runtime import onnxruntime_runner, onnxruntime_version
-from .timing import time_interleaved
+from .openvino import openvino_runner, openvino_version
+from .timing import Runner, time_interleaved
 
 
 @dataclass
@@ -38,7 +39,7 @@ class BenchSpec:
     channels_last: bool = False
     optimize: bool = False
     compile: bool = False
-    against: tuple[str, ...] = ()  # torchvision, timm, onnxruntime (our model, exported); the first sets ratio
+    against: tuple[str, ...] = ()  # torchvision, timm; onnxruntime, openvino (ours, exported); the first sets ratio
     device: str = "cpu"
     warmup: int = 2
     repeats: int = 7
@@ -72,23 +73,31 @@ def eager_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec, loss_rule=N
     return infer
 
 
-def ours_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Callable[[], object]:
+def ours_runner(model: nn.Module, x: torch.Tensor, spec: BenchSpec) -> Runner:
+    """Ours as the spec asks, and how far its outputs are from the eager fp32 model's (optimize() checks them)."""
     if spec.mode == "infer" and (spec.optimize or spec.compile):
         # int8 calibrates on the timed batch itself: its scales change the accuracy, not the speed
         calibration = [x] if spec.dtype == "int8" else None
-        fast = optimize_model(
+        fast, report = optimize_model(
             model, x, dtype=spec.dtype, compile=spec.compile, channels_last=True, calibration=calibration
-        ).module
+        )
 
         def infer():
             with torch.inference_mode():
                 return fast(x)
 
-        return infer
-    return eager_runner(model, x, spec)
+        return Runner(infer, report.max_relative_difference)
+    exact = spec.mode == "infer" and spec.dtype == "fp32"  # eager fp32 is the original; bf16 autocast is not checked
+    return Runner(eager_runner(model, x, spec), 0.0 if exact else None)
 
 
-LIBRARIES = ("torchvision", "timm")  # references built as models; "onnxruntime" runs our model, exported
+LIBRARIES = ("torchvision", "timm")  # references built as models
+ENGINES = ("onnxruntime", "openvino")  # references that run our model, exported to ONNX
+
+
+def engine_dtype(label: str, spec: BenchSpec) -> str:
+    """The precision an engine is timed in: ONNX Runtime fp32; OpenVINO in ours when that is bf16, else fp32."""
+    return "bf16" if label == "openvino" and spec.dtype == "bf16" else "fp32"
 
 
 def _models(name: str, spec: BenchSpec, device: torch.device) -> tuple[nn.Module, dict[str, nn.Module]]:
@@ -119,32 +128,39 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
     ours, references = _models(name, spec, device)
     x = torch.randn(batch, 3, spec.size, spec.size, device=device)
     # exported before optimize() folds batch norms into our model in place
-    exported = onnxruntime_runner(ours, x) if "onnxruntime" in spec.against else None
-    candidates = {"convzoo": ours_runner(ours, x, spec)}
+    engines = {
+        "onnxruntime": lambda: onnxruntime_runner(ours, x),
+        "openvino": lambda: openvino_runner(ours, x, engine_dtype("openvino", spec)),
+    }
+    exported = {label: engines[label]() for label in spec.against if label in ENGINES}
+    runners = {"convzoo": ours_runner(ours, x, spec)}
     reference_spec = spec if spec.reference_same_flags else replace(spec, dtype="fp32", channels_last=False)
     for label in spec.against:
-        if label == "onnxruntime":
-            candidates[label] = exported
-        else:
-            candidates[label] = eager_runner(references[label], x, reference_spec, loss_rule=ours.training_loss)
+        if label in ENGINES:
+            runners[label] = exported[label]
+        else:  # the reference libraries' agreement with ours is tests/test_equivalence.py's
+            call = eager_runner(references[label], x, reference_spec, loss_rule=ours.training_loss)
+            runners[label] = Runner(call, None)
+    candidates = {label: runner.call for label, runner in runners.items()}
     timings = time_interleaved(candidates, warmup=spec.warmup, repeats=spec.repeats, device=device)
     rows = []
     for label, timing in timings.items():
         memory = peak_memory_bytes(candidates[label], device) if spec.memory else None
-        same_flags = label == "convzoo" or (spec.reference_same_flags and label != "onnxruntime")
+        same_flags = label == "convzoo" or (spec.reference_same_flags and label not in ENGINES)
         rows.append(
             {
                 "model": name,
                 "impl": _implementation(name, label),
                 "variant": _variant(spec) if label == "convzoo" else "eager",
                 "mode": spec.mode,
-                "dtype": spec.dtype if same_flags else "fp32",
+                "dtype": spec.dtype if same_flags else engine_dtype(label, spec) if label in ENGINES else "fp32",
                 "batch": batch,
                 "size": spec.size,
                 "images_per_s": round(batch / timing.median, 2),
                 "latency_ms": round(timing.median * 1000, 2),
                 "latency_p90_ms": round(timing.p90 * 1000, 2),
                 "peak_memory_mib": round(memory / 2**20, 1) if memory is not None else None,
+                "max_relative_difference": runners[label].relative_difference,
             }
         )
         if spec.against:
@@ -157,6 +173,8 @@ def _implementation(name: str, label: str) -> str:
         return label
     if label == "onnxruntime":
         return f"onnxruntime {onnxruntime_version()}"
+    if label == "openvino":
+        return f"openvino {openvino_version()}"
     return f"{label}:{get_entry(name).reference[label]}"
 
 

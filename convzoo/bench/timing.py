@@ -13,8 +13,18 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
+
+
+class Runner(NamedTuple):
+    """A candidate to time: the call, and how far its outputs are from the original model's (max |difference| /
+    max |original| on the timed input; 0 for the original itself, None where the outputs are not comparable, as
+    a training step's)."""
+
+    call: Callable[[], object]
+    relative_difference: float | None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def _references(text: str) -> tuple[str, ...]:
     return names
 
 
-REFERENCES = ("torchvision", "timm", "onnxruntime")
+REFERENCES = ("torchvision", "timm", "onnxruntime", "openvino")
 
 
 def add_parser(subparsers) -> None:
@@ -51,7 +51,8 @@ def add_parser(subparsers) -> None:
         type=_references,
         default=(),
         help="references timed interleaved, comma-separated: torchvision, timm (their model), onnxruntime (ours "
-        "exported, fp32); ratio is speed over the first one's",
+        "exported, fp32), openvino (the same export; bf16 with --dtype bf16 where native, else fp32); ratio is "
+        "speed over the first one's",
     )
     parser.add_argument(
         "--reference-same-flags", action="store_true", help="give the reference --dtype and --channels-last too"
@@ -76,8 +77,9 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError("--dtype int8 is an inference optimization of ours: use it with --optimize --compile")
     if args.dtype == "int8" and args.reference_same_flags:
         raise OptionError("--reference-same-flags gives the reference fp32 or bf16 autocast; there is no eager int8")
-    if "onnxruntime" in args.against and (args.mode == "train" or args.device == "cuda"):
-        raise OptionError("--against onnxruntime times CPU inference: use it with --mode infer on the CPU")
+    for engine in ("onnxruntime", "openvino"):
+        if engine in args.against and (args.mode == "train" or args.device == "cuda"):
+            raise OptionError(f"--against {engine} times CPU inference: use it with --mode infer on the CPU")
     spec = BenchSpec(
         models=args.models,
         mode=args.mode,
@@ -118,12 +120,14 @@ def run(args: argparse.Namespace) -> int:
             "latency_ms",
             "latency_p90_ms",
             "peak_memory_mib",
+            "max_relative_difference",
         ]
         if args.against:
             columns.append("ratio")
         emit(
             [{c: row.get(c, "") for c in columns} for row in rows],
             "table",
-            title="convzoo bench (ratio = speed / reference speed)",
+            title="convzoo bench (ratio = speed / reference speed; max_relative_difference: outputs against ours in "
+            "eager fp32, max |difference| / max |output|)",
         )
     return 0

@@ -95,7 +95,7 @@ def measure_speed(name: str, repeats: int, dtype: str = "fp32", published_px: in
     candidates = {
         "b1": eager_runner(model, single, spec),
         "b16": eager_runner(model, batch, spec),
-        "b16_optimized": ours_runner(model, batch, BenchSpec(models=[], optimize=True, dtype=dtype)),
+        "b16_optimized": ours_runner(model, batch, BenchSpec(models=[], optimize=True, dtype=dtype)).call,
     }
     if published_px != 224:
         candidates["b1_published_px"] = eager_runner(model, torch.randn(1, 3, published_px, published_px), spec)

@@ -4,8 +4,9 @@
 ``pretrained`` is ``False`` (random initialization), ``True`` (the model's
 default source: torchvision where it has the model, timm otherwise),
 ``"torchvision"`` or ``"timm"``, or the path of a weights file (a convzoo
-checkpoint, a convzoo state dict, or a torchvision/timm state dict, in
-``.safetensors`` or ``torch.save`` format).
+state dict or a torchvision/timm state dict, in ``.safetensors`` or
+``torch.save`` format; a convzoo checkpoint is refused here, since a training
+run's state is read by ``--weights`` and ``--checkpoint``).
 
 Released weights build the model with their source's settings (batch-norm eps
 and momentum, GoogLeNet's ``transform_input``), so outputs equal the source
@@ -79,7 +80,10 @@ def fit_state_dict(model: nn.Module, state: dict, model_name: str, model_kwargs:
         state = {k: v for k, v in state.items() if not k.startswith("head.fc.") or v.shape == ours[k].shape}
     else:
         state = _convert_any_source(state, model_name, model_kwargs, path)
-    load_converted(model, state)
+    try:
+        load_converted(model, state)
+    except RuntimeError as error:  # one of our names, a tensor of another shape
+        raise CheckpointError(f"{path} does not fit {model_name}: {ckpt.state_dict_mismatch(error)}") from None
 
 
 def _convert_any_source(state: dict, model_name: str, model_kwargs: dict[str, Any], path: Path) -> dict:

@@ -53,6 +53,9 @@ class ModelEntry:
     reference_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # attributes of a reference module that are create_model options of ours (GoogLeNet's transform_input)
     reference_attributes: tuple[str, ...] = ()
+    # per library, (child, sibling) pairs where its module order differs from ours: each module's ``child`` is
+    # registered just before its ``sibling`` here, elsewhere there (timm's RegNet shortcut); see weights/convert.py
+    reference_reorder: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     min_input_size: int = 32  # smallest H and W the default (ImageNet) layout accepts
     small_min_input_size: int | None = 28  # with small_input=True; None: no small-input variant
     native_small_input: bool = False  # designed for 28-32 px images (CIFAR nets): no small-input variant needed

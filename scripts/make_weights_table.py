@@ -34,7 +34,7 @@ from torchvision.models import get_model_weights
 import convzoo
 from convzoo.registry import get_entry
 from convzoo.weights.from_reference import settings_of
-from convzoo.weights.key_order import TIMM_ORDER_FILE
+from convzoo.weights.key_order import TIMM_ORDER_FILE, build_torchvision
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "convzoo" / "weights"
 OUT = WEIGHTS_DIR / "pretrained.json"
@@ -83,7 +83,7 @@ def torchvision_row(name: str) -> dict | None:
     weights = get_model_weights(reference).DEFAULT
     preset = weights.transforms()
     with torch.device("meta"):
-        module = torchvision.models.get_model(reference, weights=None, **_released_options(reference))
+        module = build_torchvision(reference, **_released_options(reference))
     return {
         "model": name,
         "source": "torchvision",

@@ -98,6 +98,7 @@ def test_optimize_rejects_an_unknown_dtype():
         "xception",
         "cifar_resnet20",
         "alexnet",
+        "regnet_y_400mf",
     ],
 )
 def test_onnx_round_trip(name, tmp_path):

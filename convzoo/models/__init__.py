@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     googlenet,
     mobilenet,
     mobilenet_v3,
+    regnet,
     resnet,
     vgg,
     xception,

@@ -10,6 +10,13 @@ buffer. One rule covers every family and both libraries, and a mismatch names
 the first pair that disagrees instead of loading garbage. Tests convert
 randomized reference weights for every model and compare outputs.
 
+Where a library registers a block's modules in another order than ours (timm's
+RegNet registers the shortcut after the main branch, torchvision's and ours
+before), the family says so in ``ModelEntry.reference_reorder`` and
+:func:`in_our_order` moves the reference's tensors first. Without it equal
+shapes would pair the shortcut with the main branch's first convolution,
+silently wherever the shapes agree.
+
 Two adaptations:
 
 - ``in_chans != 3``: the first convolution's RGB filters are adapted as timm
@@ -75,6 +82,40 @@ def _same_layout(ours: torch.Size, theirs: torch.Size) -> bool:
     return len(ours) > 0 and len(theirs) > 0 and ours[0] == theirs[0] and ours.numel() == theirs.numel()
 
 
+def _child_of(key: str, child: str) -> str | None:
+    """The dotted name of the module whose submodule ``child`` holds ``key`` (``"s1.b1"``), or None."""
+    parts = key.split(".")
+    if child not in parts[:-1]:
+        return None
+    return ".".join(parts[: parts.index(child)])
+
+
+def in_our_order(state_dict: Mapping[str, Tensor], moves: tuple[tuple[str, str], ...]) -> OrderedDict[str, Tensor]:
+    """``state_dict`` with each module's ``child`` tensors moved to just before its ``sibling``'s, per move in turn.
+
+    ``moves`` is ``ModelEntry.reference_reorder[source]``: ``(("downsample", "conv1"),)`` puts timm's RegNet
+    shortcut first in each block, as ours registers it. A module that has no ``sibling`` keeps its ``child`` in place.
+    """
+    items = list(state_dict.items())
+    for child, sibling in moves:
+        moved: dict[str, list[tuple[str, Tensor]]] = {}
+        has_sibling = {parent for key, _ in items if (parent := _child_of(key, sibling)) is not None}
+        for key, tensor in items:
+            parent = _child_of(key, child)
+            if parent in has_sibling:
+                moved.setdefault(parent, []).append((key, tensor))
+        reordered, moving = [], set(moved)
+        for key, tensor in items:
+            if _child_of(key, child) in moving:
+                continue
+            parent = _child_of(key, sibling)
+            if parent in moved:
+                reordered.extend(moved.pop(parent))
+            reordered.append((key, tensor))
+        items = reordered
+    return OrderedDict(items)
+
+
 def _template(model_name: str, **model_kwargs: Any) -> dict[str, Tensor]:
     with torch.device("meta"):
         model = create_model(model_name, **model_kwargs)
@@ -104,6 +145,7 @@ def convert_state_dict(
     if source not in entry.reference:
         raise OptionError(f"{model_name} has no {source} counterpart; known: {sorted(entry.reference) or 'none'}")
     theirs = in_reference_order(state_dict, source, model_name)  # safetensors files store tensors sorted
+    theirs = in_our_order(theirs, entry.reference_reorder.get(source, ()))
     first_conv_in = next((t.shape[1] for t in theirs.values() if t.dim() == 4), 3)
     headless = num_classes == 0  # a timm model built with num_classes=0 has no classifier tensors
     template = _template(model_name, in_chans=first_conv_in, num_classes=0 if headless else 1000, **model_kwargs)

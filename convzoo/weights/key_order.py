@@ -44,12 +44,22 @@ def reference_key_order(model_name: str, source: str) -> tuple[str, ...] | None:
     if source == "timm":
         order = _timm_orders().get(reference)
         return tuple(order) if order is not None else None
-    import torchvision
-
     options = {**entry.reference_kwargs.get(source, {}), **dict.fromkeys(entry.reference_attributes, True)}
     with torch.device("meta"):
-        module = torchvision.models.get_model(reference, weights=None, **options)
+        module = build_torchvision(reference, **options)
     return tuple(module.state_dict())
+
+
+def build_torchvision(reference: str, **options) -> torch.nn.Module:
+    """torchvision's ``reference`` with random weights, on the default device; on the CPU where that is the meta
+    device and the builder reads tensor values (RegNet computes its stage widths with tensors)."""
+    import torchvision
+
+    try:
+        return torchvision.models.get_model(reference, weights=None, **options)
+    except NotImplementedError:  # "Cannot copy out of meta tensor"
+        with torch.device("cpu"):
+            return torchvision.models.get_model(reference, weights=None, **options)
 
 
 def in_reference_order(state_dict: Mapping[str, Tensor], source: str, model_name: str) -> OrderedDict[str, Tensor]:
@@ -61,4 +71,4 @@ def in_reference_order(state_dict: Mapping[str, Tensor], source: str, model_name
     return OrderedDict(sorted(state_dict.items(), key=lambda item: position.get(item[0], len(position))))
 
 
-__all__ = ["in_reference_order", "reference_key_order"]
+__all__ = ["build_torchvision", "in_reference_order", "reference_key_order"]

@@ -16,6 +16,7 @@ from torch import nn
 from ..errors import OptionError
 from ..registry import create_model, get_entry
 from .convert import convert_state_dict
+from .key_order import build_torchvision
 
 
 def build_reference(name: str, source: str, **kwargs: Any) -> nn.Module:
@@ -29,7 +30,7 @@ def build_reference(name: str, source: str, **kwargs: Any) -> nn.Module:
         raise OptionError(f"{source} is not installed; `pip install {source}` (or the dev extra)") from None
     options = {**entry.reference_kwargs.get(source, {}), **kwargs}
     if source == "torchvision":
-        return library.models.get_model(entry.reference[source], weights=None, **options)
+        return build_torchvision(entry.reference[source], **options)  # on the CPU where meta cannot build it
     return library.create_model(entry.reference[source], pretrained=False, **options)
 
 

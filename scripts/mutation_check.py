@@ -1,9 +1,14 @@
 # SPDX-License-Identifier: MIT
 """Mutation check: plant one deliberate fault at a time in a copy of the code and run the tests that should catch it.
 
-    python scripts/mutation_check.py            # every fault; writes benchmarks/results/mutation_check.json
-    python scripts/mutation_check.py --quick    # the CI subset (under two minutes on 2 cores), writes nothing
+    python scripts/mutation_check.py            # every fault, as CI runs it; writes the record in benchmarks/results/
+    python scripts/mutation_check.py --quick    # a two-minute subset while you work; writes nothing
     python scripts/mutation_check.py --only drop_path_rescale eval_top5
+    python scripts/mutation_check.py --list     # the faults, by area, with where each came from
+
+The faults are in ``scripts/mutation_faults/``, one module per area of the code. Each says where it came from:
+``history <commit>`` re-plants a bug the project really made and fixed (at today's code), so the list
+measures the suite on faults its authors did not plan; ``planned`` ones were written to probe a test.
 
 A fault that leaves its tests green "survived": the suite cannot tell the faulty code from the right one,
 so a test is missing or too weak. The check is an instrument, so it refuses to give a reading it cannot
@@ -43,180 +48,11 @@ from xml.etree import ElementTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
+from mutation_faults import AREAS, FAULTS, Fault  # noqa: E402 - scripts/ is on sys.path when run as a script
+
 from convzoo.provenance import provenance  # noqa: E402 - importable only after the sys.path line above
 
 RESULT = ROOT / "benchmarks" / "results" / "mutation_check.json"
-INDEPENDENT = "tests/test_independent_checks.py"
-
-
-@dataclass(frozen=True)
-class Fault:
-    name: str
-    what: str
-    file: str
-    original: str  # must occur exactly once in ``file``
-    faulty: str
-    tests: tuple[str, ...]  # pytest node ids or test files (no -k: the baseline runs them all in one call)
-    quick: bool = False  # in the --quick subset for CI
-
-
-FAULTS = (
-    Fault(
-        "normalization_mean", "inputs normalized with a wrong mean", "convzoo/data/adapt.py",
-        "x = (x - self.mean) / self.std", "x = (x - 0.9 * self.mean) / self.std",
-        (f"{INDEPENDENT}::test_input_adapter_normalizes_with_the_datasets_mean_and_std",),
-        quick=True,
-    ),
-    Fault(
-        "residual_add", "ResNet's basic block drops its shortcut", "convzoo/models/resnet.py",
-        "        x = self.conv2(x)\n        x += shortcut", "        x = self.conv2(x)\n        x = x + 0 * shortcut",
-        ("tests/test_equivalence.py::test_from_reference_gives_the_reference_outputs[resnet18-torchvision]",),
-    ),
-    Fault(
-        "grouped_conv_macs", "grouped convolutions counted with one input channel too many per group",
-        "convzoo/analysis/counting.py",
-        "c_out, c_in_per_group, *kernel = weight.shape",
-        "c_out, c_in_per_group, *kernel = weight.shape\n    c_in_per_group += int(c_in_per_group != x.shape[1])",
-        ("tests/test_profile.py::test_macs_equal_flop_counter_at_two_sizes[mobilenet_v2]",
-         "tests/test_profile.py::test_grouping_keeps_the_totals_and_exports_parse"),
-    ),
-    Fault(
-        "batch_norm_eps", "MobileNetV3 built with batch-norm eps 1e-5 instead of torchvision's 1e-3",
-        "convzoo/models/mobilenet_v3.py",
-        "bn_eps: float = 1e-3,", "bn_eps: float = 1e-5,",
-        ("tests/test_equivalence.py::test_defaults_have_torchvisions_numerics[mobilenet_v3_small]",),
-    ),
-    Fault(
-        "source_settings_ignored", "released weights built with convzoo's defaults, not their source's numerics",
-        "convzoo/weights/pretrained.py",
-        "settings = {**weights.settings, **kwargs}", "settings = dict(kwargs)",
-        ("tests/test_pretrained.py::test_timm_weights_build_the_model_with_timm_numerics",),
-    ),
-    Fault(
-        "weights_hash_unchecked", "a download's SHA-256 prefix is not compared", "convzoo/download.py",
-        "return len(expected) >= 8 and actual.startswith(expected.lower())", "return True",
-        ("tests/test_pretrained.py::test_a_wrong_hash_is_refused_and_leaves_nothing",
-         "tests/test_pretrained.py::test_a_cached_file_that_was_altered_is_refused"),
-    ),
-    Fault(
-        "safetensors_order", "safetensors tensors paired in file order, not module order", "convzoo/weights/convert.py",
-        "theirs = in_reference_order(state_dict, source, model_name)", "theirs = OrderedDict(state_dict)",
-        ("tests/test_pretrained.py::test_timm_weights_build_the_model_with_timm_numerics",),
-    ),
-    Fault(
-        "gradient_norm_order", "the lab's per-layer gradient norms listed output side first",
-        "convzoo/experiments/gradient_flow.py",
-        "    return [g.norm().item() for g in gradients]\n", "    return [g.norm().item() for g in gradients][::-1]\n",
-        ("tests/test_experiments.py::test_gradients",),
-    ),
-    Fault(
-        "zero_grad", "the optimizer step skips zero_grad: gradients accumulate over steps",
-        "convzoo/training/step.py",
-        "        self.optimizer.zero_grad(set_to_none=True)\n", "",
-        ("tests/test_training.py::test_a_training_step_follows_the_gradient_of_its_own_batch",),
-    ),
-    Fault(  # the sampler is where ranks split the epoch
-        "rank_shard", "every rank takes the indices of rank 0: all ranks train on the same images",
-        "convzoo/data/loader.py",
-        "order = torch.cat([order, order[: padded - count]])[rank::world_size]",
-        "order = torch.cat([order, order[: padded - count]])[0::world_size]",
-        ("tests/test_data.py::test_sharding_splits_the_epoch_between_ranks",),
-        quick=True,
-    ),
-    Fault(
-        "ema_resume", "a resumed EMA forgets how many updates it has averaged", "convzoo/training/checkpointing.py",
-        "            self.ema.n_averaged.fill_(", "            (lambda count: None)(",
-        ("tests/test_training.py::test_resume_after_an_interruption_reaches_the_same_weights[mid-epoch-every-stateful-part]",),
-    ),
-    Fault(
-        "unsafe_load", "checkpoints unpickled without weights_only", "convzoo/checkpoint/safe_read.py",
-        'torch.load(file, map_location="cpu", weights_only=True)',
-        'torch.load(file, map_location="cpu", weights_only=False)',
-        ("tests/test_checkpoint_safety.py::test_every_command_that_reads_a_checkpoint_refuses_a_crafted_pickle",
-         f"{INDEPENDENT}::test_reading_a_crafted_checkpoint_runs_no_code"),
-        quick=True,
-    ),
-    Fault(
-        "dataset_unverified", "a Fashion-MNIST directory found on disk is trusted without its MD5s",
-        "convzoo/data/fashion_mnist.py",
-        "return verify(directory, checksums)", "return directory",
-        ("tests/test_dataset_verification.py::test_the_embedded_sample_planted_as_the_full_set_is_refused_naming_the_md5",),
-        quick=True,
-    ),
-    # --- faults the suite let through before tests/test_independent_checks.py --------------------------------
-    Fault(
-        "option_a_offset", "option-A shortcut subsamples from pixel (1, 1) instead of (0, 0)",
-        "convzoo/models/cifar_resnet.py",
-        "x = x[:, :, :: self.stride, :: self.stride]", "x = x[:, :, 1 :: self.stride, 1 :: self.stride]",
-        (f"{INDEPENDENT}::test_option_a_shortcut_is_strided_sampling_padded_with_zero_channels",),
-        quick=True,
-    ),
-    Fault(
-        "ema_decay_complement", "EMA decay passed as 1 - decay (0.9 becomes 0.1)", "convzoo/training/optim.py",
-        "get_ema_multi_avg_fn(decay)", "get_ema_multi_avg_fn(1 - decay)",
-        (f"{INDEPENDENT}::test_ema_is_the_exponential_average_of_the_weights_after_each_step",),
-        quick=True,
-    ),
-    Fault(
-        "onecycle_warmup_fraction", "one-cycle warm-up over 20% of the steps instead of 15%",
-        "convzoo/training/optim.py",
-        "pct_start=0.15,", "pct_start=0.2,",
-        (f"{INDEPENDENT}::test_one_cycle_schedule_follows_its_formula",),
-        quick=True,
-    ),
-    Fault(
-        "warmup_step_off_by_one", "the cosine schedule's linear warm-up starts one step late",
-        "convzoo/training/optim.py",
-        "return (step + 1) / warmup", "return step / warmup",
-        (f"{INDEPENDENT}::test_warmup_cosine_schedule_follows_its_formula",),
-        quick=True,
-    ),
-    Fault(
-        "warmup_length_off_by_one", "the cosine schedule's warm-up one step longer than warmup_epochs",
-        "convzoo/training/optim.py",
-        "warmup = min(total - 1, int(config.warmup_epochs * steps_per_epoch))",
-        "warmup = min(total - 1, int(config.warmup_epochs * steps_per_epoch) + 1)",
-        (f"{INDEPENDENT}::test_warmup_cosine_schedule_follows_its_formula",),
-    ),
-    Fault(
-        "cosine_shape", "the decay after warm-up is linear, not cosine", "convzoo/training/optim.py",
-        "return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))", "return 1 - min(progress, 1.0)",
-        (f"{INDEPENDENT}::test_warmup_cosine_schedule_follows_its_formula",),
-    ),
-    Fault(
-        "confusion_transposed", "confusion matrix stored (predicted, true) instead of (true, predicted)",
-        "convzoo/evaluation.py",
-        "labels.cpu() * num_classes + top[:, 0].cpu()", "top[:, 0].cpu() * num_classes + labels.cpu()",
-        (f"{INDEPENDENT}::test_evaluation_against_a_hand_computation",),
-        quick=True,
-    ),
-    Fault(
-        "eval_top5", "top-5 counts only the first guess (top-5 equals top-1)", "convzoo/evaluation.py",
-        "sums[2] += (top == labels[:, None]).any(1).sum().item()",
-        "sums[2] += (top[:, :1] == labels[:, None]).any(1).sum().item()",
-        (f"{INDEPENDENT}::test_evaluation_against_a_hand_computation",),
-        quick=True,
-    ),
-    Fault(
-        "eval_loss_mean", "the loss summed as per-batch means, then divided by the image count",
-        "convzoo/evaluation.py",
-        'F.cross_entropy(logits, labels, reduction="sum")', 'F.cross_entropy(logits, labels, reduction="mean")',
-        (f"{INDEPENDENT}::test_evaluation_against_a_hand_computation",),
-    ),
-    Fault(
-        "per_class_by_prediction", "per-class accuracy divided by predictions of the class, not its images",
-        "convzoo/evaluation.py",
-        "totals = self.confusion.sum(1).clamp_min(1)", "totals = self.confusion.sum(0).clamp_min(1)",
-        (f"{INDEPENDENT}::test_evaluation_against_a_hand_computation",),
-    ),
-    Fault(
-        "drop_path_rescale", "DropPath keeps samples without the 1/keep rescaling", "convzoo/layers/drop_path.py",
-        "return x * mask.div_(keep)", "return x * mask",
-        (f"{INDEPENDENT}::test_drop_path_scales_kept_samples_by_one_over_keep",
-         f"{INDEPENDENT}::test_drop_path_preserves_the_expectation"),
-        quick=True,
-    ),
-)  # fmt: skip
 
 
 class CheckError(Exception):
@@ -398,6 +234,25 @@ def run_with_fault(fault: Fault, tree: Path, timeout: int) -> dict:
     }
 
 
+def _fields(result: dict) -> dict:
+    """The Fault fields of one result (the result adds its outcome to them)."""
+    return {name: result[name] for name in Fault.__dataclass_fields__}
+
+
+def _areas(results: list[dict]) -> dict:
+    """Per area: how many faults ran, how many came from history, how many were caught."""
+    by_name = {result["name"]: result for result in results}
+    summary = {}
+    for area, members in AREAS.items():
+        ran = [by_name[fault.name] for fault in members if fault.name in by_name]
+        summary[area] = {
+            "faults": len(ran),
+            "from_history": sum(fault.from_history for fault in members if fault.name in by_name),
+            "caught": sum(result["caught"] for result in ran),
+        }
+    return summary
+
+
 def _record(args: argparse.Namespace) -> dict:
     """Provenance of the code under test: HEAD, clean (the copy is the commit), unless ``--worktree``."""
     record = provenance(allow_dirty=True)
@@ -421,8 +276,13 @@ def main() -> int:
     args = parser.parse_args()
     faults = [f for f in FAULTS if (not args.only or f.name in args.only) and (not args.quick or f.quick)]
     if args.list:
-        for fault in faults:
-            print(f"{fault.name:26s} {'quick' if fault.quick else '     '} {fault.file}: {fault.what}")
+        for area, members in AREAS.items():
+            chosen = [fault for fault in members if fault in faults]
+            history = sum(fault.from_history for fault in chosen)
+            print(f"{area}: {len(chosen)} faults, {history} from history")
+            for fault in chosen:
+                print(f"  {fault.name:30s} {'quick' if fault.quick else '     '} {fault.file}: {fault.what}")
+                print(f"  {'':30s}       from {fault.origin}")
         return 0
     unknown = set(args.only or ()) - {f.name for f in FAULTS}
     if unknown:
@@ -459,7 +319,16 @@ def main() -> int:
     if not args.only and not args.quick:
         RESULT.write_text(
             json.dumps(
-                {**record, "seconds": seconds, "baseline": base, "faults": results, "survived": survived}, indent=2
+                {
+                    **record,
+                    "seconds": seconds,
+                    "baseline": base,
+                    "areas": _areas(results),
+                    "from_history": sum(Fault(**_fields(r)).from_history for r in results),
+                    "faults": results,
+                    "survived": survived,
+                },
+                indent=2,
             )
             + "\n"
         )

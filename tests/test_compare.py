@@ -60,6 +60,65 @@ def test_a_budget_below_the_cost_columns_says_it_cannot_be_met_and_what_would():
     make_plan(probes, budget_s=0.9 * 60, probe_s=10, batch_size=64, amp="none")  # the budget it named is enough
 
 
+def test_a_budget_the_cost_columns_fit_is_planned_not_refused():
+    # probe 10 s + cost 4 × 5.5 s = 32 s of a 35-s budget: over the planning margin (0.9 × 25 − 15 = 7.5 s), not
+    # over the budget, so the plan cuts every speed column and keeps the cost columns instead of refusing
+    probes = {f"m{i}": Probe(build_s=2.0, forward_b1_s=1.0, train_step_s=0.1) for i in range(4)}
+    try:
+        plan = make_plan(probes, budget_s=35, probe_s=10, batch_size=64, amp="none")
+    except OptionError as error:
+        pytest.fail(f"a budget the probe and the cost columns fit was refused: {error}")
+    assert not any(m.speed for m in plan.models) and all("speed left out" in m.reason for m in plan.models)
+    assert [m.estimate_s["cost"] for m in plan.models] == [5.5] * 4 and plan.steps == 0
+
+
+def test_a_model_published_at_another_size_is_planned_at_that_size_too():
+    # m0 published at 448 px, (448 / 224)² = 4× the pixels: its cost profile runs at 224 and again at 448,
+    # 2 + 3.5 × 1 × (1 + 4) = 19.5 s (m1: 2 + 3.5 = 5.5 s); its speed adds 3 batch-1 forwards at 448 to the 224
+    # ones, 3 × 1 + 3 × 16 + 2 × 16 + 3 × 16 = 131 s, + 3 × 4 = 143 s
+    probes = {f"m{i}": Probe(build_s=2.0, forward_b1_s=1.0, train_step_s=0.1) for i in range(2)}
+    plan = make_plan(probes, budget_s=1000, probe_s=10, batch_size=64, amp="none", published_px={"m0": 448})
+    assert [(m.estimate_s["cost"], m.estimate_s["speed"]) for m in plan.models] == [(19.5, 143.0), (5.5, 131.0)]
+    # so a budget is refused with what the published size costs: (10 + 25 + 15) / 0.9 = 55.6 s -> 1 min
+    with pytest.raises(OptionError, match=r"measuring their cost needs ~25 s more; give --budget 1 or more"):
+        make_plan(probes, budget_s=30, probe_s=10, batch_size=64, amp="none", published_px={"m0": 448})
+
+
+def test_a_probe_past_the_planning_margin_but_within_the_budget_goes_on(tmp_path):
+    config = compare_module.CompareConfig(models=CHEAP, budget_minutes=1.0, out=str(tmp_path / "report"))
+    comparison = compare_module.Comparison(config)
+    comparison.state["probe"][CHEAP[0]] = {"build_s": 1.0, "forward_b1_s": 1.0, "train_step_s": 1.0}
+    try:  # 40 s of the 60: past 0.9 × 60 − 15 = 39 s of planning, the plan's to cut, not hopeless
+        comparison._check_probe_fits(40.0)
+    except OptionError as error:
+        pytest.fail(f"a probe within the budget was refused: {error}")
+    with pytest.raises(OptionError, match=r"probing 1 of the 2 models took 61 s already"):
+        comparison._check_probe_fits(61.0)
+
+
+def test_a_model_published_at_another_size_has_its_cost_and_latency_measured_there(tmp_path, monkeypatch):
+    sizes = {}
+
+    def cost(name, published_px=224):
+        sizes["cost"] = published_px
+        return {"params": 1, "gmacs": 1.0, "activation_mib": 1.0, "weights_mib": 1.0} | (
+            {"gmacs_published_px": 3.0} if published_px != 224 else {}
+        )
+
+    def speed(name, repeats, dtype="fp32", published_px=224):
+        sizes["speed"] = published_px
+        return {"latency_b1_ms": 1.0} | ({"latency_b1_ms_published_px": 2.9} if published_px != 224 else {})
+
+    monkeypatch.setattr(compare_module, "measure_cost", cost)
+    monkeypatch.setattr(compare_module, "measure_speed", speed)
+    _fixed_probe(monkeypatch)
+    out = tmp_path / "report"
+    # EfficientNetV2-S's released weights are evaluated at 384 px only (test_compare_frontier)
+    assert main(["compare", "efficientnet_v2_s", "--no-learns-check", "--budget", "2", "--out", str(out)]) == 0
+    assert sizes == {"cost": 384, "speed": 384}
+    assert "384 px (at 384 px: 3.0 GMACs, latency b1 here 2.9 ms)" in (out / "report.md").read_text()
+
+
 def test_a_probe_that_outruns_the_budget_stops_and_says_so(tmp_path, monkeypatch, capsys):
     def slow_probe(*args, **kwargs):
         time.sleep(0.7)  # over the whole 0.6 s budget after one model

@@ -10,7 +10,7 @@ import pytest
 from convzoo.report.figures import top1_vs_gmacs_figure, top1_vs_latency_figure
 from convzoo.report.frontier import Point, dominates, frontier_sentence, pareto_frontier
 from convzoo.report.measure import published_accuracy
-from convzoo.report.render import write_report
+from convzoo.report.render import with_frontier, write_report
 from convzoo.report.table import table_rows
 
 # (model, latency ms, published top-1 %). By hand: a is fastest; b beats a on accuracy; c is slower AND less
@@ -143,6 +143,15 @@ def test_the_report_opens_with_the_frontier_and_the_learns_column_has_no_percent
     results = json.loads(paths["json"].read_text())
     assert results["frontier"]["latency"] == FRONTIER and results["rows"][0]["test_top1"] == 0.437
     assert list(paths)[3:5] == ["top1_vs_latency", "top1_vs_gmacs"]
+
+
+def test_the_gmacs_frontier_takes_each_model_at_its_published_size():
+    # GMACs are latency / 10 in the fixture: a 0.4, b 1.0, c 2.0, d 2.1, e 2.1, f 4.0, g 2.2, i 1.2; j is 0.5 at
+    # 224 px but 3.0 at 384, where its 75.5% is published, so g (2.2, 75.9%) dominates it and the frontier is the
+    # latency one's (at 224, j would push b and d off it: a → j → g)
+    assert with_frontier(_results())["frontier"]["gmacs"] == FRONTIER
+    j = next(p for p in top1_vs_gmacs_figure(_results()).axes[0].texts if p.get_text() == "j (384 px)")
+    assert j.xy[0] == 3.0
 
 
 def _overlaps(a, b):

@@ -223,3 +223,18 @@ def test_input_adapter_channels_and_size():
     assert x.shape == (2, 3, 32, 32) and torch.allclose(x, torch.full_like(x, 2.0))
     rgb = torch.zeros((2, 3, 32, 32), dtype=torch.uint8)
     assert InputAdapter(3, 1, (0, 0, 0), (1, 1, 1))(rgb).shape == (2, 1, 32, 32)
+
+
+def test_channel_statistics_are_numpys_and_a_constant_channel_keeps_one_level_of_std():
+    """Per-channel mean and std (ddof 1) on the 0-1 scale; a channel constant over the training set (std 0,
+    a NaN at the first step once divided by) is given one 8-bit level, 1/255."""
+    from convzoo.data.datasets import channel_stats
+
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (20, 3, 5, 5), dtype=torch.uint8, generator=generator)
+    images[:, 1] = 10
+    mean, std = channel_stats(images)
+    pixels = images.numpy().transpose(1, 0, 2, 3).reshape(3, -1) / 255
+    assert mean == pytest.approx(tuple(pixels.mean(1)), rel=1e-12)
+    assert (std[0], std[2]) == pytest.approx((pixels[0].std(ddof=1), pixels[2].std(ddof=1)), rel=1e-12)
+    assert std[1] == pytest.approx(1 / 255, rel=1e-12)

@@ -279,6 +279,22 @@ def test_gradients_judge_does_not_hold_and_is_undecided_from_data():
     assert "no plain-20 run trained at the normal lr" in no_threshold["clipping tames it"].evidence
 
 
+def test_gradient_parts_only_asserted_held_also_fail_and_stay_undecided():
+    from convzoo.experiments.gradients import judge
+
+    at_init = [[1e-20, 1.0], [3e-20, 1.0]]
+    # He init: one seed's profile is NaN (overflowed or poisoned): not "kept", so every seed cannot agree
+    poisoned = {p.name: p.verdict for p in judge(_gradients_data(
+        at_init, [[math.nan, 1.0], [0.06, 1.0]], [[1e-5, 1.0], [1e-5, 1.0]], [],
+    ))}  # fmt: skip
+    assert poisoned["He init keeps it at init"] == UNDECIDED
+    # after a full 4 epochs the first block keeps half the last block's gradient in both seeds: 0.5, 0.6 ≥ 1e-2
+    kept = {p.name: p.verdict for p in judge(_gradients_data(
+        at_init, [[0.06, 1.0], [0.02, 1.0]], [[0.5, 1.0], [0.6, 1.0]], [],
+    ))}  # fmt: skip
+    assert kept["vanishes after training"] == FAILED
+
+
 def test_a_net_that_dies_at_the_high_rate_failed_to_train_and_so_did_a_dead_control():
     from convzoo.experiments.gradients import judge
 
@@ -429,6 +445,28 @@ def test_degradation_judge_from_data():
     assert parts["deeper plain trains worse"].verdict == LEANS_FOR
 
 
+def test_the_residual_depth_penalty_reaches_every_verdict():
+    from convzoo.experiments.degradation import judge
+
+    # plain 20 → 56: +25 and +26 pt per seed (spread 1 pt), mean 25.5, so the margin is half of it, 12.75 pt
+    plain = {20: [0.05, 0.06], 56: [0.30, 0.32]}
+
+    def penalty(resnet, plain=plain):
+        return {p.name: p for p in judge(_degradation_data(plain, resnet))}["residual depth penalty much smaller"]
+
+    # residual penalty +38, +38.5 pt: above every plain seed by 12 pt, beyond the 1-pt spread
+    assert penalty({20: [0.02, 0.025], 56: [0.40, 0.41]}).verdict == FAILED
+    # residual +15, +15 pt: 10 pt below the plain rise, beyond the spread, but short of the 12.75-pt margin
+    assert penalty({20: [0.05, 0.05], 56: [0.20, 0.20]}).verdict == UNDECIDED
+    # residual +27, +35 pt: every seed above every plain seed (by 1 pt), inside its own 8-pt spread
+    assert penalty({20: [0.05, 0.05], 56: [0.32, 0.40]}).verdict == LEANS_AGAINST
+    # residual −20, +10 pt: 15 pt below every plain seed, past the margin, inside its own 30-pt spread
+    assert penalty({20: [0.25, 0.05], 56: [0.05, 0.15]}).verdict == LEANS_FOR
+    # the plain nets get better with depth (−25, −26 pt): no penalty to be smaller than
+    flat = penalty({20: [0.05, 0.06], 56: [0.03, 0.035]}, plain={20: [0.30, 0.32], 56: [0.05, 0.06]})
+    assert flat.verdict == UNDECIDED and "the plain nets show no penalty to compare with" in flat.evidence
+
+
 def test_a_first_block_gradient_of_exactly_zero_is_the_lowest_flow_but_nan_decides_nothing():
     from convzoo.experiments.gradients_judge import reaches_further
 
@@ -481,7 +519,8 @@ def test_rejudge_reads_stored_nulls_back_as_nan_and_keeps_absent_values_absent(t
     stored = json.loads(to_json({"loss": math.nan, "curve": [1.0, math.inf], "clip_norm": None, "n": 3}))
     assert stored == {"loss": None, "curve": [1.0, None], "clip_norm": None, "n": 3}  # strict JSON: null
     restored = numbers_restored(stored)
-    assert math.isnan(restored["loss"]) and math.isnan(restored["curve"][1]) and restored["clip_norm"] is None
+    assert isinstance(restored["loss"], float) and math.isnan(restored["loss"]) and restored["clip_norm"] is None
+    assert isinstance(restored["curve"][1], float) and math.isnan(restored["curve"][1])
     # the gradients judge on a stored run with NaN numbers: no TypeError, the NaN parts decide nothing
     from convzoo.experiments.gradients import judge
 
@@ -495,6 +534,14 @@ def test_rejudge_reads_stored_nulls_back_as_nan_and_keeps_absent_values_absent(t
               "provenance": {"git_commit": "abc1234"}, "results": data}  # fmt: skip
     (tmp_path / "results.json").write_text(to_json(record))
     (tmp_path / "report.md").write_text("# old\n\nCommand: `x`\n")
-    rejudge(tmp_path, judge)
+
+    def checked_judge(results):
+        # what the judge is handed: the stored nulls as NaN, as measure returned them; absent clip norms still None
+        loss = results["runs"][1]["training_set"]["loss"]
+        assert isinstance(loss, float) and math.isnan(loss)
+        assert [run["clip_norm"] for run in results["exploding"]] == [None, None, 2.0, 2.0]
+        return judge(results)
+
+    rejudge(tmp_path, checked_judge)
     parts = {p["name"]: p["verdict"] for p in json.loads((tmp_path / "results.json").read_text())["parts"]}
     assert parts["vanishes after training"] == UNDECIDED and parts["vanishes at init"] == HELD

@@ -69,13 +69,32 @@ def test_small_input_variant_takes_its_minimum_size(name):
         assert model(torch.randn(2, 1, size, size + 8)).shape == (2, 10)
 
 
-@pytest.mark.parametrize("name", DROP_PATH)
-def test_drop_path_rate_reaches_the_blocks(name):
-    from convzoo.layers import DropPath
+def _block_drop_rates(model: torch.nn.Module, attribute: str = "drop_path") -> list[float]:
+    """Each residual block's stochastic-depth rate, in order (a block built with rate 0 holds an Identity)."""
+    return [float(getattr(getattr(m, attribute), "p", 0.0)) for m in model.modules() if hasattr(m, attribute)]
 
+
+@pytest.mark.parametrize("name", DROP_PATH)
+def test_drop_path_rates_grow_linearly_over_the_blocks(name):
+    """Block i of n drops with rate · i / n (EfficientNet, torchvision and timm) or rate · i / (n − 1) (ConvNeXt:
+    torchvision's ``stage_block_id / (total_stage_blocks - 1)``, timm's ``linspace(0, rate, n)``)."""
     model = convzoo.create_model(name, drop_path_rate=0.3)
-    rates = [m.p for m in model.modules() if isinstance(m, DropPath)]
-    assert rates and max(rates) <= 0.3 + 1e-9 and max(rates) >= 0.2
+    rates = _block_drop_rates(model)
+    n = len(rates)
+    divisor = n - 1 if name.startswith("convnext") else n
+    assert n >= 16
+    assert rates == pytest.approx([0.3 * i / divisor for i in range(n)], abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["convnext_tiny", "efficientnet_b0", "efficientnet_v2_s"])
+def test_drop_path_rates_per_block_equal_torchvisions(name):
+    import torchvision
+
+    ours = _block_drop_rates(convzoo.create_model(name, drop_path_rate=0.3))
+    theirs = _block_drop_rates(
+        torchvision.models.get_model(name, weights=None, stochastic_depth_prob=0.3), "stochastic_depth"
+    )
+    assert ours == pytest.approx(theirs, abs=1e-9)
 
 
 def test_drop_rate_sets_the_classifier_dropout():

@@ -2,6 +2,7 @@
 """The training engine: a real run, exact resume, refusals that protect earlier runs, fine-tuning, torchrun."""
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -63,8 +64,14 @@ EVERY_STATEFUL_PART = {  # every random draw, and the epoch-dependent image side
         pytest.param(11, EVERY_STATEFUL_PART, id="mid-epoch-every-stateful-part"),
     ],
 )
-def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path, stop_at_step, options):
-    """Bit-exact: the data order, augmentation, mixup/cutmix draws, EMA and schedule continue where they stopped."""
+def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path, monkeypatch, stop_at_step, options):
+    """Bit-exact: the data order, augmentation, mixup/cutmix draws, EMA and schedule continue where they stopped.
+
+    Both runs share the code, so the resumed steps are also checked against figures worked out here: the
+    batches of the epoch's permutation, the one-cycle rate of each step, and the count of steps and EMA updates.
+    """
+    from convzoo.training.engine import Trainer
+
     uninterrupted = train(_config(tmp_path, "straight", **options))
 
     def stop(state):
@@ -75,8 +82,17 @@ def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path, stop_at
     assert interrupted.interrupted
     saved = load_checkpoint(tmp_path / "resumed" / "last.pt")
     assert saved.training["train_state"]["global_step"] == stop_at_step
+    seen, train_batch = [], Trainer.train_batch
+
+    def watched(self, images, labels):
+        seen.append((self.state.global_step, self.optimizer.param_groups[0]["lr"], labels.clone()))
+        train_batch(self, images, labels)
+
+    monkeypatch.setattr(Trainer, "train_batch", watched)
     resumed = train(_config(tmp_path, "resumed", resume=True, **options))
+    monkeypatch.undo()
     assert not resumed.interrupted and resumed.final["epoch"] == 2
+    _check_resumed_steps(seen, stop_at_step, saved=load_checkpoint(tmp_path / "resumed" / "last.pt"))
     straight, after = (
         load_checkpoint(tmp_path / "straight" / "last.pt"),
         load_checkpoint(tmp_path / "resumed" / "last.pt"),
@@ -86,6 +102,35 @@ def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path, stop_at
         assert all(torch.equal(straight.ema_state[key], after.ema_state[key]) for key in straight.ema_state)
     assert resumed.final["test_top1"] == uninterrupted.final["test_top1"]
     assert resumed.final["train_loss"] == uninterrupted.final["train_loss"]
+
+
+def _one_cycle_rate(step: int, total: int = 16, peak: float = 0.2) -> float:
+    """torch's OneCycleLR as configured (15% warm-up from peak/10, down to peak/1000, cosine-shaped halves)."""
+    top = 0.15 * total - 1  # the warm-up ends at this (fractional) step
+    start, end, fraction = (
+        (peak / 10, peak, step / top) if step <= top else (peak, peak / 1000, (step - top) / (total - 1 - top))
+    )
+    return end + (start - end) / 2 * (1 + math.cos(math.pi * fraction))
+
+
+def _check_resumed_steps(seen, stop_at_step: int, saved) -> None:
+    """The resumed run took steps ``stop_at_step`` .. 15, each on the batch the epoch's permutation puts there
+    (8 steps of 256 per epoch; epoch e shuffled by ``epoch_order(seed 0, e)``) at the one-cycle rate of its step."""
+    from convzoo.data import load_dataset
+    from convzoo.data.loader import epoch_order
+
+    labels = load_dataset("fashion-mnist-mini").train_labels
+    assert [step for step, _, _ in seen] == list(range(stop_at_step, 16))
+    for step, rate, batch in seen:
+        epoch, index = divmod(step, 8)
+        order = epoch_order(len(labels), shuffle=True, seed=0, epoch=epoch)
+        assert torch.equal(batch, labels[order[index * 256 : (index + 1) * 256]]), step
+        assert rate == pytest.approx(_one_cycle_rate(step), rel=1e-9), step
+    training = saved.training
+    assert training["train_state"]["global_step"] == 16
+    assert training["schedule_state"]["last_epoch"] == 16
+    if saved.ema_state is not None:
+        assert training["ema_updates"] == 16
 
 
 def test_a_training_step_follows_the_gradient_of_its_own_batch(tmp_path):

@@ -127,7 +127,7 @@ def bench_model(name: str, batch: int, spec: BenchSpec) -> list[dict]:
     device = torch.device(spec.device)
     ours, references = _models(name, spec, device)
     x = torch.randn(batch, 3, spec.size, spec.size, device=device)
-    # exported before optimize() folds batch norms into our model in place
+    # the engines run our model exported to ONNX (optimize() works on a copy, so the order does not matter)
     engines = {
         "onnxruntime": lambda: onnxruntime_runner(ours, x),
         "openvino": lambda: openvino_runner(ours, x, engine_dtype("openvino", spec)),

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from .records import RESULTS, commit_label, cpu_label, per_cpu_kind
 
+LABELS = {"mutation": "the mutation check (`scripts/mutation_check.py`, every fault)"}
+
 
 def readme_test_suite(root: Path) -> str:
     """`make test` (and `make test-slow` where timed) from a fresh clone, per CPU kind, as recorded (README)."""
@@ -16,7 +18,8 @@ def readme_test_suite(root: Path) -> str:
             continue
         tiers = record.get("tiers") or {"test": record}
         timed = "; ".join(
-            f"`make {target}` {tier['seconds'] / 60:.1f} min ({tier['summary']}, exit {tier['exit_code']})"
+            f"{LABELS.get(target, f'`make {target}`')} {tier['seconds'] / 60:.1f} min "
+            f"({tier['summary']}, exit {tier['exit_code']})"
             for target, tier in tiers.items()
         )
         runs.append(

@@ -8,8 +8,9 @@
 
 Clones the committed HEAD into a temporary folder, runs ``make setup`` (not timed: the set-up installs
 packages) and then ``make test`` (timed, the wall clock of the fast tier as a user and CI run it; with
-``--slow-tier`` also ``make test-slow``), and records the wall times, the pytest summary lines, the commit and
-the CPU kind in
+``--slow-tier`` also ``make test-slow``; with ``--mutation`` also the whole mutation check, whose own per-fault
+record is copied back to ``benchmarks/results/mutation_check.json``), and records the wall times, the pytest
+summary lines, the slowest tests, the commit and the CPU kind in
 ``benchmarks/results/test_suite_time-{native,avx2-emulated}.json``. The clone runs with the environment of
 this process, so ``--avx2`` limits every test's PyTorch (ONNX Runtime ignores those limits: said in the label).
 """
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -29,6 +31,7 @@ from convzoo.provenance import add_machine_arguments, start_measuring
 from convzoo.runtime import cpu_kind
 
 ROOT = Path(__file__).resolve().parents[1]
+MUTATION_RECORD = Path("benchmarks/results/mutation_check.json")
 SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed).*?) in [\d.]+s", re.MULTILINE)
 DURATION = re.compile(r"^([\d.]+)s (call|setup|teardown)\s+(\S+)$", re.MULTILINE)
 SLOWEST = 25  # pytest --durations: where the tier's time goes, for whoever keeps it under budget
@@ -51,6 +54,8 @@ def main() -> None:
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
         subprocess.run(["make", "setup"], cwd=clone, check=True, capture_output=True)
         tiers = {target: _timed(command, clone) for target, command in targets.items()}
+        if args.mutation and (clone / MUTATION_RECORD).exists():  # its per-fault record at this commit: keep it
+            shutil.copy(clone / MUTATION_RECORD, ROOT / MUTATION_RECORD)
     record.update(
         {
             "command_measured": "make test",

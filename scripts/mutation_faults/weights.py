@@ -70,11 +70,12 @@ FAULTS = (
         origin="planned: written together with the test that catches it",
     ),
     Fault(
-        "reference_reorder_dropped", "timm tensors paired in timm's module order where it differs from ours",
-        "convzoo/weights/convert.py",
-        "    theirs = in_our_order(theirs, entry.reference_reorder.get(source, ()))\n", "",
+        "reference_reorder_wrong_sibling", "timm's RegNet shortcut moved before the wrong module of its block",
+        "convzoo/models/regnet.py",
+        'reference_reorder={"timm": (("downsample", "conv1"),)},',
+        'reference_reorder={"timm": (("downsample", "conv2"),)},',
         ("tests/test_regnet.py::test_shortcut_weights_land_in_the_shortcut",),
-        origin="planned: the hole the guide had (issue 34): timm's RegNet registers its shortcut after the main "
-        "branch, and equal shapes would pair the two silently",
+        origin="planned: the hole the guide had (issue 34): placed after conv1, the shortcut pairs with conv1 and "
+        "conv1 with the shortcut, equal shapes both, so the weights swap silently",
     ),
 )  # fmt: skip

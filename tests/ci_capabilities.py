@@ -13,6 +13,8 @@ import os
 CI_PROVIDES = {
     "cannot mount a tmpfs here": "root on Linux (.ci/run runs as root)",
     "chromium is not installed": "Chromium (.ci/run installs it)",
+    "git is not installed": "git (CI runs in a clone)",
+    "not a git checkout": "a git checkout (CI runs in a clone)",
 }
 _skipped_in_ci: list[str] = []
 

@@ -10,6 +10,7 @@ from tools.docs import inference_figures
 from tools.docs.generated_docs import BLOCKS, ROOT, regenerate, stale_pages
 
 
+@pytest.mark.slow  # renders every generated block of every page (over a minute on AVX2): the slow tier
 def test_every_generated_page_is_current():
     stale = stale_pages()
     assert not stale, f"stale: {stale}; run make docs and commit the pages"

@@ -74,8 +74,9 @@ def test_each_fault_says_where_it_came_from(fault):
     if fault.from_history:
         commit = fault.origin[len(HISTORY) :].split(":", 1)[0]
         assert re.fullmatch(r"[0-9a-f]{7,40}", commit), f"{fault.name}: {commit!r} is not a commit id"
-        if (ROOT / ".git").exists():
-            found = subprocess.run(
-                ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT, capture_output=True, check=False
-            )
-            assert found.returncode == 0, f"{fault.name}: commit {commit} is not in this repository's history"
+        if not (ROOT / ".git").exists():
+            pytest.skip("not a git checkout")  # a failure in CI (tests/ci_capabilities.py), which runs in a clone
+        found = subprocess.run(
+            ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT, capture_output=True, check=False
+        )
+        assert found.returncode == 0, f"{fault.name}: commit {commit} is not in this repository's history"

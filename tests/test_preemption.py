@@ -99,6 +99,7 @@ def test_sigterm_to_a_real_train_process_saves_and_resume_is_exact(tmp_path, str
     _assert_same_weights(_weights(run_dir), straight)
 
 
+@pytest.mark.slow  # trains or starts processes: the slow tier (keeps make test under 10 min on AVX2)
 def test_sigusr1_stops_at_the_exact_step(tmp_path, straight):
     def slurm_warns(state):
         if state.global_step == STEPS + 3:  # epoch 2, step 3
@@ -165,6 +166,7 @@ def _nan_at_training_step(monkeypatch, bad_steps):
     monkeypatch.setattr(engine.F, "cross_entropy", flaky)
 
 
+@pytest.mark.slow  # trains or starts processes: the slow tier (keeps make test under 10 min on AVX2)
 def test_a_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     _nan_at_training_step(monkeypatch, {STEPS + 3})
     with pytest.raises(DivergedError, match=r"became nan at epoch 2, step 3; the last good checkpoint is .*last.pt"):
@@ -185,6 +187,7 @@ def test_on_nan_skip_skips_the_bad_batch_only(tmp_path, monkeypatch, capsys):
     assert "skipped a batch with a non-finite loss at epoch 1, step 3" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # trains or starts processes: the slow tier (keeps make test under 10 min on AVX2)
 def test_a_second_run_on_a_live_run_directory_is_refused_and_a_stale_lock_is_taken_over(tmp_path, capsys):
     run_dir = tmp_path / "run"
     hold = (

@@ -40,6 +40,7 @@ def test_a_batch_is_shrunk_whole_keeping_its_aspect_and_never_enlarged():
     assert resize_batch(images, 48) is images
 
 
+@pytest.mark.slow  # trains or starts processes: the slow tier (keeps make test under 10 min on AVX2)
 def test_early_epochs_train_on_shrunk_images_and_the_last_at_full_size(tmp_path):
     sides: list[int] = []
     config = TrainConfig(

@@ -29,6 +29,7 @@ def _config(tmp_path, name="run", **overrides):
     return TrainConfig(**values)
 
 
+@pytest.mark.slow  # trains or starts processes: the slow tier (keeps make test under 10 min on AVX2)
 def test_a_short_run_learns_and_leaves_its_records(tmp_path):
     result = train(_config(tmp_path, epochs=3, steps_per_epoch=12))
     assert [row["epoch"] for row in result.history] == [1, 2, 3]
@@ -59,9 +60,9 @@ EVERY_STATEFUL_PART = {  # every random draw, and the epoch-dependent image side
 @pytest.mark.parametrize(
     "stop_at_step, options",
     [
-        pytest.param(11, {}, id="mid-epoch"),
+        pytest.param(11, {}, id="mid-epoch", marks=pytest.mark.slow),
         pytest.param(8, {}, id="epoch-boundary", marks=pytest.mark.slow),
-        pytest.param(11, EVERY_STATEFUL_PART, id="mid-epoch-every-stateful-part"),
+        pytest.param(11, EVERY_STATEFUL_PART, id="mid-epoch-every-stateful-part", marks=pytest.mark.slow),
     ],
 )
 def test_resume_after_an_interruption_reaches_the_same_weights(tmp_path, monkeypatch, stop_at_step, options):
@@ -161,6 +162,7 @@ def test_a_training_step_follows_the_gradient_of_its_own_batch(tmp_path):
         assert torch.allclose(ours.grad, reference.grad, rtol=1e-4, atol=1e-7), name
 
 
+@pytest.mark.slow  # trains or starts processes: the slow tier (keeps make test under 10 min on AVX2)
 def test_an_existing_run_is_never_overwritten(tmp_path):
     train(_config(tmp_path, epochs=1))
     checkpoint = tmp_path / "run" / "last.pt"
@@ -215,6 +217,7 @@ def test_every_option_runs(tmp_path):
     assert checkpoint.ema_state is not None and checkpoint.model.kwargs["small_input"] is True
 
 
+@pytest.mark.slow  # trains or starts processes: the slow tier (keeps make test under 10 min on AVX2)
 def test_fine_tuning_from_a_checkpoint_with_a_frozen_backbone(tmp_path):
     first = train(_config(tmp_path, "first", epochs=1))
     start = load_checkpoint(first.run_dir / "last.pt").model_state
@@ -311,6 +314,7 @@ def test_the_config_checks_itself_for_every_entry_point(overrides, message):
         TrainConfig(**overrides)
 
 
+@pytest.mark.slow  # trains or starts processes: the slow tier (keeps make test under 10 min on AVX2)
 def test_freeze_epochs_train_only_the_classifier_first_then_everything(tmp_path, monkeypatch):
     """Linear probing, then fine-tuning: after the frozen epoch the backbone (weights and batch-norm statistics)
     is exactly the starting one while the classifier moved; one epoch later the backbone has moved too."""

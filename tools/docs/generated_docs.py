@@ -70,6 +70,7 @@ BLOCKS = (
     Block("docs/deploy.md", "onnx-export", inference_figures.onnx_export),
     Block("docs/deploy.md", "bf16-agreement", inference_figures.bf16_agreement),
     Block("docs/deploy.md", "onnxruntime-speed", inference_figures.onnxruntime_speed),
+    Block("docs/deploy.md", "cpu-peers", inference_figures.cpu_peers),
     Block("docs/deploy.md", "inference-profile", inference_figures.inference_profile),
     Block("docs/deploy.md", "int8-speed", inference_figures.int8_speed),
 )

@@ -189,3 +189,63 @@ def inference_profile(root: Path) -> str:
             f"against {conv['onnxruntime']:.0f} ms in ONNX Runtime (its Conv nodes include the fused add and ReLU)."
         )
     return "\n\n".join(parts) or "Not measured yet."
+
+
+def cpu_peers(root: Path) -> str:
+    """The lecture's line-up on every CPU inference path, per batch and CPU kind (docs/deploy.md): speed over the
+    eager reference, and convzoo's fp32 deployment path over the faster peer (below 1: convzoo trails)."""
+    parts = []
+    for meaning, run in per_cpu_kind(root, "cpu_peers"):
+        if run is None:
+            parts.append(f"**{meaning}**: not measured yet.")
+            continue
+        by_batch: dict[int, list[list[str]]] = {}
+        worst = {}
+        for measured in run["runs"]:
+            if measured["dtype"] != "fp32":
+                continue
+            for batch in sorted({row["batch"] for row in measured["rows"]}):
+                rows = {_path(row["impl"]): row for row in measured["rows"] if row["batch"] == batch}
+                reference = next(row for label, row in rows.items() if label == "reference")
+                peers = {label: rows[label]["ratio"] for label in ("ONNX Runtime", "OpenVINO") if label in rows}
+                ours = rows["convzoo"]["ratio"]
+                against_best = ours / max(peers.values())
+                worst[(measured["model"], batch)] = against_best
+                agreement = max(rows[label]["max_relative_difference"] for label in ("convzoo", *peers))
+                by_batch.setdefault(batch, []).append(
+                    [
+                        measured["model"],
+                        f"{reference['latency_ms']:,.1f} ms ({reference['impl'].split(':')[0]})",
+                        f"{ours:.3f}×",
+                        *(f"{peers[label]:.3f}×" for label in ("ONNX Runtime", "OpenVINO")),
+                        f"**{against_best:.2f}**",
+                        f"{agreement:.1e}",
+                    ]
+                )
+        header = [
+            "model",
+            "eager reference fp32",
+            "convzoo fp32 (optimize + compile)",
+            "ONNX Runtime fp32",
+            "OpenVINO fp32",
+            "convzoo / faster peer",
+            "max output difference",
+        ]
+        tables = "\n\n".join(f"Batch {batch}:\n\n{markdown(header, rows)}" for batch, rows in by_batch.items())
+        ahead = sum(value >= 1 for value in worst.values())
+        parts.append(
+            f"**{meaning}**: CPU {cpu_label(run)}, commit {commit_label(run)}; convzoo's fp32 path is at least as "
+            f"fast as the faster peer in {ahead} of {len(worst)} model and batch pairs.\n\n{tables}"
+        )
+    return "\n\n".join(parts)
+
+
+def _path(impl: str) -> str:
+    """A bench row's implementation as the table names it."""
+    if impl == "convzoo":
+        return "convzoo"
+    if impl.startswith("onnxruntime"):
+        return "ONNX Runtime"
+    if impl.startswith("openvino"):
+        return "OpenVINO"
+    return "reference"

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..deploy.export import ONNX_TOLERANCE, export
+from ..deploy.export import export, onnx_bound
 from ..deploy.optimize import TOLERANCE
 from ..errors import OptionError
 from .timing import Runner
@@ -68,7 +68,7 @@ def agrees(outputs: np.ndarray, expected: torch.Tensor, dtype: str) -> tuple[boo
     past 1); bf16 within optimize()'s bf16 tolerance, relative to the largest logit."""
     difference = (torch.from_numpy(np.asarray(outputs)).float() - expected).abs().max().item()
     scale = expected.abs().max().item()
-    bound = ONNX_TOLERANCE * max(1.0, scale) if dtype == "fp32" else TOLERANCE[dtype] * max(scale, 1e-12)
+    bound = onnx_bound(scale) if dtype == "fp32" else TOLERANCE[dtype] * max(scale, 1e-12)
     return difference <= bound, difference, scale
 
 

@@ -97,6 +97,11 @@ def run_onnx(path: str | Path, images: torch.Tensor) -> torch.Tensor:
 ONNX_TOLERANCE = 1e-4
 
 
+def onnx_bound(scale: float) -> float:
+    """The largest max |difference| an export may show against PyTorch whose largest |logit| is ``scale``."""
+    return ONNX_TOLERANCE * max(1.0, scale)
+
+
 @torch.no_grad()
 def onnx_agrees(path: str | Path, model: nn.Module, images: torch.Tensor) -> tuple[bool, float, float]:
     """``(ok, max abs difference, max |logit|)``: ok when the difference is ≤ 1e-4 × max(1, max |logit|).
@@ -108,7 +113,7 @@ def onnx_agrees(path: str | Path, model: nn.Module, images: torch.Tensor) -> tup
     expected = model.eval()(images)
     difference = (run_onnx(path, images) - expected).abs().max().item()
     scale = expected.abs().max().item()
-    return difference <= ONNX_TOLERANCE * max(1.0, scale), difference, scale
+    return difference <= onnx_bound(scale), difference, scale
 
 
 def write_metadata(path: str | Path, metadata: dict[str, Any]) -> Path:

@@ -25,6 +25,7 @@ test-slow: setup  # the slow tier: multi-process and signal integration, ImageNe
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache  # the layers and no circles (pyproject.toml: [tool.importlinter])
 
 docs: setup  # rewrite the generated parts of README.md and docs/ (tests/test_generated_docs.py checks them)
 	$(BIN)/python -m tools.docs.generated_docs

@@ -21,9 +21,9 @@ import shutil
 import time
 from pathlib import Path
 
+from convzoo.compare import LINEUP
 from convzoo.provenance import provenance
 from convzoo.registry import get_entry
-from convzoo.report.compare import LINEUP
 from convzoo.runtime import cpu_kind
 from convzoo.training import TrainConfig, train
 

@@ -24,10 +24,11 @@ import torch
 
 from convzoo.experiments.evaluation import training_set_fit
 from convzoo.experiments.gradient_flow import HE_INIT, IMAGE_SIZE, build, dead_fraction
-from convzoo.experiments.lab import Data, Recipe, fashion_mnist_sample, resized, train
+from convzoo.experiments.lab import fashion_mnist_sample
 from convzoo.experiments.verdicts import not_trained
 from convzoo.provenance import provenance
 from convzoo.runtime import cpu_kind
+from convzoo.training.short_run import Data, Recipe, resized, train
 
 ROOT = Path(__file__).resolve().parents[1]
 RATES = (0.05, 0.02, 0.01)

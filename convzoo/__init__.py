@@ -8,7 +8,8 @@ Public API: :func:`create_model` (``pretrained=`` loads released weights),
 
 from . import models  # noqa: F401  (registers every family)
 from .analysis import profile
-from .registry import create_model, list_models
+from .factory import create_model
+from .registry import list_models
 from .weights import convert_state_dict, from_reference, model_info
 
 __version__ = "0.1.0"

@@ -29,7 +29,8 @@ class Budget:
     spent_before: float = 0.0  # by an earlier run of the same job (a resumed comparison)
     safety: float = 1.0  # plan for this fraction of what is left; the rest absorbs drift
     reserve_s: float = 0.0  # kept back from planning for the work after it
-    started: float = field(default_factory=now)
+    # read at creation through the module's ``now``, so a fake clock stood in for it also starts the budget
+    started: float = field(default_factory=lambda: now())
 
     @classmethod
     def minutes(cls, minutes: float, **kwargs) -> Budget:

@@ -130,7 +130,7 @@ def measure_imagenet(
 
     from .data.imagenet import find_imagenet, imagenet_loader, spread_over_classes
     from .deploy.predict import evaluation_transform
-    from .registry import create_model
+    from .factory import create_model
     from .runtime import decoding_workers, resolve_device
 
     files = spread_over_classes(find_imagenet(path, labels), limit)

@@ -2,16 +2,11 @@
 """The model registry: one name → one builder plus the facts a user asks about it.
 
 Family modules register their variants with :func:`register_model` from the
-table at the end of their file. :func:`create_model` is the one public factory:
-it builds a variant with the arguments every model understands
-(:meth:`ModelEntry.build`), loads weights when ``pretrained`` says where from
-(:mod:`convzoo.weights`) and turns the model into a backbone for
-``features_only`` (:mod:`convzoo.models.features`). Code that already holds an
-entry calls ``entry.build(...)``.
-
-This module imports nothing from the families at load time, so ``models/`` can
-depend on it without a cycle; the two delegations import their module when a
-call asks for them (``weights/`` itself imports the registry).
+table at the end of their file; :meth:`ModelEntry.build` builds one with the
+arguments every model understands. The public factory, which also loads
+released weights and makes backbones, is :func:`convzoo.factory.create_model`:
+it sits above ``weights/`` and ``models/``, so this module imports neither
+(the layer order in pyproject.toml's import contracts).
 """
 
 from __future__ import annotations
@@ -19,9 +14,8 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -142,45 +136,6 @@ def get_entry(name: str) -> ModelEntry:
 def list_models(pattern: str = "*") -> list[str]:
     """Registered model names matching a shell-style ``pattern`` (``"resnet*"``), sorted."""
     return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
-
-
-Pretrained = bool | str | Path | None
-
-
-def create_model(
-    name: str,
-    *,
-    pretrained: Pretrained = False,
-    features_only: bool = False,
-    out_indices: Sequence[int] | None = None,
-    **kwargs: Any,
-) -> nn.Module:
-    """Build a registered model: random, or with weights, as a classifier or as a backbone.
-
-    ``pretrained`` is ``False`` (random initialization), ``True`` (the model's
-    default released weights), ``"torchvision"`` or ``"timm"``, or the path of a
-    weights file; see :mod:`convzoo.weights.pretrained`. ``features_only=True``
-    returns the model as a backbone (timm's option of that name): a
-    :class:`~convzoo.models.features.FeatureNet` whose forward gives the feature map
-    of each stage (``out_indices`` picks some), described by ``model.feature_info``.
-    The other arguments are :meth:`ModelEntry.build`'s (``num_classes``,
-    ``in_chans``, ``drop_rate``, ``drop_path_rate``, ``small_input``, family options).
-    """
-    entry = get_entry(name)
-    if out_indices is not None and not features_only:
-        raise OptionError("out_indices applies to features_only=True models only")
-    if pretrained is None or pretrained is False:
-        model = entry.build(**kwargs)
-    else:
-        from .weights.pretrained import build_pretrained  # weights/ imports this module: bound at call time
-
-        model = build_pretrained(entry, pretrained, **kwargs)
-    if not features_only:
-        return model
-    from .models.features import FeatureNet  # models/ registers into this module: bound at call time
-
-    in_chans = kwargs.get("in_chans", 3)
-    return FeatureNet(model, out_indices, input_size=(in_chans, *entry.default_input_size[1:]))
 
 
 def wants_small_input(name: str, image_size: int) -> bool:

@@ -10,11 +10,12 @@ import time
 
 import pytest
 
+from convzoo.budget import Budget
 from convzoo.cli import main
+from convzoo.compare import comparison as compare_module
+from convzoo.compare.measure import learns
+from convzoo.compare.plan import MAX_STEPS, MIN_STEPS, SAFETY, Probe, make_plan
 from convzoo.errors import OptionError
-from convzoo.report import compare as compare_module
-from convzoo.report.measure import learns
-from convzoo.report.plan import MAX_STEPS, MIN_STEPS, SAFETY, Probe, make_plan
 from convzoo.stopping import StopSignal
 
 CHEAP = ["mobilenet_v3_small", "mobilenet_v2"]  # cheap at 224 px and at 28 px, on any CPU
@@ -273,3 +274,63 @@ def test_full_runs_rank_only_what_every_seed_supports(tmp_path):
     assert "a > b" in sentence and "d: one seed each" in sentence
     assert loaded["a"].cell() == "93.5% (2 seeds 93.0–94.0, 10 ep, cpu (AVX2))"
     assert ranking_sentence({}).startswith("No full-training run is recorded yet")
+
+
+def test_a_comparison_from_python_runs_on_the_callers_clock_and_a_stop_event_returns_partial_results(
+    tmp_path, monkeypatch
+):
+    """The library call the CLI and the demo make: the caller's Budget is the only clock (a fake one here, which
+    each piece of work advances by a known amount), and a stop event ends the run between phases with the finished
+    rows saved, resumable."""
+    import threading
+
+    from convzoo import budget as budget_module
+    from convzoo import compare
+    from convzoo.compare.plan import REPORT_SECONDS
+
+    clock = [1000.0]
+
+    def fake_now():
+        return clock[0]
+
+    def work(seconds, result):
+        clock[0] += seconds
+        return result
+
+    monkeypatch.setattr(budget_module, "now", fake_now)
+    monkeypatch.setattr(compare_module, "now", fake_now)
+    probe = Probe(build_s=0.01, forward_b1_s=0.01, train_step_s=0.01)
+    monkeypatch.setattr(compare_module, "probe_model", lambda *args, **kwargs: work(2.0, probe))
+    monkeypatch.setattr(compare_module, "measure_cost", lambda name, px=224: work(5.0, {"params": len(name)}))
+    monkeypatch.setattr(compare_module, "measure_speed", lambda name, *args: work(7.0, {"latency_b1_ms": 1.0}))
+    stop, events = threading.Event(), []
+
+    def on_event(event):
+        events.append(event)
+        if event.kind == "phase" and event.phase == "speed":
+            stop.set()  # both costs measured: stop before the first speed phase starts
+
+    config = compare.CompareConfig(models=CHEAP, learns_check=False, out=str(tmp_path / "report"))
+    budget = Budget(120, safety=SAFETY, reserve_s=REPORT_SECONDS, started=fake_now())
+    results = compare.run(config, budget, on_event, stop=stop)
+
+    assert results.stopped_by == "a stop event" and results.exit_code == 130
+    assert results.record["seconds"] == 2 * 2.0 + 2 * 5.0  # two probes and two costs, on the caller's clock only
+    assert results.partial == "stopped by a stop event after 0.2 min"
+    assert results.record["config"]["budget_minutes"] == 2.0  # the caller's budget, not the config's default 8
+    assert [row["params"] for row in results.rows] == [len(name) for name in CHEAP]
+    assert all("latency_b1_ms" not in row for row in results.rows)
+    assert [(e.kind, e.model, e.phase) for e in events] == [
+        ("probe", CHEAP[0], None),
+        ("probe", CHEAP[1], None),
+        ("plan", None, None),
+        ("phase", CHEAP[0], "cost"),
+        ("phase", CHEAP[1], "cost"),
+        ("phase", CHEAP[0], "speed"),
+    ]
+    assert [e.done for e in events if e.kind == "phase"] == [0, 1, 2] and events[-1].total == 4
+
+    resumed = compare.run(config, resume=True)  # the saved state, its own clock: 14 s spent of 120
+    assert resumed.stopped_by is None and resumed.partial is None
+    assert resumed.record["seconds"] == 14.0 + 2 * 7.0
+    assert [row["latency_b1_ms"] for row in resumed.rows] == [1.0, 1.0]

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from convzoo.compare.measure import published_accuracy
 from convzoo.report.figures import top1_vs_gmacs_figure, top1_vs_latency_figure
 from convzoo.report.frontier import Point, dominates, frontier_sentence, pareto_frontier
-from convzoo.report.measure import published_accuracy
 from convzoo.report.render import with_frontier, write_report
 from convzoo.report.table import table_rows
 

@@ -103,15 +103,20 @@ def test_the_lab_lines_give_the_tally_and_each_verdicts_parts(tmp_path):
     ]
 
 
-def test_the_demos_compare_is_the_compare_command_without_its_learns_check(tmp_path, monkeypatch):
-    from convzoo.cli import compare
+def test_the_demos_compare_is_the_compare_library_without_its_learns_check_on_its_share_of_the_clock(
+    tmp_path, monkeypatch
+):
+    from convzoo import compare
 
     seen = []
-    monkeypatch.setattr(compare, "run", lambda args: seen.append(args) or 0)
+    monkeypatch.setattr(
+        compare, "run", lambda config, budget, on_event, **options: seen.append((config, budget, options))
+    )
+    monkeypatch.setattr(demo, "run_with_progress", lambda config, budget, **options: seen.append((config, budget)) or 0)
     assert demo._compare(3.0, tmp_path) == 0
-    (args,) = seen
-    assert args.budget == 3.0 and args.learns_check is False and args.overwrite and args.out == str(tmp_path)
-    assert compare._config(args).learns_check is False
+    ((config, budget),) = seen
+    assert config.learns_check is False and config.out == str(tmp_path) and config.models == list(compare.LINEUP)
+    assert budget.seconds == 180.0 and budget.spent_before == 0.0 and budget.left() <= 180.0
 
 
 def test_the_readme_line_says_what_each_part_took_and_decided(tmp_path):

@@ -95,7 +95,8 @@ def test_gradients(tmp_path):
     import torch.nn.functional as F
 
     from convzoo.experiments.gradients import block_gradient_norms, build
-    from convzoo.experiments.lab import fashion_mnist_sample, resized
+    from convzoo.experiments.lab import fashion_mnist_sample
+    from convzoo.training.short_run import resized
 
     data = fashion_mnist_sample()
     torch.manual_seed(0)
@@ -185,8 +186,9 @@ def test_scaling_arms_are_built_within_ten_percent_of_their_mac_target(tmp_path)
 
 def test_scaling_grid_trains_each_built_net_once_and_lists_triples_off_target(tmp_path):
     from convzoo.experiments import heldout, scaling
-    from convzoo.experiments.lab import Lab, Recipe, fashion_mnist_sample
+    from convzoo.experiments.lab import Lab, fashion_mnist_sample
     from convzoo.experiments.scaling_arms import point
+    from convzoo.training.short_run import Recipe
 
     lab = Lab("scaling", tmp_path, 0.5, True)
     data, *evaluation = heldout.split(fashion_mnist_sample(), 200, 200)

@@ -317,8 +317,8 @@ def test_compare_reports_measured_top1_of_the_published_weights_beside_the_publi
     """The measured column is the reference torchvision model's top-1 on the folder (not the evaluator's own
     output), with its image count and binomial standard error; the published column and the frontier keep the
     published figure; a model without released weights gets the reason instead of a number."""
-    from convzoo.report import compare as compare_module
-    from convzoo.report.plan import Probe
+    from convzoo.compare import comparison as compare_module
+    from convzoo.compare.plan import Probe
 
     monkeypatch.setattr(compare_module, "probe_model", lambda *args, **kwargs: Probe(0.01, 0.01, 0.01))
     monkeypatch.setattr(compare_module, "measure_speed", lambda *args: {"latency_b1_ms": 5.0, "throughput_b16": 50.0})

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from convzoo.experiments import filters
-from convzoo.experiments.lab import Curve, Lab
+from convzoo.experiments.lab import Lab
+from convzoo.training.short_run import Curve
 
 
 def _held(tmp_path, monkeypatch, final_errors, fit_steps):

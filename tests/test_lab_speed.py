@@ -10,8 +10,8 @@ from convzoo import experiments, runtime
 from convzoo.cli import main
 from convzoo.errors import OptionError
 from convzoo.experiments import speed
-from convzoo.experiments.lab import Data, Recipe, train
 from convzoo.experiments.speed import Settings, candidates, choose
+from convzoo.training.short_run import Data, Recipe, train
 
 
 @pytest.fixture

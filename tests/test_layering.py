@@ -2,6 +2,11 @@
 """The package's layers and its error contract: who may import whom, and what the CLI does with an error."""
 
 import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,3 +180,48 @@ def test_generic_code_names_no_family_or_model():
         for match in pattern.finditer(text)
     ]
     assert not found, found
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` with ``root``'s pyproject.toml contracts, analysing the ``convzoo`` package under ``root``."""
+    command = [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [*command, "--no-cache"], check=False, cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_import_contracts_hold():
+    result = _lint_imports(PACKAGE.parent)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 kept, 0 broken" in result.stdout
+
+
+PLANTED = {
+    # the registry reaching up for the weights code, at load time and inside a function (the old circle)
+    "upward at load time": ("registry.py", "from .weights import pretrained  # planted\n", "layers"),
+    "upward inside a function": (
+        "registry.py",
+        "def _planted():\n    from .factory import create_model  # planted\n\n    return create_model\n",
+        "layers",
+    ),
+    # within one layer: the lab's speed module importing the lab, which imports it (the old circle)
+    "a circle inside a function": (
+        "experiments/speed.py",
+        "def _planted():\n    from .lab import Lab  # planted\n\n    return Lab\n",
+        "sibling",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PLANTED))
+def test_the_import_contracts_fail_on_a_planted_import(tmp_path, case):
+    module, code, broken = PLANTED[case]
+    shutil.copytree(PACKAGE, tmp_path / "convzoo", ignore=shutil.ignore_patterns("__pycache__", "assets"))
+    shutil.copy(PACKAGE.parent / "pyproject.toml", tmp_path)
+    planted = tmp_path / "convzoo" / module
+    planted.write_text(planted.read_text() + "\n\n" + code)
+    result = _lint_imports(tmp_path)
+    assert result.returncode == 1, result.stdout[-3000:]
+    contract = {"layers": "each layer imports only from the layers below it", "sibling": "no two sibling modules"}
+    assert re.search(rf"^{contract[broken]}.* BROKEN$", result.stdout, re.MULTILINE), result.stdout[-3000:]

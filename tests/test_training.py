@@ -341,8 +341,8 @@ def test_freeze_epochs_train_only_the_classifier_first_then_everything(tmp_path,
 
 
 def test_fine_tuning_defaults_and_the_classifiers_learning_rate():
+    from convzoo.factory import create_model
     from convzoo.models import resnet  # noqa: F401  (registers resnet18)
-    from convzoo.registry import create_model
     from convzoo.training.optim import build_optimizer
 
     tuned = TrainConfig(model="resnet18", weights="w.pth").resolved(224, "folder:x", streamed=True)

@@ -20,7 +20,8 @@ from torch import nn
 
 from ..deploy import optimize as optimize_model
 from ..errors import OptionError
-from ..registry import create_model, get_entry
+from ..factory import create_model
+from ..registry import get_entry
 from ..runtime import autocast
 from ..training.step import TrainingStep
 from .memory import peak_memory_bytes

@@ -14,12 +14,13 @@ import argparse
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .. import compare
+from ..budget import Budget
+from ..compare.imagenet import DEFAULT_LIMIT
 from ..registry import get_entry
-from ..report.compare import LINEUP, CompareConfig, Comparison, remove_comparison
-from ..report.imagenet_column import DEFAULT_LIMIT
 from ..report.render import opening, write_report
 from ..report.table import table_rows
-from ..stopping import RaiseOnStop, StopSignal
+from ..stopping import RaiseOnStop
 from ..tables import console, emit
 from .outputs import writable_dir
 
@@ -28,7 +29,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "compare", help="measure the lecture's line-up side by side within a time budget; writes a report"
     )
-    parser.add_argument("models", nargs="*", help=f"models to compare (default: the lecture's {len(LINEUP)})")
+    parser.add_argument("models", nargs="*", help=f"models to compare (default: the lecture's {len(compare.LINEUP)})")
     parser.add_argument(
         "--budget", type=float, default=8.0, help="minutes for the whole run, planned on this machine (default 8)"
     )
@@ -70,12 +71,12 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def _config(args: argparse.Namespace) -> CompareConfig:
-    models = args.models or list(LINEUP)
+def _config(args: argparse.Namespace) -> compare.CompareConfig:
+    models = args.models or list(compare.LINEUP)
     for name in models:
         get_entry(name)  # unknown names fail before any work
     writable_dir(args.out)  # a file, a read-only mount: one line before any probing
-    return CompareConfig(
+    return compare.CompareConfig(
         models=models,
         budget_minutes=args.budget,
         data=args.data,
@@ -90,51 +91,58 @@ def _config(args: argparse.Namespace) -> CompareConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = _config(args)
-    if args.overwrite and not args.resume:
-        remove_comparison(config.out)
-    comparison = Comparison(config, resume=args.resume)
-    models = comparison.config.models
+    return run_with_progress(
+        _config(args), resume=args.resume, overwrite=args.overwrite and not args.resume, full_runs=args.full_runs
+    )
+
+
+class ProgressView:
+    """:func:`convzoo.compare.run`'s events as a rich progress bar: the probe, the plan, each phase."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress, self.task = progress, None
+
+    def __call__(self, event: compare.Event) -> None:
+        if event.kind == "probe":
+            if self.task is None:
+                self.task = self.progress.add_task("probing this machine", total=event.total)
+            self.progress.update(self.task, completed=event.done + 1, description=f"probing {event.model}")
+            return
+        for line in event.lines:
+            self.progress.console.print(line)
+        if event.kind == "plan":
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.task = self.progress.add_task("compare", total=event.total, completed=event.done)
+        elif event.kind == "phase":
+            self.progress.update(
+                self.task,
+                completed=event.done,
+                description=f"{event.model} {event.phase}, ~{event.left_s / 60:.1f} min left",
+            )
+
+
+def run_with_progress(
+    config: compare.CompareConfig,
+    budget: Budget | None = None,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    full_runs: str | None = None,
+) -> int:
+    """The comparison with a progress bar, its report written, its table and opening printed; the exit code."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with RaiseOnStop(), Progress(*columns, console=console(), transient=True) as progress:
-        try:
-            probe = progress.add_task("probing this machine", total=len(models))
-            plan = comparison.plan(lambda name: progress.update(probe, description=f"probing {name}", advance=1))
-            progress.remove_task(probe)
-            for line in plan.describe():
-                progress.console.print(line)
-            task = progress.add_task("compare", total=len(models) * len(comparison.phases))
-            progress.update(task, completed=sum(len(v) for v in comparison.state["done"].values()))
-
-            def on_phase(name: str, phase: str, left_s: float) -> None:
-                done = sum(len(v) for v in comparison.state["done"].values())
-                index = models.index(name) + 1
-                progress.update(
-                    task,
-                    completed=done,
-                    description=f"{name} ({index}/{len(models)}) {phase}, ~{left_s / 60:.1f} min left",
-                )
-
-            def on_replan(plan) -> None:
-                trained = [m.name for m in plan.models if m.train_steps]
-                progress.console.print(
-                    f"training re-planned for the time left: {plan.steps} steps for {len(trained)} of {len(models)} "
-                    "models"
-                )
-
-            comparison.run(plan, on_phase, on_replan)
-        except StopSignal as stop:
-            progress.stop()
-            partial = f"stopped by {stop.name} after {comparison.spent_s / 60:.1f} min"
-            paths = write_report(comparison.results(partial=partial), comparison.out, args.full_runs)
-            console().print(
-                f"{partial}; partial report: {paths['markdown']}; finish it with --resume --out {comparison.out}"
-            )
-            return stop.exit_code
-    results = comparison.results()
-    paths = write_report(results, comparison.out, args.full_runs)
-    emit(table_rows(results, args.full_runs), "table", title=f"convzoo compare ({results['seconds'] / 60:.1f} min)")
-    for line in opening(results):
+        results = compare.run(config, budget, ProgressView(progress), resume=resume, overwrite=overwrite)
+    paths = write_report(results.record, results.out, full_runs)
+    if results.stopped_by:
+        console().print(
+            f"{results.partial}; partial report: {paths['markdown']}; finish it with --resume --out {results.out}"
+        )
+        return results.exit_code
+    record = results.record
+    emit(table_rows(record, full_runs), "table", title=f"convzoo compare ({record['seconds'] / 60:.1f} min)")
+    for line in opening(record):
         console().print(line)
     console().print(f"report: {paths['markdown']} and {paths['html']}")
     return 0

@@ -27,7 +27,7 @@ import json
 import time
 from pathlib import Path
 
-from .. import experiments, files
+from .. import compare, experiments, files
 from ..budget import Budget
 from ..errors import OptionError
 from ..experiments.verdicts import headline, tally
@@ -35,6 +35,7 @@ from ..provenance import provenance
 from ..report.demo_page import write_demo_page
 from ..runtime import cpu_kind
 from ..tables import console, to_json
+from .compare import run_with_progress
 from .outputs import writable_dir
 
 CHEAP_SHARE = 0.05  # of the whole budget, for the filters experiment (it plans its steps within it)
@@ -123,8 +124,6 @@ def _since(start: float) -> dict[str, float]:
 
 
 def _compare(budget_minutes: float, out: Path) -> int:
-    from . import build_parser  # the compare command itself, with its progress, plan and report
-
-    argv = ["compare", "--budget", f"{budget_minutes:.2f}", "--no-learns-check", "--overwrite", "--out", str(out)]
-    args = build_parser().parse_args(argv)
-    return int(args.run(args) or 0)
+    """The comparison of the line-up without its learns-check, on its share of the demo's clock from now."""
+    config = compare.CompareConfig(learns_check=False, out=str(out))
+    return run_with_progress(config, compare.compare_budget(budget_minutes * 60), overwrite=True)

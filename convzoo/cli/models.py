@@ -10,7 +10,8 @@ import argparse
 
 from ..analysis import profile
 from ..errors import OptionError
-from ..registry import create_model, list_models, model_info
+from ..factory import create_model
+from ..registry import list_models, model_info
 from ..tables import FORMATS, emit
 from ..weights.table import all_weights
 

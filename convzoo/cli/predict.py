@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import checkpoint as ckpt
 from ..deploy.predict import Predictor
 from ..errors import OptionError
-from ..registry import create_model
+from ..factory import create_model
 from ..tables import emit, to_json
 from ..weights.table import SOURCES
 

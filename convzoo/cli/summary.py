@@ -7,7 +7,8 @@ import argparse
 
 from ..analysis import profile
 from ..errors import OptionError
-from ..registry import create_model, get_entry
+from ..factory import create_model
+from ..registry import get_entry
 from ..tables import FORMATS, console, emit
 
 

@@ -25,10 +25,11 @@ import math
 
 import torch
 
-from .. import registry
 from ..data.fashion_mnist import NUM_CLASSES
+from ..factory import create_model
+from ..training.short_run import Data, train
 from .evaluation import accuracy, training_set_fit
-from .lab import Data, Lab, fashion_mnist_sample, train
+from .lab import Lab, fashion_mnist_sample
 from .verdicts import (
     UNDECIDED,
     Part,
@@ -66,7 +67,7 @@ PAPER_TEST_ERROR = {"cifar_resnet20": 8.75, "cifar_resnet56": 6.97}
 
 def _build(name: str):
     options = {"zero_init_residual": True} if "resnet" in name else {}
-    return lambda: registry.create_model(name, num_classes=NUM_CLASSES, in_chans=1, **options)
+    return lambda: create_model(name, num_classes=NUM_CLASSES, in_chans=1, **options)
 
 
 def _subset(data: Data, limit: int) -> Data:

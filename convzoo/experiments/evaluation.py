@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""How the lab scores a trained network: accuracy, the training set's fit in eval mode, and precise batch norm.
+"""How the lab scores a trained network: accuracy and the training set's fit in eval mode, after precise batch norm.
 
 Evaluation runs in fp32 on the device the model is on, whatever precision it trained in; the lab's data stays on
 the CPU and moves in batches (:func:`on_device_of`).
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .lab import Data, resized
+from ..training.short_run import Data, precise_batch_norm, resized
 
 
 def on_device_of(model: nn.Module, *tensors: Tensor) -> tuple[Tensor, ...]:
@@ -32,37 +32,14 @@ def accuracy(model: nn.Module, images: Tensor, labels: Tensor, image_size: int =
 
 
 @torch.no_grad()
-def precise_batch_norm(model: nn.Module, images: Tensor, image_size: int = 28, batch: int = 128) -> int:
-    """Re-estimate every batch norm's running statistics as the plain average over ``images`` ("precise BN").
-
-    After a short run the running averages (momentum 0.1) still remember the first steps' statistics, so eval
-    mode would measure them rather than the trained weights; Wu & Johnson 2021 (arXiv:2105.07576) re-estimate
-    the population statistics before evaluation. Returns the number of batch norm layers (0: nothing done).
-    """
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return 0
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    model.train()
-    for start in range(0, len(images) - batch + 1, batch):
-        model(resized(*on_device_of(model, images[start : start + batch]), image_size))
-    for m, momentum in zip(norms, momenta, strict=True):
-        m.momentum = momentum
-    model.eval()
-    return len(norms)
-
-
-@torch.no_grad()
 def training_set_fit(
     model: nn.Module, data: Data, image_size: int = 28, batch: int = 500, precise_bn_images: int = 2000
 ) -> dict[str, float]:
     """Error and mean cross-entropy of the training set in ``data`` in eval mode (the degradation claim's quantity).
 
     Batch norm statistics are first re-estimated on the first ``precise_bn_images`` of it
-    (:func:`precise_batch_norm`; the model is changed in place: it is evaluated after training).
+    (:func:`convzoo.training.short_run.precise_batch_norm`; the model is changed in place: it is evaluated after
+    training).
     """
     precise_batch_norm(model, data.train_images[:precise_bn_images], image_size)
     model.eval()
@@ -78,4 +55,4 @@ def training_set_fit(
     return {"error": wrong / count, "loss": loss_sum / count}
 
 
-__all__ = ["accuracy", "on_device_of", "precise_batch_norm", "training_set_fit"]
+__all__ = ["accuracy", "on_device_of", "training_set_fit"]

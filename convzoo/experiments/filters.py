@@ -18,12 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import registry
 from ..data.fashion_mnist import NUM_CLASSES
+from ..factory import create_model
 from ..plotting import log_scale
+from ..training.short_run import train
 from ..training.step import TrainingStep
 from .evaluation import accuracy
-from .lab import Lab, fashion_mnist_sample, train
+from .lab import Lab, fashion_mnist_sample
 
 DESCRIPTION = "a 3×3 convolution fitted to Sobel and blur converges to them; a trained net's first-layer filters"
 DEFAULT_BUDGET_MINUTES = 3.0
@@ -117,7 +118,7 @@ def run(lab: Lab) -> None:
     fits = {name: [fit_kernel(images, target, fit_steps, seed) for seed in SEEDS] for name, target in TARGETS.items()}
 
     def build():
-        return registry.create_model("cifar_resnet20", num_classes=NUM_CLASSES, in_chans=1)
+        return create_model("cifar_resnet20", num_classes=NUM_CLASSES, in_chans=1)
 
     recipe = lab.recipe(steps=1, batch_size=16 if lab.quick else 128)
     recipe.steps = lab.steps([build], data, recipe, share=0.8, quick_steps=5, maximum=3000)

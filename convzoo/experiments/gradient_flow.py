@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .. import registry
 from ..data.fashion_mnist import NUM_CLASSES
+from ..factory import create_model
 from .evaluation import on_device_of
 
 SEEDS = (0, 1)
@@ -55,7 +55,7 @@ def build(label: str, init: str = HE_INIT) -> nn.Module:
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
     name, options = VARIANTS[label]
-    model = registry.create_model(name, num_classes=NUM_CLASSES, in_chans=1, **options)
+    model = create_model(name, num_classes=NUM_CLASSES, in_chans=1, **options)
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)) and init == DEFAULT_INIT:

@@ -51,6 +51,7 @@ from dataclasses import replace
 import torch
 from torch import Tensor
 
+from ..training.short_run import Data, Recipe, resized, train
 from .evaluation import training_set_fit
 from .gradient_flow import (
     CLIP_PERCENTILE,
@@ -72,7 +73,7 @@ from .gradient_flow import (
     ratio,
 )
 from .gradients_judge import CLAIM, judge, render, trained
-from .lab import Data, Lab, Recipe, fashion_mnist_sample, resized, train
+from .lab import Lab, fashion_mnist_sample
 
 DESCRIPTION = (
     "‖∂L/∂h‖ per block of plain-20/56, plain-56+BN, ResNet-56 at PyTorch's default init and He init, "

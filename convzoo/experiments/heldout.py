@@ -17,8 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .evaluation import on_device_of, precise_batch_norm
-from .lab import Data, resized
+from ..training.short_run import Data, precise_batch_norm, resized
+from .evaluation import on_device_of
 
 
 def split(data: Data, train_count: int, evaluation_limit: int | None = None) -> tuple[Data, Tensor, Tensor]:
@@ -62,7 +62,7 @@ def score(
     of a trained ``model``.
 
     Batch norm statistics are re-estimated on (up to ``precise_bn_images`` of) the training set first
-    (:func:`convzoo.experiments.evaluation.precise_batch_norm`), so eval mode measures the trained weights.
+    (:func:`convzoo.training.short_run.precise_batch_norm`), so eval mode measures the trained weights.
     """
     precise_batch_norm(
         model, train.train_images[:precise_bn_images], image_size, batch=min(128, len(train.train_labels))

@@ -23,7 +23,8 @@ import torch
 from .. import runtime
 from ..data.fashion_mnist import NUM_CLASSES
 from ..errors import OptionError
-from ..registry import create_model
+from ..factory import create_model
+from ..training.short_run import Data, Recipe, train  # the lab's own training loop is what is timed
 
 MIN_GAIN = 1.10  # a setting other than fp32 NCHW is taken only when its step is this much faster
 PROBE_MODEL, PROBE_BATCH, PROBE_SIZE = "cifar_resnet20", 128, 28  # what is timed: the lab's typical step
@@ -64,8 +65,6 @@ def candidates(device: str, amp: str) -> list[Settings]:
 def time_steps(settings: list[Settings], rounds: int = ROUNDS) -> list[float]:
     """Median seconds of one training step of the probe network in each setting, interleaved so that a machine
     that speeds up or slows down during the measurement affects every candidate alike."""
-    from .lab import Data, Recipe, train  # the lab's own training loop is what is timed
-
     generator = torch.Generator().manual_seed(0)
     images = torch.randn(PROBE_BATCH, 1, PROBE_SIZE, PROBE_SIZE, generator=generator)
     labels = torch.randint(0, NUM_CLASSES, (PROBE_BATCH,), generator=generator)

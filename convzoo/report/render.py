@@ -21,12 +21,12 @@ import re
 from pathlib import Path
 
 from .. import files
+from ..compare.measure import learns_threshold
 from ..tables import to_json
 from . import imagenet_column
 from .figures import plots
 from .frontier import frontier_points, frontier_sentence, latency_for_published, pareto_frontier
 from .full_runs import load_runs, ranking_sentence
-from .measure import learns_threshold
 from .table import cpu_label, fmnist_rows, gmacs_points, optimized_column_dtype, table_rows
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..compare.measure import optimized_dtype
+from ..compare.plan import LEFT_OUT
 from . import imagenet_column
 from .frontier import Point, frontier_points, latency_for_published, pareto_frontier
 from .full_runs import PUBLISHED, load_runs
-from .measure import optimized_dtype
-from .plan import LEFT_OUT
 
 
 def cpu_label(results: dict) -> str:

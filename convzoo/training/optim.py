@@ -12,6 +12,7 @@ torch, which reaches good accuracy in few epochs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -21,7 +22,7 @@ from .config import TrainConfig
 from .setup import classifier_parameter_ids
 
 
-def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict]:
+def parameter_groups(model: nn.Module, *, lr: float, weight_decay: float, head_lr_scale: float = 1.0) -> list[dict]:
     """Backbone and classifier, each split into decayed weights and undecayed norms/biases (empty groups left out).
 
     Each group's ``lr`` is the peak rate times its scale (``head_lr_scale`` for the classifier: a fresh layer
@@ -35,9 +36,9 @@ def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict]:
     return [
         {
             "params": params,
-            "weight_decay": config.weight_decay if decayed else 0.0,
+            "weight_decay": weight_decay if decayed else 0.0,
             "part": part,
-            "lr": config.lr * (config.head_lr_scale if part == "head" else 1.0),
+            "lr": lr * (head_lr_scale if part == "head" else 1.0),
         }
         for (part, decayed), params in groups.items()
         if params
@@ -45,7 +46,7 @@ def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict]:
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    groups = parameter_groups(model, config)
+    groups = parameter_groups(model, lr=config.lr, weight_decay=config.weight_decay, head_lr_scale=config.head_lr_scale)
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
     return torch.optim.AdamW(groups, lr=config.lr)
@@ -68,11 +69,7 @@ def build_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
     warmup = min(total - 1, int(config.warmup_epochs * steps_per_epoch))
     frozen = config.freeze_epochs * steps_per_epoch
 
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    factor = warmup_cosine(warmup, total)
 
     def backbone_factor(step: int) -> float:  # after linear probing the backbone warms up from 0 again
         if step < frozen:
@@ -81,6 +78,19 @@ def build_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
 
     lambdas = [backbone_factor if group.get("part") == "backbone" else factor for group in optimizer.param_groups]
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambdas)
+
+
+def warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
+    """The learning-rate factor of optimizer step ``step``: linear warm-up over ``warmup`` steps to 1, then cosine
+    decay to 0 at ``total`` (Goyal et al. 2017; Loshchilov & Hutter 2017, arXiv:1608.03983)."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    return factor
 
 
 def build_ema(model: nn.Module, decay: float | None):

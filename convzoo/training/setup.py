@@ -14,7 +14,8 @@ from .. import checkpoint as ckpt
 from .. import files
 from ..data import Augment, FolderOptions, ImageDataset, StreamingDataset
 from ..errors import CheckpointError, OptionError
-from ..registry import create_model, get_entry, wants_small_input
+from ..factory import create_model
+from ..registry import get_entry, wants_small_input
 from ..runtime import Context, decoding_workers
 from ..weights.pretrained import fit_state_dict, load_released
 from ..weights.table import Weights, weights_for

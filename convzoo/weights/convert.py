@@ -41,7 +41,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import CheckpointError, OptionError
-from ..registry import create_model, get_entry
+from ..registry import get_entry
 from .key_order import in_reference_order
 
 SOURCES = ("torchvision", "timm")
@@ -118,7 +118,7 @@ def in_our_order(state_dict: Mapping[str, Tensor], moves: tuple[tuple[str, str],
 
 def _template(model_name: str, **model_kwargs: Any) -> dict[str, Tensor]:
     with torch.device("meta"):
-        model = create_model(model_name, **model_kwargs)
+        model = get_entry(model_name).build(**model_kwargs)
     return model.state_dict()
 
 

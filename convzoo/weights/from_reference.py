@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import OptionError
-from ..registry import count_params, create_model, get_entry, list_models
+from ..registry import count_params, get_entry, list_models
 from .convert import SOURCES, convert_state_dict
 
 
@@ -64,7 +64,7 @@ def settings_of(module: nn.Module, name: str) -> dict[str, Any]:
     settings = _basic_settings(module, name)
     theirs = _batch_norm_settings(module)
     with torch.device("meta"):
-        ours = _batch_norm_settings(create_model(name, **settings))
+        ours = _batch_norm_settings(get_entry(name).build(**settings))
     if theirs and theirs != ours:
         if len(theirs) != 1:
             raise OptionError(f"{type(module).__name__} mixes batch-norm settings {sorted(theirs)}; convzoo uses one")
@@ -72,7 +72,7 @@ def settings_of(module: nn.Module, name: str) -> dict[str, Any]:
         settings.update(bn_eps=eps, bn_momentum=momentum)
         try:
             with torch.device("meta"):
-                matched = _batch_norm_settings(create_model(name, **settings))
+                matched = _batch_norm_settings(get_entry(name).build(**settings))
         except TypeError:
             matched = None
         if matched != theirs:
@@ -120,7 +120,7 @@ def from_reference(module: nn.Module) -> nn.Module:
     source = library_of(module)
     name = identify(module, source)
     settings = settings_of(module, name)
-    ours = create_model(name, **settings)
+    ours = get_entry(name).build(**settings)
     ours.load_state_dict(convert_state_dict(module.state_dict(), source=source, model_name=name, **settings))
     return ours.train(module.training)
 

@@ -16,7 +16,7 @@ RGB filters are adapted (see :mod:`convzoo.weights.convert`). The weights'
 entry is attached as ``model.pretrained_weights`` (its evaluation transform,
 classes, top-1).
 
-The public door is :func:`convzoo.registry.create_model`, which calls
+The public door is :func:`convzoo.factory.create_model`, which calls
 :func:`build_pretrained` when ``pretrained`` names weights.
 """
 

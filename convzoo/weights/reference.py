@@ -14,7 +14,7 @@ from typing import Any
 from torch import nn
 
 from ..errors import OptionError
-from ..registry import create_model, get_entry
+from ..registry import get_entry
 from .convert import convert_state_dict
 from .key_order import build_torchvision
 
@@ -37,7 +37,7 @@ def build_reference(name: str, source: str, **kwargs: Any) -> nn.Module:
 def paired_models(name: str, source: str, **kwargs: Any) -> tuple[nn.Module, nn.Module]:
     """``(reference, ours)`` holding the same weights (converted from the reference), in eval mode."""
     reference = build_reference(name, source, **kwargs).eval()
-    ours = create_model(name, **kwargs)
+    ours = get_entry(name).build(**kwargs)
     ours.load_state_dict(convert_state_dict(reference.state_dict(), source=source, model_name=name, **kwargs))
     return reference, ours.eval()
 

@@ -19,14 +19,14 @@ FAULTS = (
     ),
     Fault(
         "compare_cost_measured_at_224", "the cost phase measures a model published at 384 px at 224 only",
-        "convzoo/report/compare.py",
+        "convzoo/compare/comparison.py",
         "row.update(measure_cost(name, self.published_px().get(name, 224)))", "row.update(measure_cost(name))",
         (f"{COMPARE}::test_a_model_published_at_another_size_has_its_cost_and_latency_measured_there",),
         origin="history 3a77fad: measure_cost(name) profiled every model at 224, whatever its published size",
     ),
     Fault(
         "compare_cost_planned_at_224", "the plan costs a model published at another size as if at 224",
-        "convzoo/report/plan.py",
+        "convzoo/compare/plan.py",
         "cost = {name: cost_estimate(p, px.get(name, 224)) for name, p in probes.items()}",
         "cost = {name: cost_estimate(p) for name, p in probes.items()}",
         (f"{COMPARE}::test_a_model_published_at_another_size_is_planned_at_that_size_too",),
@@ -34,14 +34,14 @@ FAULTS = (
     ),
     Fault(
         "compare_refused_for_the_margin", "a budget is refused when the cost columns outrun the planning margin",
-        "convzoo/report/plan.py",
+        "convzoo/compare/plan.py",
         "    if probe_s + sum(cost.values()) > budget_s:", "    if sum(cost.values()) > available:",
         (f"{COMPARE}::test_a_budget_the_cost_columns_fit_is_planned_not_refused",),
         origin="history c2a0642: the demo's share on a slow CPU was refused for the planning margin, not the budget",
     ),
     Fault(
         "compare_probe_refused_for_the_margin", "the probe is stopped when it outruns the planning margin",
-        "convzoo/report/compare.py",
+        "convzoo/compare/comparison.py",
         "        if elapsed_s <= budget_s:",
         "        if elapsed_s <= compare_budget(budget_s).for_planning(elapsed=0.0):",
         (f"{COMPARE}::test_a_probe_past_the_planning_margin_but_within_the_budget_goes_on",),
@@ -79,7 +79,7 @@ FAULTS = (
     ),
     Fault(
         "compare_learns_either", "the learns-check passes on accuracy above chance or a falling loss",
-        "convzoo/report/measure.py",
+        "convzoo/compare/measure.py",
         "return test_top1 > learns_threshold(count, classes) and loss_last < loss_first",
         "return test_top1 > learns_threshold(count, classes) or loss_last < loss_first",
         (f"{COMPARE}::test_learns_needs_three_standard_errors_above_chance_and_a_falling_loss",),
@@ -88,7 +88,7 @@ FAULTS = (
     ),
     Fault(
         "compare_learns_threshold_two_se", "the learns-check threshold at 2 standard errors above chance, not 3",
-        "convzoo/report/measure.py",
+        "convzoo/compare/measure.py",
         "return chance + 3 * math.sqrt(chance * (1 - chance) / max(count, 1))",
         "return chance + 2 * math.sqrt(chance * (1 - chance) / max(count, 1))",
         (f"{COMPARE}::test_learns_needs_three_standard_errors_above_chance_and_a_falling_loss",
@@ -97,7 +97,7 @@ FAULTS = (
     ),
     Fault(
         "compare_drops_the_cheapest", "the plan leaves the cheapest model out of the learns-check first",
-        "convzoo/report/plan.py",
+        "convzoo/compare/plan.py",
         "        dropped = trained.pop()  # the most expensive to train",
         "        dropped = trained.pop(0)  # the most expensive to train",
         (f"{COMPARE}::test_the_plan_uses_the_budget_and_cuts_the_most_expensive_first",),

@@ -19,7 +19,8 @@ from ..analysis import profile
 from ..bench.runner import BenchSpec, eager_runner, ours_runner
 from ..bench.timing import time_interleaved
 from ..data.fashion_mnist import NUM_CLASSES
-from ..registry import count_params, create_model
+from ..factory import create_model
+from ..registry import count_params
 from ..stopping import StopSignal
 from ..training import TrainConfig, TrainState, train
 from ..training.metrics import EpochSums
@@ -28,7 +29,7 @@ from .plan import Plan
 
 
 class LearnsCheckSettings(Protocol):
-    """What the learns-check reads of the comparison's settings (:class:`~convzoo.report.compare.CompareConfig`
+    """What the learns-check reads of the comparison's settings (:class:`~convzoo.compare.CompareConfig`
     has them): named here so that this module needs nothing from the one that schedules it."""
 
     data: str

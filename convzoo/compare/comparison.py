@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""``convzoo compare``: the lecture's line-up measured on this machine, within a time budget, as a report.
+"""A comparison: the lecture's line-up measured on this machine, within a time budget, as a report.
+
+:func:`run` is the library call that ``convzoo compare``, ``convzoo demo`` and a notebook make alike: a
+:class:`CompareConfig`, optionally the caller's :class:`~convzoo.budget.Budget`, a callback for progress
+(:class:`Event`) and a stop event; it returns the :class:`Results`, partial when it was stopped.
 
 For each model, in phases:
 
@@ -12,7 +16,7 @@ Each row also carries the published ImageNet-1k top-1 of the model's released we
 weights table, marked as published everywhere), so the report can set accuracy against cost and speed
 measured here and draw the frontier (:mod:`convzoo.report.frontier`).
 - ``imagenet`` (only with ``--imagenet PATH``): top-1 of the published column's weights measured on a local
-  ImageNet validation set (:mod:`convzoo.report.imagenet_column`);
+  ImageNet validation set (:mod:`convzoo.compare.imagenet`);
 - ``train``: the "learns on this data" check: the small-input variant trained for the planned number
   of steps on the embedded sample, then tested. It passes when test top-1 is above chance by more than
   3 standard errors and the training loss fell. It is a sanity check, not a ranking: after a few dozen
@@ -32,17 +36,20 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 import torch
 
 from .. import files
+from ..budget import Budget, now
 from ..errors import OptionError
 from ..provenance import command_line, environment, git_commit
 from ..registry import LECTURE_LINEUP, get_entry
+from ..stopping import StopSignal
 from ..tables import to_json
-from . import imagenet_column
+from . import imagenet as imagenet_top1
 from .measure import measure_cost, measure_speed, measure_training, optimized_dtype, published_accuracy
 from .plan import (
     REPORT_SECONDS,
@@ -78,7 +85,7 @@ class CompareConfig:
     seed: int = 0
     imagenet: str | None = None  # a local ImageNet-1k validation set: measure the released weights' top-1 on it
     imagenet_labels: str | None = None  # labels file of a flat layout, where it is not found beside the images
-    imagenet_limit: int | None = imagenet_column.DEFAULT_LIMIT  # images per model, class-balanced; None: all
+    imagenet_limit: int | None = imagenet_top1.DEFAULT_LIMIT  # images per model, class-balanced; None: all
 
 
 def phases_for(config: CompareConfig) -> tuple[str, ...]:
@@ -92,11 +99,66 @@ def _write_json(path: Path, payload: dict) -> None:
     files.write_text(path, to_json(payload, indent=2) + "\n")
 
 
+class StopEvent(Protocol):
+    """What :func:`run` reads of a stop event: ``threading.Event`` has it."""
+
+    def is_set(self) -> bool: ...
+
+
+class StopRequested(Exception):
+    """The caller's stop event was set: the comparison ends between two phases, as it does on a signal."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a comparison reports as it goes, to :func:`run`'s ``on_event``.
+
+    ``kind`` is ``probe`` (``model`` is about to be probed), ``plan`` (the plan, as ``lines`` to print),
+    ``phase`` (``model``'s ``phase`` starts; ``left_s`` is the estimate of what is left) or ``replan``
+    (training re-fitted to the time left, said in ``lines``). ``done`` of ``total`` units (probes, or phases)
+    are finished.
+    """
+
+    kind: str
+    model: str | None = None
+    phase: str | None = None
+    done: int = 0
+    total: int = 0
+    left_s: float = 0.0
+    lines: tuple[str, ...] = ()
+
+
+@dataclass
+class Results:
+    """A finished or stopped comparison: the report's data (what :func:`convzoo.report.render.write_report` renders
+    into ``results.json``, ``report.md`` and ``report.html``) and how it ended."""
+
+    record: dict
+    out: Path  # where the comparison saved its state, and where its report goes
+    stopped_by: str | None = None  # a signal's name, or "a stop event"; None: it ran to the end
+    exit_code: int = 0  # what a command that ran it exits with (128 + the signal's number when stopped)
+
+    @property
+    def partial(self) -> str | None:
+        return self.record["partial"]
+
+    @property
+    def rows(self) -> list[dict]:
+        return self.record["rows"]
+
+
 class Comparison:
     """One comparison run: the plan, the rows, and what is finished, saved after every phase."""
 
-    def __init__(self, config: CompareConfig, *, resume: bool = False) -> None:
-        self.config, self.out = config, Path(config.out)
+    def __init__(
+        self,
+        config: CompareConfig,
+        *,
+        resume: bool = False,
+        budget: Budget | None = None,
+        stop: StopEvent | None = None,
+    ) -> None:
+        self.config, self.out, self.stop = config, Path(config.out), stop
         self.state_path = self.out / STATE
         if resume:
             if not self.state_path.exists():
@@ -111,14 +173,23 @@ class Comparison:
             self.state = {"config": asdict(config), "rows": {}, "done": {}, "spent_s": 0.0, "probe": {}, "plan": None}
             self.state["git_commit"] = git_commit()  # the code that runs: read now, not when the report is written
             self.state["command"] = command_line()
-        self.budget = compare_budget(self.config.budget_minutes * 60, spent_s=self.state["spent_s"])
+        # the caller's clock (the demo's share of its own), or one of --budget minutes less what a resumed run spent
+        self.budget = budget or compare_budget(self.config.budget_minutes * 60, spent_s=self.state["spent_s"])
         self.calibration = 1.0  # measured / estimated seconds of the phases so far
         self.phases = phases_for(self.config)
         self.imagenet_images = (
-            imagenet_column.check_folder(self.config.imagenet, self.config.imagenet_labels, self.config.imagenet_limit)
+            imagenet_top1.check_folder(self.config.imagenet, self.config.imagenet_labels, self.config.imagenet_limit)
             if self.config.imagenet
             else 0
         )
+
+    def check_stop(self) -> None:
+        """Between two pieces of work: raise :class:`StopRequested` once the caller's stop event is set."""
+        if self.stop is not None and self.stop.is_set():
+            raise StopRequested
+
+    def phases_done(self) -> int:
+        return sum(len(phases) for phases in self.state["done"].values())
 
     # --- state ------------------------------------------------------------------------------------
     def save(self) -> None:
@@ -148,21 +219,22 @@ class Comparison:
         if self.state["plan"] is not None:
             return _plan_from_dict(self.state["plan"])
         amp = choose_amp()
-        start = time.perf_counter()
+        start = now()
         for name in self.config.models:
             if name not in self.state["probe"]:
+                self.check_stop()
                 if on_probe is not None:
                     on_probe(name)
                 probe = probe_model(name, self.config.batch_size, amp, train=self.config.learns_check)
                 self.state["probe"][name] = asdict(probe)
                 self.save()
-                self._check_probe_fits(time.perf_counter() - start)
+                self._check_probe_fits(now() - start)
         probes = {name: Probe(**values) for name, values in self.state["probe"].items()}
         try:
             plan = make_plan(
                 probes,
                 self.config.budget_minutes * 60,
-                time.perf_counter() - start,
+                now() - start,
                 batch_size=self.config.batch_size,
                 amp=amp,
                 published_px=self.published_px(),
@@ -218,14 +290,15 @@ class Comparison:
                     continue
                 estimate = model.estimate_s.get(phase, 0.0)
                 if phase == "imagenet":
-                    estimate = imagenet_column.estimate_seconds(self.row(model.name), self.imagenet_images)
+                    estimate = imagenet_top1.estimate_seconds(self.row(model.name), self.imagenet_images)
                 if on_phase is not None:
                     on_phase(model.name, phase, self.remaining_estimate(plan))
-                start = time.perf_counter()
+                self.check_stop()  # after the callback: a stop it sets keeps this phase from starting
+                start = now()
                 self._run_phase(model.name, phase, plan, model.train_steps if phase == "train" else 0, estimate)
-                self.row(model.name).setdefault("phase_seconds", {})[phase] = round(time.perf_counter() - start, 1)
+                self.row(model.name).setdefault("phase_seconds", {})[phase] = round(now() - start, 1)
                 if estimate and phase != "train":  # training is re-planned from the clock instead
-                    measured += time.perf_counter() - start
+                    measured += now() - start
                     estimated += estimate
                     self.calibration = min(3.0, max(0.5, measured / estimated))
                 self.state["done"].setdefault(model.name, []).append(phase)
@@ -263,7 +336,7 @@ class Comparison:
             elif phase == "imagenet":
                 config = self.config
                 row.update(
-                    imagenet_column.measure_column(
+                    imagenet_top1.measure_column(
                         name, row, config.imagenet, config.imagenet_labels, config.imagenet_limit
                     )
                 )
@@ -285,6 +358,55 @@ class Comparison:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "torch": torch.__version__,
         }
+
+
+def run(
+    config: CompareConfig,
+    budget: Budget | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    stop: StopEvent | None = None,
+) -> Results:
+    """Run the comparison ``config`` describes, saving each finished phase in ``config.out``; the rows come back.
+
+    ``budget`` is the caller's clock (``convzoo demo`` passes its share); without one, ``config.budget_minutes``
+    from now. ``on_event`` hears each :class:`Event`. A signal the caller turns into
+    :class:`~convzoo.stopping.StopSignal` (``RaiseOnStop``), or ``stop`` being set, ends the run after the phase in
+    progress is abandoned: the finished phases are saved (``resume=True`` continues them) and the partial results
+    returned. ``overwrite`` first removes an earlier comparison in ``config.out``. Rendering is the caller's:
+    :func:`convzoo.report.render.write_report`.
+    """
+    if overwrite and not resume:
+        remove_comparison(config.out)
+    if budget is not None:
+        config = replace(config, budget_minutes=budget.seconds / 60)
+    comparison = Comparison(config, resume=resume, budget=budget, stop=stop)
+    tell = on_event or (lambda event: None)
+    models = comparison.config.models
+    total = len(models) * len(comparison.phases)
+    try:
+        probed = iter(range(len(models)))
+        plan = comparison.plan(lambda name: tell(Event("probe", model=name, done=next(probed), total=len(models))))
+        tell(Event("plan", done=comparison.phases_done(), total=total, lines=tuple(plan.describe())))
+
+        def on_phase(name: str, phase: str, left_s: float) -> None:
+            tell(Event("phase", model=name, phase=phase, done=comparison.phases_done(), total=total, left_s=left_s))
+
+        def on_replan(plan: Plan) -> None:
+            trained = [m.name for m in plan.models if m.train_steps]
+            line = (
+                f"training re-planned for the time left: {plan.steps} steps for {len(trained)} of {len(models)} models"
+            )
+            tell(Event("replan", done=comparison.phases_done(), total=total, lines=(line,)))
+
+        comparison.run(plan, on_phase, on_replan)
+    except (StopSignal, StopRequested) as stopped:
+        name, code = (stopped.name, stopped.exit_code) if isinstance(stopped, StopSignal) else ("a stop event", 130)
+        record = comparison.results(partial=f"stopped by {name} after {comparison.spent_s / 60:.1f} min")
+        return Results(record, comparison.out, stopped_by=name, exit_code=code)
+    return Results(comparison.results(), comparison.out)
 
 
 def remove_comparison(out: str | Path) -> None:

@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from ..budget import Budget, steps_that_fit
 from ..data.fashion_mnist import NUM_CLASSES
 from ..errors import OptionError
-from ..registry import create_model, wants_small_input
+from ..factory import create_model
+from ..registry import wants_small_input
 from ..runtime import cpu_kind, cpu_supports_bf16
 from ..training.step import TrainingStep
 

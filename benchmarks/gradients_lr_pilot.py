@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from convzoo.experiments.evaluation import training_set_fit
 from convzoo.experiments.gradient_flow import HE_INIT, IMAGE_SIZE, build, dead_fraction
 from convzoo.experiments.lab import fashion_mnist_sample
+from convzoo.experiments.scoring import training_set_fit
 from convzoo.experiments.verdicts import not_trained
 from convzoo.provenance import provenance
 from convzoo.runtime import cpu_kind

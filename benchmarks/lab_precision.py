@@ -5,7 +5,7 @@
     python benchmarks/lab_precision.py degradation --budget 7
 
 The lab trains in bf16 autocast where the CPU (or GPU) runs it natively and a timed step shows it faster
-(``convzoo/experiments/speed.py``). That is only sound if bf16 leaves the conclusions alone. This runs the
+(``convzoo/experiments/precision.py``). That is only sound if bf16 leaves the conclusions alone. This runs the
 experiment twice on this machine, one after the other with the same budget: ``--amp none`` (fp32) and
 ``--amp bf16`` (channels-last chosen by timing in both), and compares every part's verdict. bf16 trains
 more steps in the same minutes, which is the point of using it; the steps of both are recorded.

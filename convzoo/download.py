@@ -190,7 +190,7 @@ def _copy_with_progress(response, out, total: int | None, url: str) -> int:
     """Copy the response body to ``out``; a rich progress bar on a terminal, silence otherwise."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    from .tables import console as make_console
+    from .formats import console as make_console
 
     received = 0
     columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())

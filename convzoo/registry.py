@@ -152,8 +152,9 @@ def count_params(name: str, **kwargs: Any) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def model_info(name: str) -> dict[str, Any]:
-    """Facts about a model: family, paper, default input size, parameter count, reference names."""
+def model_facts(name: str) -> dict[str, Any]:
+    """What the registry knows of a model: family, paper, input sizes, parameter count, reference names
+    (:func:`convzoo.model_info` adds its released weights)."""
     entry = get_entry(name)
     return {
         "name": entry.name,

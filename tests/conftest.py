@@ -8,7 +8,7 @@ from ci_capabilities import pytest_runtest_logreport, pytest_sessionfinish  # no
 from equivalence_helpers import randomize_
 from http_server import LocalServer
 
-from convzoo.weights import table as weights_table
+from convzoo.weights import catalog as weights_table
 
 # Two pytest-xdist workers share two cores: one thread each avoids oversubscription.
 if os.environ.get("PYTEST_XDIST_WORKER"):

@@ -46,7 +46,7 @@ def test_without_the_learns_check_nothing_is_trained_and_nothing_says_it_was_cut
     assert "no learns-check (cost and speed only)" in " ".join(plan.describe())
     config = compare_module.CompareConfig(learns_check=False)
     assert compare_module.phases_for(config) == ("cost", "speed")
-    from convzoo.report.table import columns
+    from convzoo.report.columns import columns
 
     keys = [key for key, _ in columns({"rows": [], "config": {"learns_check": False}})]
     assert "learns" not in keys and "latency_b1_ms" in keys

@@ -8,10 +8,10 @@ import re
 import pytest
 
 from convzoo.compare.measure import published_accuracy
+from convzoo.report.columns import table_rows
 from convzoo.report.figures import top1_vs_gmacs_figure, top1_vs_latency_figure
 from convzoo.report.frontier import Point, dominates, frontier_sentence, pareto_frontier
 from convzoo.report.render import with_frontier, write_report
-from convzoo.report.table import table_rows
 
 # (model, latency ms, published top-1 %). By hand: a is fastest; b beats a on accuracy; c is slower AND less
 # accurate than b (dominated on both); e ties d's latency with less accuracy, f ties d's accuracy but is slower

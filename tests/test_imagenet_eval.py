@@ -21,7 +21,7 @@ from convzoo.cli import main
 from convzoo.data.decode import decode_file
 from convzoo.data.imagenet import find_imagenet, imagenet_wnids
 from convzoo.deploy.predict import evaluation_transform
-from convzoo.weights.table import weights_for
+from convzoo.weights.catalog import weights_for
 
 MODEL = "mobilenet_v3_small"  # the model the ``released`` fixture serves
 

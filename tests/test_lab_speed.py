@@ -9,8 +9,8 @@ import torch
 from convzoo import experiments, runtime
 from convzoo.cli import main
 from convzoo.errors import OptionError
-from convzoo.experiments import speed
-from convzoo.experiments.speed import Settings, candidates, choose
+from convzoo.experiments import precision as speed
+from convzoo.experiments.precision import Settings, candidates, choose
 from convzoo.training.short_run import Data, Recipe, train
 
 

@@ -514,7 +514,7 @@ def test_rejudge_reads_stored_nulls_back_as_nan_and_keeps_absent_values_absent(t
     import json
 
     from convzoo.experiments.record import numbers_restored, rejudge
-    from convzoo.tables import to_json
+    from convzoo.formats import to_json
 
     stored = json.loads(to_json({"loss": math.nan, "curve": [1.0, math.inf], "clip_norm": None, "n": 3}))
     assert stored == {"loss": None, "curve": [1.0, None], "clip_norm": None, "n": 3}  # strict JSON: null

@@ -17,7 +17,7 @@ from http_server import closed_port_url
 import convzoo
 from convzoo.cli import main
 from convzoo.errors import CheckpointError, OptionError
-from convzoo.weights import table as weights_table
+from convzoo.weights import catalog as weights_table
 from convzoo.weights.hub import local_path
 from convzoo.weights.key_order import _timm_orders
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..tables import render
+from ..formats import render
 from .counting import OTHER_KINDS
 
 BYTES_PER_PARAM = {"fp32": 4, "fp16": 2, "int8": 1}

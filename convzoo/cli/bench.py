@@ -7,7 +7,7 @@ import argparse
 
 from ..bench.runner import BenchSpec, bench
 from ..errors import OptionError
-from ..tables import console, emit, to_json
+from ..formats import console, emit, to_json
 
 
 def _batches(text: str) -> list[int]:

@@ -17,11 +17,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .. import compare
 from ..budget import Budget
 from ..compare.imagenet import DEFAULT_LIMIT
+from ..formats import console, emit
 from ..registry import get_entry
+from ..report.columns import table_rows
 from ..report.render import opening, write_report
-from ..report.table import table_rows
 from ..stopping import RaiseOnStop
-from ..tables import console, emit
 from .outputs import writable_dir
 
 

@@ -31,10 +31,10 @@ from .. import compare, experiments, files
 from ..budget import Budget
 from ..errors import OptionError
 from ..experiments.verdicts import headline, tally
+from ..formats import console, to_json
 from ..provenance import provenance
 from ..report.demo_page import write_demo_page
 from ..runtime import cpu_kind
-from ..tables import console, to_json
 from .compare import run_with_progress
 from .outputs import writable_dir
 

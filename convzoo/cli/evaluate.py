@@ -17,10 +17,10 @@ from ..data.streaming import describe_skipped
 from ..errors import DataError, OptionError
 from ..evaluation import evaluate, measure_imagenet
 from ..files import printable, write_text
+from ..formats import console, emit, to_json
 from ..report.plots import plot_confusion
 from ..runtime import Context, decoding_workers, resolve_amp, resolve_device
-from ..tables import console, emit, to_json
-from ..weights.table import SOURCES
+from ..weights.catalog import SOURCES
 from .outputs import writable_file
 
 

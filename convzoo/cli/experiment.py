@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import experiments, files
 from ..errors import OptionError
 from ..experiments.verdicts import headline
-from ..tables import emit
+from ..formats import emit
 from .outputs import writable_dir
 
 

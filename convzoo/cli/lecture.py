@@ -9,8 +9,8 @@ from pathlib import Path
 from rich.markdown import Markdown
 
 from .. import files
+from ..formats import console
 from ..report.lecture_page import lecture_markdown
-from ..tables import console
 
 
 def add_parser(subparsers) -> None:

@@ -11,9 +11,9 @@ import argparse
 from ..analysis import profile
 from ..errors import OptionError
 from ..factory import create_model
-from ..registry import list_models, model_info
-from ..tables import FORMATS, emit
-from ..weights.table import all_weights
+from ..formats import FORMATS, emit
+from ..registry import list_models, model_facts
+from ..weights.catalog import all_weights
 
 
 def add_parser(subparsers) -> None:
@@ -38,7 +38,7 @@ def shape_only_macs(name: str, input_size: tuple[int, int, int]) -> int:
 def model_rows(pattern: str = "*", *, gmacs: bool = False) -> list[dict]:
     rows = []
     for name in list_models(pattern):
-        info = model_info(name)
+        info = model_facts(name)
         row = {
             "model": name,
             "family": info["family"],

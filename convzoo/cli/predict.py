@@ -16,8 +16,8 @@ from .. import checkpoint as ckpt
 from ..deploy.predict import Predictor
 from ..errors import OptionError
 from ..factory import create_model
-from ..tables import emit, to_json
-from ..weights.table import SOURCES
+from ..formats import emit, to_json
+from ..weights.catalog import SOURCES
 
 
 def add_parser(subparsers) -> None:

@@ -8,8 +8,8 @@ import argparse
 from ..analysis import profile
 from ..errors import OptionError
 from ..factory import create_model
+from ..formats import FORMATS, console, emit
 from ..registry import get_entry
-from ..tables import FORMATS, console, emit
 
 
 def parse_size(text: str) -> tuple[int, int, int]:

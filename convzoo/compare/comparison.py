@@ -45,10 +45,10 @@ import torch
 from .. import files
 from ..budget import Budget, now
 from ..errors import OptionError
+from ..formats import to_json
 from ..provenance import command_line, environment, git_commit
 from ..registry import LECTURE_LINEUP, get_entry
 from ..stopping import StopSignal
-from ..tables import to_json
 from . import imagenet as imagenet_top1
 from .measure import measure_cost, measure_speed, measure_training, optimized_dtype, published_accuracy
 from .plan import (
@@ -56,11 +56,12 @@ from .plan import (
     SAFETY,
     Plan,
     Probe,
-    choose_amp,
     compare_budget,
     make_plan,
+    optimized_amp,
     plan_training,
     probe_model,
+    training_amp,
 )
 
 LINEUP = LECTURE_LINEUP
@@ -218,14 +219,14 @@ class Comparison:
     def plan(self, on_probe: Callable[[str], None] | None = None) -> Plan:
         if self.state["plan"] is not None:
             return _plan_from_dict(self.state["plan"])
-        amp = choose_amp()
+        amp, train_amp = optimized_amp(), training_amp(self.config.learns_check)
         start = now()
         for name in self.config.models:
             if name not in self.state["probe"]:
                 self.check_stop()
                 if on_probe is not None:
                     on_probe(name)
-                probe = probe_model(name, self.config.batch_size, amp, train=self.config.learns_check)
+                probe = probe_model(name, self.config.batch_size, train_amp, train=self.config.learns_check)
                 self.state["probe"][name] = asdict(probe)
                 self.save()
                 self._check_probe_fits(now() - start)
@@ -237,6 +238,7 @@ class Comparison:
                 now() - start,
                 batch_size=self.config.batch_size,
                 amp=amp,
+                train_amp=train_amp,
                 published_px=self.published_px(),
                 learns_check=self.config.learns_check,
             )

@@ -24,7 +24,7 @@ from ..registry import count_params
 from ..stopping import StopSignal
 from ..training import TrainConfig, TrainState, train
 from ..training.metrics import EpochSums
-from ..weights.table import sources_for, weights_for
+from ..weights.catalog import sources_for, weights_for
 from .plan import Plan
 
 
@@ -151,7 +151,7 @@ def measure_training(name: str, config: LearnsCheckSettings, plan: Plan, steps: 
         lr=lr,
         grad_clip=config.grad_clip,
         precise_bn=config.precise_bn,
-        amp=plan.amp,
+        amp=plan.train_amp,
         seed=config.seed,
         out=str(run_dir),
         progress=False,

@@ -24,13 +24,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 
+from ..bench.timing import time_interleaved
 from ..budget import Budget, steps_that_fit
 from ..data.fashion_mnist import NUM_CLASSES
 from ..errors import OptionError
+from ..experiments import precision
 from ..factory import create_model
 from ..registry import wants_small_input
 from ..runtime import cpu_kind, cpu_supports_bf16
@@ -63,7 +66,7 @@ class ModelPlan:
 @dataclass
 class Plan:
     budget_s: float
-    amp: str  # "bf16" or "none"
+    amp: str  # the optimized speed path's precision: "bf16" where this CPU runs it natively, else "none"
     repeats: int
     steps: int
     batch_size: int
@@ -71,6 +74,7 @@ class Plan:
     probe_s: float
     models: list[ModelPlan]
     learns_check: bool = True  # False: no training planned (``CompareConfig.learns_check``)
+    train_amp: str = "none"  # the learns-check's precision, measured (:func:`training_amp`)
 
     @property
     def estimate_s(self) -> float:
@@ -86,7 +90,7 @@ class Plan:
         return lines
 
     def describe(self) -> list[str]:
-        precision = "bf16 autocast (native on this CPU)" if self.amp == "bf16" else "fp32 (no native bf16 on this CPU)"
+        precision = "bf16 autocast (measured faster here)" if self.train_amp == "bf16" else "fp32"
         lines = [
             (
                 f"machine: {self.cpu['model']} [{self.cpu['label']}: {', '.join(self.cpu['isa']) or 'no AVX'}], "
@@ -111,8 +115,18 @@ class Plan:
         return asdict(self) | {"estimate_s": round(self.estimate_s, 1), "cuts": self.cuts()}
 
 
-def choose_amp() -> str:
+def optimized_amp() -> str:
+    """The optimized (deployment) path's precision: bf16 where this CPU runs it natively; AVX2 emulates it, slower."""
     return "bf16" if cpu_supports_bf16() else "none"
+
+
+def training_amp(learns_check: bool) -> str:
+    """The learns-check's precision: the short runs' one measured choice (:func:`convzoo.experiments.precision.choose`,
+    shared with the lab, once per process); fp32 when nothing trains."""
+    if not learns_check:
+        return "none"
+    settings, _ = precision.choose("cpu", "auto", layouts=(False,))  # the engine's default layout; AVX2: fp32 only
+    return "bf16" if settings.amp == "bf16" else "none"
 
 
 def probe_model(
@@ -125,10 +139,7 @@ def probe_model(
     build_s = time.perf_counter() - start
     x = torch.randn(1, 3, 224, 224)
     with torch.inference_mode():
-        model(x)
-        start = time.perf_counter()
-        model(x)
-        forward_b1_s = time.perf_counter() - start
+        forward_b1_s = time_interleaved({"forward": partial(model, x)}, warmup=1, repeats=1)["forward"].median
     del model
     if not train:
         return Probe(build_s, forward_b1_s, 0.0)
@@ -139,12 +150,9 @@ def probe_model(
     images = torch.randn(batch_size, input_channels, image_size, image_size)
     labels = torch.randint(0, NUM_CLASSES, (batch_size,))
     step = TrainingStep(small, optimizer, amp_dtype=torch.bfloat16 if amp == "bf16" else None)
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        step(images, lambda logits: F.cross_entropy(logits.float(), labels))
-        times.append(time.perf_counter() - start)
-    return Probe(build_s, forward_b1_s, min(times[1:]))  # the first step pays for one-time set-up
+    criterion = lambda logits: F.cross_entropy(logits.float(), labels)  # noqa: E731
+    timing = time_interleaved({"step": partial(step, images, criterion)}, warmup=1, repeats=2)["step"]
+    return Probe(build_s, forward_b1_s, min(timing.samples))  # the warm-up step pays for one-time set-up
 
 
 def cost_estimate(probe: Probe, published_px: int = 224) -> float:
@@ -184,6 +192,7 @@ def make_plan(
     *,
     batch_size: int,
     amp: str,
+    train_amp: str = "none",
     test_images: int = 1000,
     precise_bn: int = 8,
     published_px: dict[str, int] | None = None,
@@ -216,7 +225,8 @@ def make_plan(
         plans[name].speed, plans[name].estimate_s["speed"] = False, 0.0
         plans[name].reason = f"speed left out: needs ~{speed[name]:.0f} s, more than the budget leaves"
     left = available - sum(sum(p.estimate_s.values()) for p in plans.values())
-    plan = Plan(budget_s, amp, repeats, 0, batch_size, cpu_kind(), probe_s, [plans[n] for n in probes], learns_check)
+    models = [plans[n] for n in probes]
+    plan = Plan(budget_s, amp, repeats, 0, batch_size, cpu_kind(), probe_s, models, learns_check, train_amp)
     if learns_check:
         plan_training(plan, probes, left, test_images=test_images, precise_bn=precise_bn)
     return plan

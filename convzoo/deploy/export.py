@@ -21,7 +21,7 @@ from torch import nn
 
 from .. import files
 from ..errors import OptionError
-from ..tables import to_json
+from ..formats import to_json
 
 FORMATS = ("onnx", "torchscript", "torch-export")
 

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from ..checkpoint import Checkpoint
 from ..data.decode import UnreadableImage, decode_file
 from ..errors import DataError
-from ..weights.table import EvalTransform
+from ..weights.catalog import EvalTransform
 
 
 @dataclass

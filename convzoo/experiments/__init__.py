@@ -19,7 +19,7 @@ import torch
 
 from ..errors import OptionError
 from .lab import Lab
-from .speed import choose
+from .precision import choose
 
 NAMES = ("filters", "gradients", "degradation", "bottleneck", "scaling")
 QUICK_BUDGET_MINUTES = 0.5  # --quick: the structure of the results, in well under a minute; too short to judge
@@ -56,8 +56,8 @@ def run(
 ) -> Path:
     """Run experiment ``name``; returns its report.md.
 
-    ``device`` (auto, cpu, cuda) and ``amp`` (auto, none, bf16) say what :mod:`.speed` may choose from; it times
-    the candidates (not with ``quick``) and every recipe of the run trains in the fastest. ``scope``: see
+    ``device`` (auto, cpu, cuda) and ``amp`` (auto, none, bf16) say what :mod:`convzoo.experiments.precision` may choose
+    from; it times the candidates (not with ``quick``) and every recipe of the run trains in the fastest. ``scope``: see
     :func:`runner`.
     """
     module = experiment(name)

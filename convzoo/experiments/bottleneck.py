@@ -52,10 +52,10 @@ from ..analysis import profile
 from ..data.fashion_mnist import NUM_CLASSES
 from ..layers import ConvNormAct
 from ..models.googlenet import INCEPTION_3, Inception
-from ..training.short_run import Recipe, seconds_per_step, train
+from ..training.short_run import Recipe, train
 from . import heldout
 from .bottleneck_judge import CLAIM, MIN_TRAIN_ACCURACY, cost_parts, judge, render, render_cost
-from .lab import Lab, fashion_mnist_sample, planned_steps
+from .lab import Lab, fashion_mnist_sample, planned_steps, seconds_per_step
 from .verdicts import Part
 
 DESCRIPTION = "inception 3a with and without 1×1 reductions (cost, parity); GAP against an FC head when overfitting"

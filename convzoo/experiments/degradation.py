@@ -28,8 +28,8 @@ import torch
 from ..data.fashion_mnist import NUM_CLASSES
 from ..factory import create_model
 from ..training.short_run import Data, train
-from .evaluation import accuracy, training_set_fit
 from .lab import Lab, fashion_mnist_sample
+from .scoring import accuracy, training_set_fit
 from .verdicts import (
     UNDECIDED,
     Part,

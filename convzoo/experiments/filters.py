@@ -23,8 +23,8 @@ from ..factory import create_model
 from ..plotting import log_scale
 from ..training.short_run import train
 from ..training.step import TrainingStep
-from .evaluation import accuracy
 from .lab import Lab, fashion_mnist_sample
+from .scoring import accuracy
 
 DESCRIPTION = "a 3×3 convolution fitted to Sobel and blur converges to them; a trained net's first-layer filters"
 DEFAULT_BUDGET_MINUTES = 3.0

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ..data.fashion_mnist import NUM_CLASSES
 from ..factory import create_model
-from .evaluation import on_device_of
+from .scoring import on_device_of
 
 SEEDS = (0, 1)
 DEFAULT_INIT, HE_INIT = "PyTorch default init", "He init"

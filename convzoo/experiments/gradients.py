@@ -52,7 +52,6 @@ import torch
 from torch import Tensor
 
 from ..training.short_run import Data, Recipe, resized, train
-from .evaluation import training_set_fit
 from .gradient_flow import (
     CLIP_PERCENTILE,
     DEFAULT_INIT,
@@ -74,6 +73,7 @@ from .gradient_flow import (
 )
 from .gradients_judge import CLAIM, judge, render, trained
 from .lab import Lab, fashion_mnist_sample
+from .scoring import training_set_fit
 
 DESCRIPTION = (
     "‖∂L/∂h‖ per block of plain-20/56, plain-56+BN, ResNet-56 at PyTorch's default init and He init, "

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from ..training.short_run import Data, precise_batch_norm, resized
-from .evaluation import on_device_of
+from .scoring import on_device_of
 
 
 def split(data: Data, train_count: int, evaluation_limit: int | None = None) -> tuple[Data, Tensor, Tensor]:

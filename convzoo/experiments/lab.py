@@ -2,11 +2,12 @@
 """What every lecture-lab experiment shares: the data, step planning, and the record.
 
 The experiments train small networks for a few minutes, many times, with the short-run trainer
-(:mod:`convzoo.training.short_run`: the engine's step, parameter groups, schedule and precise batch norm, without
-checkpoints), on the device, precision and memory format that :mod:`.speed` measured fastest for the run (fp32
-unless bf16 is native and clearly faster; evaluation is always fp32). Steps are planned against the run's
-:class:`~convzoo.budget.Budget`. The data is the embedded Fashion-MNIST
-sample (5,000 training and 1,000 test images, 28×28 grey), present on every machine.
+(:mod:`convzoo.training.short_run`: the engine's step, parameter groups, schedule and precise batch norm,
+without checkpoints), on the device, precision and memory format that :mod:`.precision` measured fastest for
+the run (fp32 unless bf16 is native and clearly faster; evaluation is always fp32). Steps are
+planned against the run's :class:`~convzoo.budget.Budget`, each model's step timed once
+(:func:`convzoo.bench.timing.time_interleaved`). The data is the embedded Fashion-MNIST sample (5,000 training and
+1,000 test images, 28×28 grey), present on every machine.
 
 A run writes ``results.json`` (numbers, the command, commit, CPU kind and wall
 time), ``report.md`` (the same, for reading, with the verdict on the lecture's
@@ -16,19 +17,21 @@ claim) and PNG plots into its output folder.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from torch import Tensor, nn
 
 from .. import files
+from ..bench.timing import time_interleaved
 from ..budget import Budget, now, steps_that_fit
 from ..data import load_dataset
 from ..plotting import pyplot
-from ..training.short_run import Data, Recipe, seconds_per_step
+from ..training.short_run import Data, Recipe, train
+from .precision import Settings
 from .record import write_record
-from .speed import Settings
 
 
 def fashion_mnist_sample() -> Data:
@@ -48,6 +51,12 @@ def fashion_mnist_sample() -> Data:
     )
 
 
+def seconds_per_step(build: Callable[[], nn.Module], data: Data, recipe: Recipe, repeats: int = 3) -> float:
+    """Median wall time of one training step of a freshly built model (after one warm-up step)."""
+    step = partial(train, build(), data, replace(recipe, steps=1, warmup_steps=1))
+    return time_interleaved({"step": step}, warmup=1, repeats=repeats, device=recipe.device)["step"].median
+
+
 def planned_steps(budget_seconds: float, seconds_per_round: float, minimum: int, maximum: int) -> int:
     """Steps per run so that all runs (``seconds_per_round`` for one step of each) fit the budget; at least
     ``minimum``: an experiment that cannot train at all has nothing to report."""
@@ -65,7 +74,7 @@ class Lab:
     started: float = field(default_factory=now)  # the clock of :meth:`until`
     step_seconds: list[dict] = field(default_factory=list)  # what ``steps`` timed, for the record
     settings: Settings = field(default_factory=Settings)  # how every recipe of the run trains
-    speed: dict = field(default_factory=dict)  # how ``settings`` was chosen (:func:`.speed.choose`)
+    speed: dict = field(default_factory=dict)  # how ``settings`` was chosen (:func:`.precision.choose`)
     scope: str | None = None  # the part of the experiment that runs (its ``SCOPES``); None: the whole
 
     def recipe(self, **fields: Any) -> Recipe:

@@ -18,10 +18,10 @@ import torch
 from torch import Tensor
 
 from .. import files
+from ..formats import to_json
 from ..provenance import provenance
 from ..runtime import cpu_kind
-from ..tables import to_json
-from .speed import describe
+from .precision import describe
 from .verdicts import UNDECIDED, Part, headline, overall, parts_table, tally
 
 if TYPE_CHECKING:

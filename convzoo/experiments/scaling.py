@@ -54,9 +54,9 @@ from dataclasses import replace
 
 import torch
 
-from ..training.short_run import Recipe, seconds_per_step, train
+from ..training.short_run import Recipe, train
 from . import heldout
-from .lab import Lab, fashion_mnist_sample, planned_steps
+from .lab import Lab, fashion_mnist_sample, planned_steps, seconds_per_step
 from .scaling_arms import (
     BASE_BLOCKS,
     BASE_CHANNELS,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .columns import cpu_label, gmacs_points
 from .frontier import Point, frontier_points, pareto_frontier
 from .full_runs import load_runs
 from .plots import (
@@ -18,7 +19,6 @@ from .plots import (
     published_top1_figure,
     save_figure,
 )
-from .table import cpu_label, gmacs_points
 
 
 def plots(results: dict, out: Path, full_runs: str | Path | None = None) -> dict[str, Path]:

@@ -18,12 +18,12 @@ from torch import nn
 
 from ..analysis import profile
 from ..factory import create_model
+from ..formats import markdown
 from ..layers import InvertedResidual, SqueezeExcite
 from ..models.efficientnet import VARIANTS as EFFICIENTNET_VARIANTS
 from ..models.efficientnet import compound_scaling
 from ..models.resnet import BasicBlock, Bottleneck
 from ..registry import count_params
-from ..tables import markdown
 
 M = 1e6
 

@@ -10,7 +10,7 @@ accuracy after full training comes from committed full runs, labelled with their
 machine, and is never ranked unless :func:`full_runs.ranked_pairs` says it holds.
 
 This module writes the prose and puts the report together; the tables' cells are
-:mod:`convzoo.report.table`'s and the figures :mod:`convzoo.report.figures`'s.
+:mod:`convzoo.report.columns`'s and the figures :mod:`convzoo.report.figures`'s.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from pathlib import Path
 
 from .. import files
 from ..compare.measure import learns_threshold
-from ..tables import to_json
+from ..formats import to_json
 from . import imagenet_column
+from .columns import cpu_label, fmnist_rows, gmacs_points, optimized_column_dtype, table_rows
 from .figures import plots
 from .frontier import frontier_points, frontier_sentence, latency_for_published, pareto_frontier
 from .full_runs import load_runs, ranking_sentence
-from .table import cpu_label, fmnist_rows, gmacs_points, optimized_column_dtype, table_rows
 
 
 def opening(results: dict) -> list[str]:

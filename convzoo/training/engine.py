@@ -42,6 +42,7 @@ from .checkpointing import Checkpointing
 from .config import TrainConfig
 from .distributed import any_rank, setup, teardown, wrap_for_ranks
 from .metrics import EpochSums, epoch_row, skipped_files
+from .mixing import mix
 from .optim import build_ema, build_optimizer, build_schedule
 from .progress import EpochProgress, timed
 from .resizing import epoch_side, resize_batch
@@ -57,7 +58,7 @@ from .setup import (
     prepare_run_dir,
     set_backbone_trainable,
 )
-from .state import StopAtBoundary, TrainResult, TrainState, mix, out_of_memory, skip_or_diverge
+from .state import StopAtBoundary, TrainResult, TrainState, out_of_memory, skip_or_diverge
 from .step import TrainingStep, grad_scaler_for
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from .. import files
 from ..errors import OutputError
+from ..formats import to_json
 from ..provenance import environment, git_commit
-from ..tables import to_json
 
 __all__ = ["RunLog", "environment", "git_commit"]
 

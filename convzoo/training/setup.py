@@ -17,8 +17,8 @@ from ..errors import CheckpointError, OptionError
 from ..factory import create_model
 from ..registry import get_entry, wants_small_input
 from ..runtime import Context, decoding_workers
+from ..weights.catalog import Weights, weights_for
 from ..weights.pretrained import fit_state_dict, load_released
-from ..weights.table import Weights, weights_for
 from .config import TrainConfig
 
 CHECKPOINT = "last.pt"

@@ -11,9 +11,8 @@ the weights only, a linear warm-up and cosine decay. The data stays on the CPU; 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 
 import torch
@@ -49,7 +48,7 @@ class Recipe:
     clip_norm: float | None = None  # gradient clipping by global norm
     image_size: int = 28  # images are resized (bilinear) when this differs from the data's
     track_grad_norm: bool = False  # record the global gradient norm of every step (always, with clip_norm)
-    # where and how the steps run (the lab's :class:`~convzoo.experiments.speed.Settings`, chosen by measurement)
+    # where and how the steps run (the lab's :class:`~convzoo.experiments.precision.Settings`, chosen by measurement)
     device: str = "cpu"
     amp: str | None = None  # "bf16": bf16 autocast; None: fp32
     channels_last: bool = False
@@ -122,19 +121,6 @@ def train(
     return curve
 
 
-def seconds_per_step(build: Callable[[], nn.Module], data: Data, recipe: Recipe, repeats: int = 3) -> float:
-    """Median wall time of one training step of a freshly built model (after one warm-up step)."""
-    model = build()
-    probe = replace(recipe, steps=1, warmup_steps=1)
-    train(model, data, probe)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        train(model, data, probe)
-        times.append(time.perf_counter() - started)
-    return sorted(times)[len(times) // 2]
-
-
 def precise_batch_norm(model: nn.Module, images: Tensor, image_size: int = 28, batch: int = 128) -> int:
     """Precise batch norm (:func:`.batch_norm.recompute_batch_norm`) over the full batches of ``images``, resized
     and moved to the model's device; the model is left in eval mode. Returns the number of batch norm layers."""
@@ -151,4 +137,4 @@ def _batches(model: nn.Module, images: Tensor, image_size: int, batch: int) -> I
         yield resized(images[start : start + batch], image_size).to(device)
 
 
-__all__ = ["Curve", "Data", "Recipe", "precise_batch_norm", "resized", "seconds_per_step", "train"]
+__all__ = ["Curve", "Data", "Recipe", "precise_batch_norm", "resized", "train"]

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""What a training run is made of besides the loop: its position, its result, and the batch mixing."""
+"""What a training run is made of besides the loop: its position, its result, and how it stops."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from .. import errors
 from ..errors import DivergedError, ResourceError
-from .config import TrainConfig
 from .metrics import EpochSums
 
 
@@ -81,18 +78,6 @@ class TrainResult:
     @property
     def final(self) -> dict[str, Any]:
         return self.history[-1] if self.history else {}
-
-
-def mix(images: torch.Tensor, labels: torch.Tensor, config: TrainConfig, num_classes: int):
-    """Mixup/CutMix from torchvision on the batch; labels become soft targets."""
-    if not (config.mixup or config.cutmix):
-        return images, labels
-    from torchvision.transforms import v2
-
-    choices = [t for t, a in ((v2.MixUp, config.mixup), (v2.CutMix, config.cutmix)) if a]
-    alphas = [a for a in (config.mixup, config.cutmix) if a]
-    transform = v2.RandomChoice([t(alpha=a, num_classes=num_classes) for t, a in zip(choices, alphas, strict=True)])
-    return transform(images, labels)
 
 
 def out_of_memory(error: RuntimeError, batch_size: int) -> ResourceError | None:

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Where weights come from: released weights (table, cache, download), torchvision/timm conversion."""
 
+from .catalog import all_weights, weights_for
 from .convert import adapt_input_conv, convert_state_dict, load_converted
 from .from_reference import from_reference
 from .pretrained import model_info
-from .table import all_weights, weights_for
 
 __all__ = [
     "adapt_input_conv",

@@ -31,7 +31,7 @@ import torch
 from .. import checkpoint as ckpt
 from ..download import digest_of, download, verified
 from ..errors import CheckpointError
-from .table import Weights
+from .catalog import Weights
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

@@ -30,9 +30,9 @@ from torch import nn
 from .. import checkpoint as ckpt
 from .. import registry
 from ..errors import CheckpointError
+from .catalog import SOURCES, Weights, sources_for, weights_for
 from .convert import convert_state_dict, load_converted
 from .hub import cached_file, read_weights_file
-from .table import SOURCES, Weights, sources_for, weights_for
 
 
 def build_pretrained(
@@ -101,8 +101,8 @@ def _convert_any_source(state: dict, model_name: str, model_kwargs: dict[str, An
 
 
 def model_info(name: str) -> dict[str, Any]:
-    """:func:`convzoo.registry.model_info` plus the released weights (``"pretrained"``, default source first)."""
-    info = registry.model_info(name)
+    """:func:`convzoo.registry.model_facts` plus the released weights (``"pretrained"``, default source first)."""
+    info = registry.model_facts(name)
     info["pretrained"] = [weights_for(name, source).summary() for source in sources_for(name)]
     return info
 

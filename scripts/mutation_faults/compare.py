@@ -9,7 +9,7 @@ FRONTIER = "tests/test_compare_frontier.py"
 FAULTS = (
     Fault(
         "compare_gmacs_at_224", "the top-1 vs GMACs frontier takes every model's GMACs at 224 px",
-        "convzoo/report/table.py",
+        "convzoo/report/columns.py",
         "    if (row.get(\"published\") or {}).get(\"resolution\", 224) != 224:\n"
         "        return row.get(\"gmacs_published_px\")\n    return row.get(\"gmacs\")",
         "    return row.get(\"gmacs\")",

@@ -70,13 +70,13 @@ FAULTS = (
         origin="planned: survived the all-features test (it checked only that the run ended); test written for it",
     ),
     Fault(
-        "mixup_alone_ignored", "mixup is applied only when cutmix is on as well", "convzoo/training/state.py",
+        "mixup_alone_ignored", "mixup is applied only when cutmix is on as well", "convzoo/training/mixing.py",
         "if not (config.mixup or config.cutmix):", "if not config.cutmix:",
         ("tests/test_training_features.py::test_mixup_alone_blends_each_image_with_its_neighbour_and_the_targets_alike",),
         origin="planned: survived the all-features test (mixup and cutmix on together); test written for it",
     ),
     Fault(
-        "cutmix_is_mixup", "--cutmix builds a second MixUp (a copy-paste slip)", "convzoo/training/state.py",
+        "cutmix_is_mixup", "--cutmix builds a second MixUp (a copy-paste slip)", "convzoo/training/mixing.py",
         "(v2.CutMix, config.cutmix)", "(v2.MixUp, config.cutmix)",
         ("tests/test_training_features.py::test_cutmix_alone_pastes_one_rectangle_of_the_neighbour_and_weights_the_targets_by_area",),
         origin="planned: survived the all-features test; test written for it",

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from convzoo.cli.models import model_rows, weights_rows
+from convzoo.formats import render
 from convzoo.report.lecture_page import lecture_markdown
-from convzoo.tables import render
 
 from . import inference_figures, lab_figures, readme_figures, suite_figures, training_figures
 

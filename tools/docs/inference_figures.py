@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from convzoo.tables import markdown
+from convzoo.formats import markdown
 
 from .records import commit_label, cpu_label, per_cpu_kind, read_record
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from convzoo.experiments import NAMES
-from convzoo.tables import markdown
+from convzoo.formats import markdown
 
 from .records import LAB_RUNS, RESULTS
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from convzoo.experiments import NAMES
 from convzoo.experiments.verdicts import headline
-from convzoo.tables import markdown
+from convzoo.formats import markdown
 
 from .lab_figures import longer_runs, read_run, threads_label
 from .records import DEMO_RUNS, LAB_RUNS, read_record

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from convzoo.tables import markdown
+from convzoo.formats import markdown
 
 from .records import RESULTS, commit_label, cpu_label, per_cpu_kind, read_record
 

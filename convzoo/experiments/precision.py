@@ -1,5 +1,8 @@
 # SPDX-License-Identifier: MIT
-"""How the lab trains on this machine: the device, the precision and the memory format, chosen by measurement.
+"""How short runs train on this machine: the device, the precision and the memory format, chosen by measurement.
+
+The one precision choice of convzoo's short runs: the lab's experiments and compare's learns-check ask it, and
+it is measured once per process (the demo's parts share one measurement).
 
 Every minute of a lab run should go into training, and which settings are fastest depends on the machine:
 on a CPU with native bf16 (AVX-512 BF16, AMX) bf16 autocast with channels-last can train a small ResNet
@@ -15,16 +18,17 @@ gradient norms the gradients experiment reports are measured in float64 whatever
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import torch
 
 from .. import runtime
+from ..bench.timing import time_interleaved
 from ..data.fashion_mnist import NUM_CLASSES
 from ..errors import OptionError
 from ..factory import create_model
-from ..training.short_run import Data, Recipe, train  # the lab's own training loop is what is timed
+from ..training.short_run import Data, Recipe, train  # the short runs' own loop is what is timed
 
 MIN_GAIN = 1.10  # a setting other than fp32 NCHW is taken only when its step is this much faster
 PROBE_MODEL, PROBE_BATCH, PROBE_SIZE = "cifar_resnet20", 128, 28  # what is timed: the lab's typical step
@@ -50,8 +54,9 @@ def resolve_device(device: str) -> str:
     return runtime.resolve_device(device).type
 
 
-def candidates(device: str, amp: str) -> list[Settings]:
-    """The settings worth timing for ``--amp`` ``amp`` (auto, none, bf16) on ``device``; fp32 NCHW first."""
+def candidates(device: str, amp: str, layouts: tuple[bool, ...] = (False, True)) -> list[Settings]:
+    """The settings worth timing for ``--amp`` ``amp`` (auto, none, bf16) on ``device`` in the memory ``layouts``
+    (channels-last or not) the caller can use; fp32 NCHW first."""
     if amp not in ("auto", "none", "bf16"):
         raise OptionError(f"--amp must be auto, none or bf16, got {amp!r}")
     precisions = []
@@ -59,7 +64,7 @@ def candidates(device: str, amp: str) -> list[Settings]:
         precisions.append(None)
     if amp in ("auto", "bf16") and runtime.resolve_amp(amp, torch.device(device)) == torch.bfloat16:
         precisions.append("bf16")
-    return [Settings(device, precision, layout) for precision in precisions for layout in (False, True)]
+    return [Settings(device, precision, layout) for precision in precisions for layout in layouts]
 
 
 def time_steps(settings: list[Settings], rounds: int = ROUNDS) -> list[float]:
@@ -72,30 +77,25 @@ def time_steps(settings: list[Settings], rounds: int = ROUNDS) -> list[float]:
     recipes = [
         Recipe(steps=1, warmup_steps=1, batch_size=PROBE_BATCH, image_size=PROBE_SIZE, **asdict(s)) for s in settings
     ]
-    models = []
-    for recipe in recipes:
+    steps = {}
+    for index, recipe in enumerate(recipes):
         torch.manual_seed(0)
         model = create_model(PROBE_MODEL, num_classes=NUM_CLASSES, in_chans=1)
-        train(model, data, recipe)  # warm-up: first-call allocations and kernel selection
-        models.append(model)
-    times: list[list[float]] = [[] for _ in settings]
-    for _ in range(rounds):
-        for index, (model, recipe) in enumerate(zip(models, recipes, strict=True)):
-            started = time.perf_counter()
-            train(model, data, recipe)
-            if recipe.device == "cuda":
-                torch.cuda.synchronize()
-            times[index].append(time.perf_counter() - started)
-    return [sorted(t)[len(t) // 2] for t in times]
+        steps[index] = partial(train, model, data, recipe)
+    # one warm-up call each (first-call allocations, kernel selection), then rounds interleaved across candidates
+    timings = time_interleaved(steps, warmup=1, repeats=rounds, device=settings[0].device)
+    return [timings[index].median for index in range(len(settings))]
 
 
 _MEASURED: dict[tuple[Settings, ...], list[float]] = {}  # the step times of each set of candidates, this process
 
 
-def choose(device: str = "auto", amp: str = "auto", *, measure: bool = True) -> tuple[Settings, dict]:
+def choose(
+    device: str = "auto", amp: str = "auto", *, measure: bool = True, layouts: tuple[bool, ...] = (False, True)
+) -> tuple[Settings, dict]:
     """The fastest of :func:`candidates` and what was measured; ``measure=False`` (``--quick``) takes the first
     candidate untimed."""
-    options = candidates(resolve_device(device), amp)
+    options = candidates(resolve_device(device), amp, layouts)
     if not measure or len(options) == 1:
         reason = "--quick" if not measure else "the only candidate"
         return options[0], {"measured": False, "reason": reason, "requested": {"device": device, "amp": amp}}

@@ -343,7 +343,7 @@ class Comparison:
                     )
                 )
             else:
-                row.update(measure_training(name, self.config, plan, steps, self.out / "runs" / name))
+                row.update(measure_training(name, self.config, plan, steps))
         except (RuntimeError, ValueError, MemoryError, OSError) as error:
             row.setdefault("errors", {})[phase] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
 

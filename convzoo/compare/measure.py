@@ -9,8 +9,6 @@ within the budget. See that module's docstring for what each phase means and why
 from __future__ import annotations
 
 import math
-import shutil
-from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -21,9 +19,8 @@ from ..bench.timing import time_interleaved
 from ..data.fashion_mnist import NUM_CLASSES
 from ..factory import create_model
 from ..registry import count_params
-from ..stopping import StopSignal
-from ..training import TrainConfig, TrainState, train
-from ..training.metrics import EpochSums
+from ..training import TrainConfig
+from ..training.short_run import train_config
 from ..weights.catalog import sources_for, weights_for
 from .plan import Plan
 
@@ -127,51 +124,39 @@ def has_batch_norm(model: torch.nn.Module) -> bool:
     return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
-def measure_training(name: str, config: LearnsCheckSettings, plan: Plan, steps: int, run_dir: Path) -> dict:
-    shutil.rmtree(run_dir, ignore_errors=True)
-    losses: list[float] = []
-    previous = EpochSums()
-
-    def record(state: TrainState) -> None:  # the mean loss of each step, from the running sums
-        nonlocal previous
-        sums = state.epoch_sums
-        losses.append((sums.loss - previous.loss) / max(sums.count - previous.count, 1))
-        previous = sums
-
+def measure_training(name: str, config: LearnsCheckSettings, plan: Plan, steps: int) -> dict:
+    """The learns-check: ``steps`` steps of the small-input variant on the comparison's data, a short run that keeps
+    nothing (:func:`convzoo.training.short_run.train_config`), then its test top-1 and how its loss moved."""
     with torch.device("meta"):  # structure only: no memory, no initialization
         lr = config.lr if has_batch_norm(create_model(name, num_classes=NUM_CLASSES)) else config.lr_without_batch_norm
-    train_config = TrainConfig(
-        model=name,
-        data=config.data,
-        data_dir=config.data_dir,
-        epochs=1,
-        steps_per_epoch=steps,
-        batch_size=config.batch_size,
-        optimizer=config.optimizer,
-        lr=lr,
-        grad_clip=config.grad_clip,
-        precise_bn=config.precise_bn,
-        amp=plan.train_amp,
-        seed=config.seed,
-        out=str(run_dir),
-        progress=False,
+    run = train_config(
+        TrainConfig(
+            model=name,
+            data=config.data,
+            data_dir=config.data_dir,
+            epochs=1,
+            steps_per_epoch=steps,
+            batch_size=config.batch_size,
+            optimizer=config.optimizer,
+            lr=lr,
+            grad_clip=config.grad_clip,
+            precise_bn=config.precise_bn,
+            amp=plan.train_amp,
+            seed=config.seed,
+            progress=False,
+        )
     )
-    result = train(train_config, on_step=record)
-    shutil.rmtree(run_dir, ignore_errors=True)  # VGG-16's checkpoints alone would take 3 GB
-    if result.interrupted:
-        raise StopSignal(result.exit_code - 128)
-    final = result.final
+    losses = run.curve.loss
     quarter = max(1, len(losses) // 4)
     first, last = sum(losses[:quarter]) / quarter, sum(losses[-quarter:]) / quarter
-    test_count = int(final["test_count"])
     return {
         "train_steps": steps,
         "lr": lr,
-        "train_seconds": round(final["epoch_seconds"], 1),
-        "test_top1": final["test_top1"],
-        "test_count": test_count,
-        "classes": len(result.classes),
+        "train_seconds": round(run.train_seconds, 1),
+        "test_top1": run.test.top1,
+        "test_count": run.test.count,
+        "classes": len(run.classes),
         "loss_first": round(first, 4),
         "loss_last": round(last, 4),
-        "learns": learns(final["test_top1"], test_count, len(result.classes), first, last),
+        "learns": learns(run.test.top1, run.test.count, len(run.classes), first, last),
     }

@@ -11,16 +11,23 @@ the weights only, a linear warm-up and cosine decay. The data stays on the CPU; 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..data import InputAdapter, StreamingDataset, load_dataset
+from ..evaluation import EvalResult, evaluate
+from ..runtime import Context, resolve_amp, resolve_device
 from .batch_norm import recompute_batch_norm
-from .optim import parameter_groups, warmup_cosine
+from .config import TrainConfig
+from .optim import build_optimizer, build_schedule, parameter_groups, warmup_cosine
+from .setup import build_loaders, build_model, folder_options, loader_workers, minimum_size
 from .step import TrainingStep
 
 
@@ -82,11 +89,10 @@ def train(
     seed: int = 0,
     after_backward: Callable[[int, nn.Module], None] | None = None,
 ) -> Curve:
-    """Train ``model`` for ``recipe.steps`` steps on random batches.
+    """Train ``model`` for ``recipe.steps`` steps on random batches of ``data`` (the lab's runs).
 
     ``after_backward(step, model)`` sees each step's gradients before they are clipped.
     """
-    generator = torch.Generator().manual_seed(seed)
     device = torch.device(recipe.device)
     model.to(device, memory_format=torch.channels_last if recipe.channels_last else torch.preserve_format)
     optimizer = torch.optim.SGD(
@@ -104,14 +110,31 @@ def train(
         clip_norm=recipe.clip_norm,
         track_grad_norm=recipe.track_grad_norm,
     )
-    curve = Curve()
-    model.train()
-    for index in range(recipe.steps):
+    return run_steps(step, schedule, _random_batches(data, recipe, device, seed), after_backward=after_backward)
+
+
+def _random_batches(data: Data, recipe: Recipe, device: torch.device, seed: int) -> Iterator[tuple[Tensor, Tensor]]:
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(recipe.steps):
         batch = torch.randint(0, len(data.train_labels), (recipe.batch_size,), generator=generator)
         images = resized(data.train_images[batch], recipe.image_size).to(device, non_blocking=True)
-        labels = data.train_labels[batch].to(device, non_blocking=True)
-        hook = partial(after_backward, index, model) if after_backward is not None else None
-        curve.lr.append(optimizer.param_groups[0]["lr"])
+        yield images, data.train_labels[batch].to(device, non_blocking=True)
+
+
+def run_steps(
+    step: TrainingStep,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    batches: Iterable[tuple[Tensor, Tensor]],
+    *,
+    after_backward: Callable[[int, nn.Module], None] | None = None,
+) -> Curve:
+    """One training step per batch (images ready for the model, labels), the schedule stepped after each; what
+    each step did goes into the :class:`Curve`. The loop of every short run."""
+    curve = Curve()
+    step.model.train()
+    for index, (images, labels) in enumerate(batches):
+        hook = partial(after_backward, index, step.model) if after_backward is not None else None
+        curve.lr.append(step.optimizer.param_groups[0]["lr"])
         result = step(images, partial(F.cross_entropy, target=labels), after_backward=hook)
         schedule.step()
         if result.grad_norm is not None:
@@ -119,6 +142,54 @@ def train(
         curve.loss.append(result.loss.item())
         curve.error.append((result.logits.argmax(1) != labels).float().mean().item())
     return curve
+
+
+@dataclass
+class ConfigRun:
+    """What :func:`train_config` measured: the steps' curve, then the test set after precise batch norm."""
+
+    model: nn.Module  # trained, batch norm recomputed, in eval mode
+    curve: Curve
+    test: EvalResult
+    classes: list[str]
+    train_seconds: float  # the steps alone, wall time
+
+
+def train_config(config: TrainConfig) -> ConfigRun:
+    """``config.model`` trained on ``config.data`` for ``config.steps_per_epoch`` steps (at most one epoch), then
+    ``config.precise_bn`` batches of precise batch norm and the test set; nothing is kept.
+
+    The engine's parts for the same config (the dataset and its loaders, the model for the data, the optimizer's
+    parameter groups and schedule, the precision), without what a long run needs: a run directory, checkpoints,
+    its lock, resumption, several processes, EMA, mixing. compare's learns-check is this.
+    """
+    context = Context(device=resolve_device(config.device))
+    data = load_dataset(config.data, config.data_dir, folder=folder_options(config))
+    config = config.resolved(data.image_size, config.data, streamed=isinstance(data, StreamingDataset))
+    torch.manual_seed(config.seed)
+    model, kwargs = build_model(config, data)
+    model.to(context.device)
+    adapter = InputAdapter(data.channels, kwargs["in_chans"], data.mean, data.std, minimum_size(config.model, kwargs))
+    adapter.to(context.device)
+    workers = loader_workers(config, context)
+    train_loader, test_loader = build_loaders(config, data, context, workers)
+    steps = min(len(train_loader), config.steps_per_epoch or len(train_loader))
+    optimizer = build_optimizer(model, config)
+    amp_dtype = resolve_amp(config.amp, context.device)
+    step = TrainingStep(model, optimizer, amp_dtype=amp_dtype, clip_norm=config.grad_clip)
+
+    def ready(loader: Iterable, count: int) -> Iterator[tuple[Tensor, Tensor]]:
+        for images, labels in islice(loader, count):
+            yield adapter(images.to(context.device)), labels.to(context.device)
+
+    started = time.perf_counter()
+    curve = run_steps(step, build_schedule(optimizer, config, steps), ready(train_loader, steps))
+    train_seconds = time.perf_counter() - started
+    if config.precise_bn:  # a second loader, as the engine's: the statistics of batches the model was not fitted to
+        second = data.train_loader(train_loader.batch_size, None, seed=config.seed + 1, workers=workers)
+        recompute_batch_norm(model, [x for x, _ in ready(second, config.precise_bn)], amp_dtype)
+    test = evaluate(model, adapter, test_loader, classes=data.classes, context=context)
+    return ConfigRun(model.eval(), curve, test, list(data.classes), train_seconds)
 
 
 def precise_batch_norm(model: nn.Module, images: Tensor, image_size: int = 28, batch: int = 128) -> int:
@@ -137,4 +208,14 @@ def _batches(model: nn.Module, images: Tensor, image_size: int, batch: int) -> I
         yield resized(images[start : start + batch], image_size).to(device)
 
 
-__all__ = ["Curve", "Data", "Recipe", "precise_batch_norm", "resized", "train"]
+__all__ = [
+    "ConfigRun",
+    "Curve",
+    "Data",
+    "Recipe",
+    "precise_batch_norm",
+    "resized",
+    "run_steps",
+    "train",
+    "train_config",
+]

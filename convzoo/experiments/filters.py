@@ -11,13 +11,13 @@ first layer's 16 filters became, next to their random start.
 
 from __future__ import annotations
 
-import time
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..bench.timing import time_interleaved
 from ..data.fashion_mnist import NUM_CLASSES
 from ..factory import create_model
 from ..plotting import log_scale
@@ -104,9 +104,8 @@ def _draw_first_layer(plt, before: torch.Tensor, after: torch.Tensor) -> None:
 def planned_fit_steps(lab: Lab, images: torch.Tensor) -> int:
     """:data:`FIT_STEPS` per fit, or as many as half the budget pays for (a demo's half minute on a slow CPU), timed
     on 50 steps of one fit; at least :data:`MIN_FIT_STEPS`."""
-    started = time.perf_counter()
-    fit_kernel(images, TARGETS["blur_3x3"], 50)
-    per_step = (time.perf_counter() - started) / 50
+    fit = partial(fit_kernel, images, TARGETS["blur_3x3"], 50)
+    per_step = time_interleaved({"fit": fit}, warmup=0, repeats=1)["fit"].median / 50
     fits = len(TARGETS) * len(SEEDS)
     return max(MIN_FIT_STEPS, min(FIT_STEPS, int(0.5 * lab.budget_seconds / (fits * per_step))))
 

@@ -205,9 +205,9 @@ PLANTED = {
         "def _planted():\n    from .factory import create_model  # planted\n\n    return create_model\n",
         "layers",
     ),
-    # within one layer: the lab's speed module importing the lab, which imports it (the old circle)
+    # within one layer: the precision choice importing the lab, which imports it (the old circle)
     "a circle inside a function": (
-        "experiments/speed.py",
+        "experiments/precision.py",
         "def _planted():\n    from .lab import Lab  # planted\n\n    return Lab\n",
         "sibling",
     ),

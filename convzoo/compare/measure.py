@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The three measurements of ``convzoo compare`` for one model: cost, speed, and the learns-check.
 
-Each returns a row fragment (plain numbers, JSON-ready); :mod:`convzoo.report.compare` schedules them
+Each returns a row fragment (plain numbers, JSON-ready); :mod:`convzoo.compare.comparison` schedules them
 within the budget. See that module's docstring for what each phase means and why. Beside them,
 :func:`published_accuracy` reads (does not measure) the published ImageNet top-1 of the model's weights.
 """

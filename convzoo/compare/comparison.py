@@ -24,8 +24,9 @@ measured here and draw the frontier (:mod:`convzoo.report.frontier`).
   training comes from ``benchmarks/results/fashion_mnist_full.json`` (:mod:`convzoo.report.full_runs`).
 
 ``plan.py`` fits the phases to ``--budget`` on this machine. Every finished phase is saved at once to
-``state.json`` in the output directory; Ctrl-C or SIGTERM abandon the phase in progress, write a
-partial report, and ``--resume`` continues from the next phase with the same plan. A model whose phase
+``state.json`` in the output directory; Ctrl-C or SIGTERM (or the caller's stop event) abandon the phase in
+progress and return the partial results, which the caller renders (``convzoo compare`` writes the partial
+report), and ``--resume`` continues from the next phase with the same plan. A model whose phase
 fails (out of memory, say) gets the error in its row; the others still complete.
 """
 
